@@ -1,0 +1,46 @@
+# remotelab — `make run` serves the lab, `make test` runs the whole suite.
+# Both set up everything they need on a fresh clone.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SYSTEM_PACKAGES ?= postgres nginx systemd
+
+.PHONY: install run test pytest lint format bench system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/remotelab serve
+
+system-deps:
+	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
+
+test: install system-deps lint pytest
+
+pytest: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check remotelab tests benchmarks
+	$(BIN)/ruff format --check remotelab tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff check --fix remotelab tests benchmarks
+	$(BIN)/ruff format remotelab tests benchmarks
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

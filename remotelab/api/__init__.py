@@ -1,0 +1,16 @@
+"""The HTTP and websocket layer: the only package that imports quart."""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from remotelab.api import auth, errors, meta, scripts
+
+
+def register(app: Quart) -> None:
+    """Attach every blueprint, the error handlers and the request checks to ``app``."""
+    app.before_request(meta.require_json)
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(scripts.bp)
+    errors.install(app)

@@ -1,0 +1,206 @@
+"""Accounts over HTTP: sign up, login (JWT and cookie), refresh, logout, passwords, roles.
+
+Paths, bodies and messages follow the Open Event server (DESIGN.md §7) so that
+its clients work against the lab unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from quart import Blueprint, Response, jsonify, request
+from quart_schema import (
+    document_request,
+    document_response,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
+
+from remotelab.api.context import base_url, client_address, lab
+from remotelab.api.identity import authenticate, current_claims, end_session, start_session
+from remotelab.api.schemas import (
+    AccessTokenOut,
+    ChangePasswordIn,
+    ListQuery,
+    LoginIn,
+    MessageOut,
+    ResetCompleteIn,
+    ResetRequestIn,
+    RoleIn,
+    SignUpIn,
+    TokensOut,
+    UserOut,
+    UserPage,
+)
+from remotelab.auth.accounts import MISSING_CREDENTIALS
+from remotelab.auth.roles import Role
+from remotelab.auth.tokens import parse_authorization
+from remotelab.errors import InputError, PermissionDenied, TokenError
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.post("/v1/users")
+@validate_request(SignUpIn)
+@validate_response(UserOut, 201)
+async def sign_up(data: SignUpIn) -> tuple[dict[str, Any], int]:
+    """Create an account (role student). 409 when the email is taken."""
+    user = await lab().accounts.sign_up(
+        email=data.email,
+        password=data.password,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        address=client_address(),
+    )
+    return user.to_dict(), 201
+
+
+@bp.get("/v1/users/me")
+@validate_response(UserOut)
+async def me() -> dict[str, Any]:
+    """The calling user."""
+    return (await authenticate()).to_dict()
+
+
+async def _login() -> Response:
+    body = await request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InputError(MISSING_CREDENTIALS)
+    accounts = lab().accounts
+    user = await accounts.authenticate_password(
+        body.get("email"), body.get("password"), address=client_address()
+    )
+    remember = body.get("remember-me") is True
+    tokens = accounts.issue_tokens(user, remember=remember)
+    start_session(user, time.time())
+    return jsonify({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
+
+
+@bp.post("/v1/auth/login")
+@document_request(LoginIn)
+@document_response(TokensOut)
+async def login() -> Response:
+    """Log in with email and password.
+
+    Answers the event server's `{"access_token": ...}` (plus a refresh token) and also sets
+    the browser session cookie. 400 `username or password missing`, 401 `Invalid Credentials`,
+    429 after too many attempts.
+    """
+    return await _login()
+
+
+@bp.post("/auth/session")
+@document_request(LoginIn)
+@document_response(TokensOut)
+async def login_legacy() -> Response:
+    """Legacy alias of `POST /v1/auth/login` (the event server's old path)."""
+    return await _login()
+
+
+@bp.post("/v1/auth/token/refresh")
+@document_response(AccessTokenOut)
+async def refresh() -> Response:
+    """Exchange a refresh token (in `Authorization`) for a new access token (not fresh)."""
+    token = parse_authorization(request.headers.get("Authorization"))
+    if token is None:
+        raise TokenError("Missing Authorization Header")
+    accounts = lab().accounts
+    user, _claims = await accounts.user_for_token(token, expected_type="refresh")
+    return jsonify({"access_token": accounts.codec.issue_access(user.id, fresh=False)})
+
+
+@bp.post("/v1/auth/logout")
+@document_response(MessageOut)
+async def logout() -> Response:
+    """End this session: revokes the presented token and clears the session cookie.
+
+    With `{"everywhere": true}` every token and session of the user is revoked.
+    """
+    user = await authenticate()
+    body = await request.get_json(silent=True)
+    accounts = lab().accounts
+    if isinstance(body, dict) and body.get("everywhere") is True:
+        await accounts.revoke_all(user.id)
+    claims = current_claims()
+    if claims is not None:
+        await accounts.revoke(claims)
+    end_session()
+    return jsonify({"message": "logged out"})
+
+
+@bp.post("/v1/auth/change-password")
+@validate_request(ChangePasswordIn)
+async def change_password(data: ChangePasswordIn) -> Response:
+    """Change the password (event server body `{"data": {"old-password", "new-password"}}`).
+
+    Every earlier token and session is revoked; the answer carries a fresh access token.
+    """
+    user = await authenticate()
+    accounts = lab().accounts
+    updated = await accounts.change_password(
+        user.id, data.data.old_password, data.data.new_password
+    )
+    start_session(updated, time.time())
+    return jsonify(
+        {
+            "id": updated.id,
+            "email": updated.email,
+            "name": updated.name,
+            "password-changed": True,
+            "access_token": accounts.codec.issue_access(updated.id, fresh=True),
+        }
+    )
+
+
+@bp.post("/v1/auth/reset-password")
+@validate_request(ResetRequestIn)
+async def reset_password_request(data: ResetRequestIn) -> Response:
+    """Send a reset link if the email has an account (same answer either way)."""
+    email = data.data.email
+    await lab().accounts.request_reset(email, address=client_address(), base_url=base_url())
+    return jsonify(
+        {
+            "message": "If your email was registered with us, you'll get an email with reset "
+            "link shortly",
+            "email": email,
+        }
+    )
+
+
+@bp.patch("/v1/auth/reset-password")
+@validate_request(ResetCompleteIn)
+async def reset_password_complete(data: ResetCompleteIn) -> Response:
+    """Set a new password with the single-use token from the reset link."""
+    user = await lab().accounts.complete_reset(data.data.token, data.data.password)
+    return jsonify({"id": user.id, "email": user.email, "name": user.name})
+
+
+@bp.get("/v1/admin/users")
+@validate_querystring(ListQuery)
+@validate_response(UserPage)
+async def list_users(query_args: ListQuery) -> dict[str, Any]:
+    """All users with their lab roles (admins only)."""
+    user = await authenticate()
+    if user.role is not Role.ADMIN:
+        raise PermissionDenied("only an admin can list users")
+    settings = lab().settings
+    limit = min(query_args.limit or settings.page_size_default, settings.page_size_max)
+    users, total = await lab().accounts.list_users(offset=query_args.offset, limit=limit)
+    return {
+        "items": [u.to_dict() for u in users],
+        "total": total,
+        "offset": query_args.offset,
+        "limit": limit,
+    }
+
+
+@bp.put("/v1/admin/users/<int:user_id>/role")
+@validate_request(RoleIn)
+@validate_response(UserOut)
+async def set_role(user_id: int, data: RoleIn) -> dict[str, Any]:
+    """Grant (`teacher`) or remove (`student`) the teacher role (admins only)."""
+    actor = await authenticate()
+    updated = await lab().accounts.set_role(actor, user_id, Role(data.role))
+    return updated.to_dict()

@@ -1,0 +1,43 @@
+"""Access to the lab's resources from inside a request, and request facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from quart import current_app, request
+
+from remotelab.auth.accounts import Accounts
+from remotelab.config import Settings
+from remotelab.storage.database import Database
+
+EXTENSION = "remotelab"
+
+
+@dataclass
+class Lab:
+    """The resources the lifespan opened, kept on ``app.extensions``."""
+
+    settings: Settings
+    db: Database
+    accounts: Accounts
+    extra: dict[str, Any]
+
+
+def lab() -> Lab:
+    state: Lab = current_app.extensions[EXTENSION]
+    return state
+
+
+def client_address() -> str:
+    """The caller's address; the first X-Forwarded-For hop only when trusted."""
+    if lab().settings.trust_proxy_headers:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first
+    return request.remote_addr or "unknown"
+
+
+def base_url() -> str:
+    return request.host_url.rstrip("/")

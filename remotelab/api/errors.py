@@ -1,0 +1,137 @@
+"""The one place where errors become HTTP responses.
+
+Every error body has one shape, compatible with the Open Event server's
+``{"error": "<message>"}``::
+
+    {"error": "<message shown to the user>", "code": "<machine code>", "details": {...}}
+
+``details`` is present only when there is something to add (the field at fault,
+suggestions, ``retry_after``...).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from quart import Quart, Response, jsonify
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+from remotelab import errors as e
+from remotelab.auth.tokens import InvalidToken
+
+log = logging.getLogger(__name__)
+
+# Status of each domain error class; the most specific class in the MRO wins.
+STATUS: dict[type[e.RemotelabError], int] = {
+    e.RemotelabError: 500,
+    e.InputError: 400,
+    e.ScriptTooLarge: 413,
+    e.AuthError: 401,
+    # The event server (flask-jwt-extended) answers 422 for tokens it cannot use.
+    InvalidToken: 422,
+    e.PermissionDenied: 403,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.RateLimited: 429,
+    e.DeviceError: 503,
+    e.DeviceBusy: 429,
+    e.DeviceUnavailable: 503,
+    e.DeviceTimeout: 503,
+    e.SandboxError: 503,
+}
+
+# Websocket close codes (RFC 6455 private range 4000-4999), used by the stream endpoint.
+CLOSE_CODE: dict[int, int] = {400: 4400, 401: 4401, 403: 4403, 404: 4404, 429: 4429, 503: 4503}
+
+
+def register_status(cls: type[e.RemotelabError], status: int) -> None:
+    """Give a domain error class defined in a lower layer its HTTP status."""
+    STATUS[cls] = status
+
+
+def status_of(exc: e.RemotelabError) -> int:
+    explicit = getattr(exc, "http_status", None)
+    if isinstance(explicit, int):
+        return explicit
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_body(message: str, code: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message, "code": code}
+    if details:
+        body["details"] = details
+    return body
+
+
+def error_response(
+    status: int, message: str, code: str, details: dict[str, Any] | None = None
+) -> Response:
+    response = jsonify(error_body(message, code, details))
+    response.status_code = status
+    return response
+
+
+def _describe_validation(exc: ValidationError) -> tuple[str, list[dict[str, Any]]]:
+    problems = []
+    for err in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        problems.append({"field": field, "problem": err["msg"]})
+    text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+    return f"invalid request: {text}", problems
+
+
+def install(app: Quart) -> None:
+    """Register the error handlers on ``app``."""
+
+    @app.errorhandler(e.RemotelabError)
+    async def domain_error(exc: e.RemotelabError) -> Response:
+        status = status_of(exc)
+        if status >= 500 and not isinstance(exc, e.DeviceError | e.SandboxError):
+            log.error("unexpected domain error: %r", exc)
+        response = error_response(status, exc.message, exc.code, exc.details or None)
+        if isinstance(exc, e.RateLimited):
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'JWT realm="remotelab"'
+        return response
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def schema_error(exc: RequestSchemaValidationError) -> Response:
+        cause = exc.validation_error
+        if isinstance(cause, ValidationError):
+            message, problems = _describe_validation(cause)
+            return error_response(400, message, "invalid_request", {"problems": problems})
+        return error_response(400, f"invalid request: {cause}", "invalid_request")
+
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        codes = {
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            415: "unsupported_media_type",
+        }
+        message = exc.description or exc.name
+        if status == 404:
+            message = "no such route"
+        elif status == 413:
+            message = "request body too large"
+        response = error_response(status, message, codes.get(status, exc.name.lower()))
+        if status == 405 and exc.get_headers():
+            for key, value in exc.get_headers():
+                if key.lower() == "allow":
+                    response.headers["Allow"] = value
+        return response
+
+    @app.errorhandler(Exception)
+    async def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, "internal server error", "internal")

@@ -1,0 +1,66 @@
+"""Who is calling: a JWT in ``Authorization`` (programs) or the session cookie (browsers).
+
+A header, when present, wins and must be valid; the cookie is only looked at
+when there is no header. Both paths end in ``Accounts`` so that blocked or
+deleted users and revoked tokens are refused the same way.
+"""
+
+from __future__ import annotations
+
+from quart import g, request
+from quart_auth import AuthUser, current_user, login_user, logout_user
+
+from remotelab.api.context import lab
+from remotelab.auth.accounts import CurrentUser
+from remotelab.auth.tokens import Claims, parse_authorization
+from remotelab.errors import TokenError
+
+MISSING = "Missing Authorization Header"
+
+
+async def authenticate() -> CurrentUser:
+    """The calling user. Raises AuthError/TokenError (401 or the event server's 422)."""
+    cached: CurrentUser | None = g.get("remotelab_user")
+    if cached is not None:
+        return cached
+    header = request.headers.get("Authorization")
+    accounts = lab().accounts
+    if header is not None:
+        token = parse_authorization(header)
+        if token is None:
+            raise TokenError(MISSING)
+        user, claims = await accounts.user_for_token(token)
+        g.remotelab_claims = claims
+    else:
+        session = _session_id()
+        if session is None:
+            raise TokenError(MISSING)
+        user = await accounts.user_for_session(*session)
+    g.remotelab_user = user
+    return user
+
+
+def current_claims() -> Claims | None:
+    """The decoded token of this request, when it authenticated with one."""
+    claims: Claims | None = g.get("remotelab_claims")
+    return claims
+
+
+def _session_id() -> tuple[int, float] | None:
+    auth_id = current_user.auth_id
+    if not auth_id:
+        return None
+    try:
+        user_id, issued = auth_id.split(":", 1)
+        return int(user_id), float(issued)
+    except ValueError:
+        return None
+
+
+def start_session(user: CurrentUser, issued_at: float) -> None:
+    """Set the browser session cookie (HttpOnly, SameSite) for ``user``."""
+    login_user(AuthUser(f"{user.id}:{int(issued_at)}"), remember=True)
+
+
+def end_session() -> None:
+    logout_user()

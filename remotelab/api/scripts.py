@@ -1,0 +1,219 @@
+"""Scripts and examples over HTTP.
+
+A user sees and changes only their own scripts (anyone else's is a 404, the
+same answer as a missing one). Published scripts are examples: every logged-in
+user can list, read, run and copy them; teachers and admins publish.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from remotelab.api.context import lab
+from remotelab.api.identity import authenticate
+from remotelab.api.schemas import ListQuery, ScriptIn, ScriptOut, ScriptPage, ScriptPatch
+from remotelab.auth.accounts import CurrentUser
+from remotelab.auth.roles import can_publish
+from remotelab.errors import InputError, PermissionDenied, ScriptTooLarge
+from remotelab.storage import scripts as q
+from remotelab.storage.models import LabScript
+
+bp = Blueprint("scripts", __name__)
+
+
+def script_dict(script: LabScript) -> dict[str, Any]:
+    return {
+        "id": script.id,
+        "title": script.title,
+        "description": script.description,
+        "code": script.code,
+        "level": script.level,
+        "published": script.published,
+        "owner_id": script.owner_id,
+        "builtin": script.source_file is not None,
+        "created_at": script.created_at,
+        "updated_at": script.updated_at,
+    }
+
+
+def _check_sizes(title: str | None, code: str | None, description: str | None) -> None:
+    s = lab().settings
+    if title is not None:
+        if not title.strip():
+            raise InputError("title: must not be blank", details={"field": "title"})
+        if len(title) > s.max_title_chars:
+            raise InputError(
+                f"title: at most {s.max_title_chars} characters", details={"field": "title"}
+            )
+    if description is not None and len(description) > s.max_description_chars:
+        raise InputError(
+            f"description: at most {s.max_description_chars} characters",
+            details={"field": "description"},
+        )
+    if code is not None and len(code.encode()) > s.max_script_bytes:
+        raise ScriptTooLarge(f"code: at most {s.max_script_bytes} bytes", details={"field": "code"})
+
+
+def _page(query: ListQuery) -> q.Page:
+    s = lab().settings
+    limit = min(query.limit or s.page_size_default, s.page_size_max)
+    return q.Page(offset=query.offset, limit=limit, sort=query.sort)
+
+
+def _page_dict(items: list[LabScript], total: int, page: q.Page) -> dict[str, Any]:
+    return {
+        "items": [script_dict(x) for x in items],
+        "total": total,
+        "offset": page.offset,
+        "limit": page.limit,
+    }
+
+
+async def _create_for(
+    user: CurrentUser,
+    title: str,
+    code: str,
+    description: str,
+    *,
+    published: bool = False,
+    level: str | None = None,
+) -> LabScript:
+    settings = lab().settings
+    async with lab().db.session() as session:
+        if await q.count_own(session, user.id) >= settings.max_scripts_per_user:
+            raise PermissionDenied(
+                f"you already keep {settings.max_scripts_per_user} scripts; delete some first"
+            )
+        return await q.create(
+            session,
+            owner_id=user.id,
+            title=title.strip(),
+            code=code,
+            description=description,
+            published=published,
+            level=level,
+        )
+
+
+# ------------------------------------------------------------------ own scripts
+
+
+@bp.get("/v1/scripts")
+@validate_querystring(ListQuery)
+@validate_response(ScriptPage)
+async def list_scripts(query_args: ListQuery) -> dict[str, Any]:
+    """The caller's scripts, paginated (`offset`, `limit`) and sorted (`sort`)."""
+    user = await authenticate()
+    page = _page(query_args)
+    async with lab().db.session() as session:
+        items, total = await q.list_own(session, user.id, page)
+    return _page_dict(items, total, page)
+
+
+@bp.post("/v1/scripts")
+@validate_request(ScriptIn)
+@validate_response(ScriptOut, 201)
+async def create_script(data: ScriptIn) -> tuple[dict[str, Any], int]:
+    """Save a new script for the caller."""
+    user = await authenticate()
+    _check_sizes(data.title, data.code, data.description)
+    script = await _create_for(user, data.title, data.code, data.description)
+    return script_dict(script), 201
+
+
+@bp.get("/v1/scripts/<int:script_id>")
+@validate_response(ScriptOut)
+async def get_script(script_id: int) -> dict[str, Any]:
+    """One of the caller's scripts (404 for anyone else's)."""
+    user = await authenticate()
+    async with lab().db.session() as session:
+        script = await q.get_own(session, script_id, user.id)
+    return script_dict(script)
+
+
+@bp.patch("/v1/scripts/<int:script_id>")
+@validate_request(ScriptPatch)
+@validate_response(ScriptOut)
+async def update_script(script_id: int, data: ScriptPatch) -> dict[str, Any]:
+    """Change title, code, description; teachers and admins may also set `published`."""
+    user = await authenticate()
+    _check_sizes(data.title, data.code, data.description)
+    if data.published is not None and not can_publish(user.role):
+        raise PermissionDenied("only teachers can publish examples")
+    async with lab().db.session() as session:
+        script = await q.get_own(session, script_id, user.id)
+        if data.title is not None:
+            script.title = data.title.strip()
+        if data.code is not None:
+            script.code = data.code
+        if data.description is not None:
+            script.description = data.description
+        if data.published is not None:
+            script.published = data.published
+        await session.flush()
+        await session.refresh(script)
+    return script_dict(script)
+
+
+@bp.delete("/v1/scripts/<int:script_id>")
+async def delete_script(script_id: int) -> tuple[str, int]:
+    """Delete (softly) one of the caller's scripts; a published one stops being an example."""
+    user = await authenticate()
+    async with lab().db.session() as session:
+        script = await q.get_own(session, script_id, user.id)
+        await q.soft_delete(session, script)
+    return "", 204
+
+
+# ------------------------------------------------------------------ examples
+
+
+@bp.get("/v1/examples")
+@validate_querystring(ListQuery)
+@validate_response(ScriptPage)
+async def list_examples(query_args: ListQuery) -> dict[str, Any]:
+    """Published examples, with their code (read-only), for every logged-in user."""
+    await authenticate()
+    page = _page(query_args)
+    async with lab().db.session() as session:
+        items, total = await q.list_examples(session, page)
+    return _page_dict(items, total, page)
+
+
+@bp.get("/v1/examples/<int:script_id>")
+@validate_response(ScriptOut)
+async def get_example(script_id: int) -> dict[str, Any]:
+    """One published example."""
+    await authenticate()
+    async with lab().db.session() as session:
+        script = await q.get_example(session, script_id)
+    return script_dict(script)
+
+
+@bp.post("/v1/examples")
+@validate_request(ScriptIn)
+@validate_response(ScriptOut, 201)
+async def create_example(data: ScriptIn) -> tuple[dict[str, Any], int]:
+    """Save and publish a new example in one step (teachers and admins)."""
+    user = await authenticate()
+    if not can_publish(user.role):
+        raise PermissionDenied("only teachers can publish examples")
+    _check_sizes(data.title, data.code, data.description)
+    script = await _create_for(user, data.title, data.code, data.description, published=True)
+    return script_dict(script), 201
+
+
+@bp.post("/v1/examples/<int:script_id>/copy")
+@validate_response(ScriptOut, 201)
+async def copy_example(script_id: int) -> tuple[dict[str, Any], int]:
+    """Copy an example into the caller's own scripts (unpublished)."""
+    user = await authenticate()
+    async with lab().db.session() as session:
+        example = await q.get_example(session, script_id)
+    script = await _create_for(
+        user, example.title, example.code, example.description, level=example.level
+    )
+    return script_dict(script), 201

@@ -1,0 +1,387 @@
+"""Account operations: sign up, log in, tokens, passwords, roles.
+
+This is the one place that combines the pure auth pieces (password hashing,
+JWT codec, rate limiters, roles) with storage. The HTTP layer calls it and
+turns its errors into responses; it knows nothing about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from remotelab.auth.mailer import Mailer
+from remotelab.auth.passwords import dummy_verify, hash_password, verify_password
+from remotelab.auth.ratelimit import SlidingWindowLimiter
+from remotelab.auth.roles import Role, effective_role
+from remotelab.auth.tokens import Claims, RevokedToken, TokenCodec, TokenUserNotFound
+from remotelab.config import Settings
+from remotelab.errors import (
+    AuthError,
+    InputError,
+    InvalidCredentials,
+    NotFound,
+    PermissionDenied,
+)
+from remotelab.storage import users as q
+from remotelab.storage.database import Database
+from remotelab.storage.models import LabAccount, User, utcnow
+
+# The event server's login messages, kept verbatim (DESIGN.md §7).
+MISSING_CREDENTIALS = "username or password missing"
+INVALID_CREDENTIALS = "Invalid Credentials"
+BLOCKED = "Admin has marked this account as spam"
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """Who is calling, as the HTTP layer and the sandbox see it."""
+
+    id: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    role: Role
+    is_verified: bool
+
+    @property
+    def name(self) -> str | None:
+        full = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return full or None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "email": self.email,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "name": self.name,
+            "role": self.role.value,
+            "is_verified": self.is_verified,
+        }
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+
+
+class Accounts:
+    """Account operations over one database, one token codec and the login limiters."""
+
+    def __init__(self, settings: Settings, db: Database, mailer: Mailer) -> None:
+        self.settings = settings
+        self.db = db
+        self.mailer = mailer
+        self.scheme: Literal["bcrypt", "scrypt"] = (
+            "scrypt" if settings.accounts == "shared" else "bcrypt"
+        )
+        self.codec = TokenCodec(
+            settings.secret_key.reveal(),
+            access_seconds=settings.access_token_seconds,
+            access_remember_seconds=settings.access_token_remember_seconds,
+            refresh_seconds=settings.refresh_token_seconds,
+            max_token_chars=settings.token_max_chars,
+        )
+        window = settings.login_window_seconds
+        keys = settings.rate_limit_max_keys
+        self.per_account = SlidingWindowLimiter(
+            settings.login_attempts_per_account, window, max_keys=keys
+        )
+        self.per_address = SlidingWindowLimiter(
+            settings.login_attempts_per_address, window, max_keys=keys
+        )
+        self.signups = SlidingWindowLimiter(
+            settings.signups_per_address, settings.signup_window_seconds, max_keys=keys
+        )
+        self.resets = SlidingWindowLimiter(
+            settings.resets_per_window, settings.signup_window_seconds, max_keys=keys
+        )
+
+    # ---------------------------------------------------------------- helpers
+
+    def _check_password_rules(self, password: str) -> None:
+        s = self.settings
+        try:
+            encoded = password.encode()
+        except UnicodeEncodeError:
+            raise InputError(
+                "Password must be valid Unicode", details={"field": "password"}
+            ) from None
+        if "\x00" in password:
+            raise InputError(
+                "Password must not contain NUL characters", details={"field": "password"}
+            )
+        if len(password) < s.password_min_length:
+            raise InputError(
+                f"Password should have minimum {s.password_min_length} characters",
+                details={"field": "password"},
+            )
+        if len(password) > s.password_max_length:
+            raise InputError(
+                f"Password should have at most {s.password_max_length} characters",
+                details={"field": "password"},
+            )
+        if self.scheme == "bcrypt" and len(encoded) > 72:
+            raise InputError(
+                "Password should have at most 72 bytes (UTF-8)", details={"field": "password"}
+            )
+
+    async def _hash(self, password: str) -> tuple[str, str | None]:
+        # Hashing is deliberately slow (bcrypt / scrypt): keep it off the event loop.
+        return await asyncio.to_thread(
+            hash_password, password, self.scheme, bcrypt_rounds=self.settings.bcrypt_rounds
+        )
+
+    async def _current(self, user: User) -> CurrentUser:
+        async with self.db.session() as session:
+            roles = await q.lab_roles(session, [user.id])
+        return self.to_current(user, roles.get(user.id))
+
+    @staticmethod
+    def to_current(user: User, lab_role: str | None) -> CurrentUser:
+        return CurrentUser(
+            id=user.id,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            role=effective_role(
+                is_admin=bool(user.is_admin),
+                is_super_admin=bool(user.is_super_admin),
+                lab_role=lab_role,
+            ),
+            is_verified=bool(user.is_verified),
+        )
+
+    # ---------------------------------------------------------------- sign up / log in
+
+    async def sign_up(
+        self,
+        *,
+        email: str,
+        password: str,
+        first_name: str | None,
+        last_name: str | None,
+        address: str,
+    ) -> CurrentUser:
+        """Create a student account. Raises InputError, Conflict, RateLimited."""
+        self.signups.hit(address)
+        return await self.create_account(
+            email=email, password=password, first_name=first_name, last_name=last_name
+        )
+
+    async def create_account(
+        self,
+        *,
+        email: str,
+        password: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        role: Role = Role.STUDENT,
+    ) -> CurrentUser:
+        """Create an account with a lab role (no rate limit: for sign up and the CLI)."""
+        email = q.normalize_email(email)
+        if "@" not in email[1:-1] or len(email) > 120:
+            raise InputError("email: not an email address", details={"field": "email"})
+        self._check_password_rules(password)
+        password_hash, salt = await self._hash(password)
+        async with self.db.session() as session:
+            user = await q.create_user(
+                session,
+                email=email,
+                password_hash=password_hash,
+                salt=salt,
+                first_name=first_name,
+                last_name=last_name,
+            )
+            account = await q.get_account(session, user.id)
+            account.role = None if role is Role.STUDENT else role.value
+        return self.to_current(user, account.role)
+
+    async def authenticate_password(
+        self, email: str | None, password: str | None, *, address: str
+    ) -> CurrentUser:
+        """Check a login. Raises InputError / InvalidCredentials with the event server's texts."""
+        if not email or not password or not isinstance(email, str) or not isinstance(password, str):
+            raise InputError(MISSING_CREDENTIALS)
+        key = q.normalize_email(email)
+        self.per_address.hit(address)
+        self.per_account.check(key)
+        async with self.db.session() as session:
+            user = await q.find_by_email(session, key)
+        if user is None:
+            # Same work as a real check, so timing does not reveal which emails exist.
+            await asyncio.to_thread(
+                dummy_verify, password, self.scheme, bcrypt_rounds=self.settings.bcrypt_rounds
+            )
+            self.per_account.hit(key)
+            raise InvalidCredentials(INVALID_CREDENTIALS)
+        ok = await asyncio.to_thread(
+            verify_password,
+            password,
+            user.password,
+            user.salt,
+            max_bcrypt_rounds=self.settings.bcrypt_max_rounds,
+        )
+        if not ok or user.deleted_at is not None:
+            self.per_account.hit(key)
+            raise InvalidCredentials(INVALID_CREDENTIALS)
+        if user.is_blocked:
+            # The event server says so, after the password matched.
+            raise InvalidCredentials(BLOCKED)
+        self.per_account.reset(key)
+        return await self._current(user)
+
+    def issue_tokens(self, user: CurrentUser, *, remember: bool = False) -> TokenPair:
+        return TokenPair(
+            access_token=self.codec.issue_access(user.id, fresh=True, remember=remember),
+            refresh_token=self.codec.issue_refresh(user.id),
+        )
+
+    # ---------------------------------------------------------------- per-request identity
+
+    async def user_for_claims(self, claims: Claims) -> CurrentUser:
+        """The live user behind a decoded token; refuses revoked tokens and inactive users."""
+        async with self.db.session() as session:
+            user = await q.get_user(session, claims.identity)
+            if user is None or not user.active:
+                raise TokenUserNotFound(claims.identity)
+            account = await session.get(LabAccount, user.id)
+            if claims.jti and await q.is_revoked(session, claims.jti):
+                raise RevokedToken()
+        cutoff = account.tokens_valid_after if account else None
+        if cutoff is not None and claims.iat < cutoff.timestamp():
+            raise RevokedToken()
+        return self.to_current(user, account.role if account else None)
+
+    async def user_for_token(
+        self, token: str, *, expected_type: Literal["access", "refresh"] = "access"
+    ) -> tuple[CurrentUser, Claims]:
+        claims = self.codec.decode(token, expected_type=expected_type)
+        return await self.user_for_claims(claims), claims
+
+    async def user_for_session(self, user_id: int, issued_at: float) -> CurrentUser:
+        """The live user behind a browser session cookie issued at ``issued_at``."""
+        async with self.db.session() as session:
+            user = await q.get_user(session, user_id)
+            if user is None or not user.active:
+                raise AuthError("session is no longer valid; please log in again")
+            account = await session.get(LabAccount, user.id)
+        cutoff = account.tokens_valid_after if account else None
+        if cutoff is not None and issued_at < cutoff.timestamp():
+            raise AuthError("session is no longer valid; please log in again")
+        return self.to_current(user, account.role if account else None)
+
+    async def revoke(self, claims: Claims) -> None:
+        """Log out one token (its jti is refused until it expires)."""
+        if not claims.jti:
+            return
+        expires = datetime.fromtimestamp(claims.exp, UTC)
+        async with self.db.session() as session:
+            await q.revoke_token(session, claims.jti, expires)
+
+    async def revoke_all(self, user_id: int) -> None:
+        """Refuse every token and session issued to the user until now."""
+        async with self.db.session() as session:
+            account = await q.get_account(session, user_id)
+            # Whole seconds: JWT iat has second resolution; a token issued in this very
+            # second after the change stays valid, one from an earlier second does not.
+            account.tokens_valid_after = utcnow().replace(microsecond=0)
+
+    # ---------------------------------------------------------------- passwords
+
+    async def change_password(self, user_id: int, old: str, new: str) -> CurrentUser:
+        async with self.db.session() as session:
+            user = await q.get_user(session, user_id)
+        if user is None or not user.active:
+            raise NotFound("User Not Found")
+        if not await asyncio.to_thread(
+            verify_password,
+            old,
+            user.password,
+            user.salt,
+            max_bcrypt_rounds=self.settings.bcrypt_max_rounds,
+        ):
+            raise InputError("Wrong Password. Please enter correct current password.")
+        if old == new:
+            raise InputError("Old and New passwords must be different")
+        self._check_password_rules(new)
+        password_hash, salt = await self._hash(new)
+        async with self.db.session() as session:
+            user = await q.get_user(session, user_id)
+            assert user is not None
+            user.password, user.salt = password_hash, salt
+        await self.revoke_all(user_id)
+        return await self._current(user)
+
+    async def request_reset(self, email: str, *, address: str, base_url: str) -> None:
+        """Send a reset link when the account exists; say nothing either way."""
+        key = q.normalize_email(email)
+        self.resets.hit("addr:" + address)
+        self.resets.hit("email:" + key)
+        token = secrets.token_urlsafe(32)
+        async with self.db.session() as session:
+            user = await q.find_by_email(session, key)
+            if user is None or not user.active:
+                return
+            user.reset_password = token
+            account = await q.get_account(session, user.id)
+            account.reset_expires_at = utcnow() + timedelta(
+                seconds=self.settings.reset_token_seconds
+            )
+        await self.mailer.send_reset(user.email, f"{base_url}/reset-password?token={token}")
+
+    async def complete_reset(self, token: str, password: str) -> CurrentUser:
+        """Set a new password with a single-use reset token."""
+        if not token:
+            raise InputError("token missing", details={"field": "token"})
+        self._check_password_rules(password)
+        async with self.db.session() as session:
+            user = await q.find_by_reset_token(session, token)
+            account = await session.get(LabAccount, user.id) if user else None
+        expired = (
+            account is None
+            or account.reset_expires_at is None
+            or account.reset_expires_at < utcnow()
+        )
+        if user is None or not user.active or expired:
+            raise NotFound("User Not Found")
+        password_hash, salt = await self._hash(password)
+        async with self.db.session() as session:
+            fresh = await q.find_by_reset_token(session, token)
+            if fresh is None:  # used by a concurrent request meanwhile
+                raise NotFound("User Not Found")
+            fresh.password, fresh.salt = password_hash, salt
+            # Single use: the token is replaced, as the event server does after a reset.
+            fresh.reset_password = secrets.token_urlsafe(32)
+            account = await q.get_account(session, fresh.id)
+            account.reset_expires_at = None
+        await self.revoke_all(fresh.id)
+        return await self._current(fresh)
+
+    # ---------------------------------------------------------------- roles
+
+    async def set_role(self, actor: CurrentUser, user_id: int, role: Role) -> CurrentUser:
+        """Grant or remove the teacher role (admins only)."""
+        if actor.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin can change roles")
+        if role is Role.ADMIN:
+            raise InputError("the admin role is granted by the event server or `create-user`")
+        async with self.db.session() as session:
+            user = await q.get_user(session, user_id)
+            if user is None or user.deleted_at is not None:
+                raise NotFound(f"no user with id {user_id}")
+            account = await q.get_account(session, user_id)
+            account.role = None if role is Role.STUDENT else role.value
+            account.role_granted_by = actor.id
+        return self.to_current(user, account.role)
+
+    async def list_users(self, *, offset: int, limit: int) -> tuple[list[CurrentUser], int]:
+        async with self.db.session() as session:
+            rows, total = await q.list_users(session, offset=offset, limit=limit)
+            roles = await q.lab_roles(session, [u.id for u in rows])
+        return [self.to_current(u, roles.get(u.id)) for u in rows], total

@@ -1,0 +1,142 @@
+"""The ``remotelab`` command: ``serve``, ``init-db``, ``create-user``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from remotelab.config import Settings
+from remotelab.errors import RemotelabError
+
+log = logging.getLogger("remotelab")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        instance_path=getattr(args, "instance", None),
+        device=getattr(args, "device", None),
+        database_url=getattr(args, "database_url", None),
+    ).with_instance_defaults()
+
+
+async def _serve(settings: Settings) -> None:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from remotelab.app import create_app
+
+    config = Config()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.workers = 1  # one process owns the instrument (DESIGN.md §3)
+    config.accesslog = "-"
+    config.graceful_timeout = 10  # as deploy/hypercorn.toml
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    app = create_app(settings)
+    print(f"remotelab serving on http://{settings.host}:{settings.port}", flush=True)
+    await serve(app, config, shutdown_trigger=stop.wait)
+
+
+async def _init_db(settings: Settings) -> None:
+    from remotelab.storage.database import Database
+
+    db = Database(settings.database_url, accounts=settings.accounts)
+    try:
+        revision = await db.migrate()
+    finally:
+        await db.close()
+    print(f"database ready at schema revision {revision}")
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
+    from remotelab.auth.accounts import Accounts
+    from remotelab.auth.mailer import OutboxMailer
+    from remotelab.auth.roles import Role
+    from remotelab.storage.database import Database
+
+    if args.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat: "):
+            raise RemotelabError("the passwords differ")
+    db = Database(settings.database_url, accounts=settings.accounts)
+    try:
+        await db.migrate()
+        accounts = Accounts(settings, db, OutboxMailer(settings.instance_path / "outbox.txt"))
+        user = await accounts.create_account(
+            email=args.email,
+            password=password,
+            first_name=args.first_name,
+            last_name=args.last_name,
+            role=Role(args.role),
+        )
+    finally:
+        await db.close()
+    print(f"created user {user.id} <{user.email}> with role {user.role.value}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="remotelab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--instance", help="instance folder (REMOTELAB_INSTANCE_PATH)")
+        p.add_argument("--database-url", help="SQLAlchemy URL (REMOTELAB_DATABASE_URL)")
+
+    serve = sub.add_parser("serve", help="serve the lab with Hypercorn (one worker)")
+    common(serve)
+    serve.add_argument("--host", help="bind address (REMOTELAB_HOST)")
+    serve.add_argument("--port", type=int, help="port (REMOTELAB_PORT)")
+    serve.add_argument(
+        "--device",
+        choices=["emulator", "pslab", "auto"],
+        help="instrument backend (REMOTELAB_DEVICE)",
+    )
+
+    init = sub.add_parser("init-db", help="create or upgrade the database schema")
+    common(init)
+
+    create = sub.add_parser("create-user", help="create an account")
+    common(create)
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", choices=["student", "teacher", "admin"], default="student")
+    create.add_argument("--first-name")
+    create.add_argument("--last-name")
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (else prompt)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        if args.command == "serve":
+            asyncio.run(_serve(settings))
+        elif args.command == "init-db":
+            asyncio.run(_init_db(settings))
+        elif args.command == "create-user":
+            asyncio.run(_create_user(settings, args))
+    except RemotelabError as exc:
+        print(f"remotelab: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The database handle: async engine, sessions and migrations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from remotelab.errors import InputError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "lab_alembic_version"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the single writer; foreign keys are off by default in SQLite;
+    # busy_timeout makes a writer wait for the lock instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """Owns the engine. Open with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(self, url: str, *, accounts: str = "standalone", echo: bool = False) -> None:
+        if not url:
+            raise InputError("database URL is empty")
+        self.url = url
+        self.accounts = accounts
+        try:
+            self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=True)
+        except Exception as exc:  # bad URL, missing driver
+            raise InputError(f"cannot use database URL: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def migrate(self) -> str:
+        """Apply every pending migration; return the schema revision now in force."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self._upgrade)
+            revision: str = await conn.run_sync(_current_revision)
+        log.info("database schema at revision %s (%s)", revision, self.engine.dialect.name)
+        return revision
+
+    def _upgrade(self, connection: Connection) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = connection
+        cfg.attributes["accounts"] = self.accounts
+        command.upgrade(cfg, "head")
+
+    async def is_current(self) -> bool:
+        """True when the schema is at the newest migration."""
+        async with self.engine.connect() as conn:
+            current = await conn.run_sync(_current_revision)
+        return current == head_revision()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def head_revision() -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def _current_revision(connection: Connection) -> str:
+    ctx = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return ctx.get_current_revision() or ""

@@ -1,0 +1,100 @@
+"""Queries on users, lab accounts and revoked tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from remotelab.errors import Conflict
+from remotelab.storage.models import LabAccount, LabRevokedToken, User, utcnow
+
+
+def normalize_email(email: str) -> str:
+    """The event server's rule: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def find_by_email(session: AsyncSession, email: str) -> User | None:
+    stmt = select(User).where(func.lower(User.email) == normalize_email(email))
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def find_by_reset_token(session: AsyncSession, token: str) -> User | None:
+    stmt = select(User).where(User.reset_password == token)
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    password_hash: str,
+    salt: str | None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> User:
+    """Insert a user. Raises :class:`Conflict` when the email is taken (any case)."""
+    email = normalize_email(email)
+    if await find_by_email(session, email) is not None:
+        raise Conflict("an account with this email already exists")
+    user = User(
+        email=email,
+        password=password_hash,
+        salt=salt,
+        first_name=first_name,
+        last_name=last_name,
+        is_admin=False,
+        is_super_admin=False,
+        is_verified=False,
+        is_blocked=False,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # a concurrent sign-up won the race
+        raise Conflict("an account with this email already exists") from None
+    return user
+
+
+async def get_account(session: AsyncSession, user_id: int) -> LabAccount:
+    """The user's lab row, created on first use."""
+    account = await session.get(LabAccount, user_id)
+    if account is None:
+        account = LabAccount(user_id=user_id, updated_at=utcnow())
+        session.add(account)
+        await session.flush()
+    return account
+
+
+async def lab_roles(session: AsyncSession, user_ids: list[int]) -> dict[int, str | None]:
+    if not user_ids:
+        return {}
+    stmt = select(LabAccount.user_id, LabAccount.role).where(LabAccount.user_id.in_(user_ids))
+    return {uid: role for uid, role in (await session.execute(stmt)).all()}
+
+
+async def list_users(session: AsyncSession, *, offset: int, limit: int) -> tuple[list[User], int]:
+    base = select(User).where(User.deleted_at.is_(None))
+    total = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    rows = (await session.execute(base.order_by(User.id).offset(offset).limit(limit))).scalars()
+    return list(rows), int(total)
+
+
+async def revoke_token(session: AsyncSession, jti: str, expires_at: datetime) -> None:
+    if await session.get(LabRevokedToken, jti) is None:
+        session.add(LabRevokedToken(jti=jti, expires_at=expires_at))
+    # Forget revocations of tokens that have expired anyway: the table stays small.
+    await session.execute(delete(LabRevokedToken).where(LabRevokedToken.expires_at < utcnow()))
+
+
+async def is_revoked(session: AsyncSession, jti: str) -> bool:
+    return await session.get(LabRevokedToken, jti) is not None

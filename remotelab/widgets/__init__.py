@@ -1,0 +1,59 @@
+"""Widget specs and stacking: the pure core of a script's app (DESIGN.md §5).
+
+- :class:`WidgetCollector` builds the widget list of one run (``print``,
+  ``print_``, ``label``, ``button``, ``plot``) within :class:`WidgetLimits`;
+- :func:`stack` turns a function-string result into plot series;
+- :func:`format_number` is what a ``display_number`` target shows.
+
+No I/O here. The wire format is documented in ``docs/reference/widgets.md``.
+"""
+
+from __future__ import annotations
+
+from remotelab.widgets.display import (
+    DISPLAY,
+    DISPLAY_NUMBER,
+    DISPLAY_TYPES,
+    UPDATE_PLOT,
+    format_number,
+)
+from remotelab.widgets.limits import StackingError, WidgetLimitError, WidgetLimits
+from remotelab.widgets.specs import WidgetCollector
+from remotelab.widgets.stacking import DEFAULT_STACKING, STACKED, Series, series_count, stack
+from remotelab.widgets.wire import (
+    ActionSpec,
+    ButtonWidget,
+    DisplayType,
+    LabelWidget,
+    PlotWidget,
+    SpanWidget,
+    SuccessSpec,
+    TextWidget,
+    Widget,
+)
+
+__all__ = [
+    "DEFAULT_STACKING",
+    "DISPLAY",
+    "DISPLAY_NUMBER",
+    "DISPLAY_TYPES",
+    "STACKED",
+    "UPDATE_PLOT",
+    "ActionSpec",
+    "ButtonWidget",
+    "DisplayType",
+    "LabelWidget",
+    "PlotWidget",
+    "Series",
+    "SpanWidget",
+    "StackingError",
+    "SuccessSpec",
+    "TextWidget",
+    "Widget",
+    "WidgetCollector",
+    "WidgetLimitError",
+    "WidgetLimits",
+    "format_number",
+    "series_count",
+    "stack",
+]

@@ -1,0 +1,91 @@
+"""The widget specs as types: the wire format of DESIGN.md §5.
+
+One ``TypedDict`` per widget, so the sandbox, the API (an OpenAPI schema) and
+the tests share one statement of the format. Keys appear in this order in the
+JSON. Optional keys (``NotRequired``) are remotelab additions that
+pslab-remote's webapp never sent; a client that ignores them still works.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+from remotelab.widgets.stacking import Series
+
+DisplayType = Literal["display_number", "display", "update-plot"]
+
+
+class TextWidget(TypedDict):
+    """``print(*args)``: one string per argument."""
+
+    type: Literal["text"]
+    name: str
+    value: list[str]
+    truncated: NotRequired[bool]
+    """Present (true) when the strings were cut to ``max_text_chars``."""
+
+
+# "class" is a Python keyword, hence the functional syntax.
+SpanWidget = TypedDict(
+    "SpanWidget",
+    {
+        "type": Literal["span"],
+        "name": str,
+        "class": Literal["row well"],
+        "value": str,
+        "truncated": NotRequired[bool],
+    },
+)
+"""``print_(txt)``: highlighted text."""
+
+LabelWidget = TypedDict(
+    "LabelWidget",
+    {
+        "type": Literal["label"],
+        "name": str,
+        "class": str,
+        "value": str,
+        "truncated": NotRequired[bool],
+    },
+)
+"""``label(txt)``, and the empty target label a button makes."""
+
+
+class SuccessSpec(TypedDict):
+    """Where a button's result goes."""
+
+    datapoint: Literal["result"]
+    type: DisplayType
+    target: str
+    stacking: NotRequired[str]
+    """Only (and always) for ``update-plot``."""
+
+
+class ActionSpec(TypedDict):
+    type: Literal["POST"]
+    endpoint: str
+    """The function string."""
+    success: SuccessSpec
+
+
+class ButtonWidget(TypedDict):
+    type: Literal["button"]
+    name: str
+    label: str
+    fetched_value: Literal[""]
+    action: ActionSpec
+
+
+class PlotWidget(TypedDict):
+    """``plot(x, *ys)``: one series of ``[x, y]`` points per y."""
+
+    type: Literal["plot"]
+    name: str
+    data: list[Series]
+    decimated: NotRequired[bool]
+    """Present (true) when the series were thinned to ``max_points_per_plot``."""
+    original_points: NotRequired[int]
+    """With ``decimated``: the points over all series before thinning."""
+
+
+Widget = TextWidget | SpanWidget | LabelWidget | ButtonWidget | PlotWidget

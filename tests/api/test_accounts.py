@@ -1,0 +1,240 @@
+"""Accounts over HTTP: sign up, login, refresh, logout, passwords, roles, sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
+from sqlalchemy import update
+
+from remotelab.api.context import EXTENSION
+from remotelab.config import Settings
+from remotelab.storage.models import User, utcnow
+from tests.conftest import Signup
+
+PASSWORD = "correct horse battery"
+
+
+async def sign_up(client: Client, email: str = "ada@example.org", **extra: str):
+    return await client.post("/v1/users", json={"email": email, "password": PASSWORD, **extra})
+
+
+async def login(client: Client, email: str = "ada@example.org", password: str = PASSWORD):
+    return await client.post("/v1/auth/login", json={"email": email, "password": password})
+
+
+def jwt(token: str) -> dict[str, str]:
+    return {"Authorization": f"JWT {token}"}
+
+
+async def test_sign_up_then_login_with_token_and_cookie(client: Client) -> None:
+    response = await sign_up(client, "  Ada@Example.org ", first_name="Ada", last_name="Lovelace")
+    assert response.status_code == 201
+    body = await response.get_json()
+    assert body["email"] == "ada@example.org"
+    assert body["role"] == "student"
+    assert body["name"] == "Ada Lovelace"
+    assert "password" not in json.dumps(body)
+
+    response = await login(client, "ADA@example.org ")
+    assert response.status_code == 200
+    tokens = await response.get_json()
+    assert set(tokens) == {"access_token", "refresh_token"}
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+    me = await client.get("/v1/users/me", headers=jwt(tokens["access_token"]))
+    assert (await me.get_json())["email"] == "ada@example.org"
+    bearer = await client.get(
+        "/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert bearer.status_code == 200
+    # The same client carries the session cookie: no header needed.
+    by_cookie = await client.get("/v1/users/me")
+    assert by_cookie.status_code == 200
+
+
+async def test_legacy_login_path(client: Client) -> None:
+    await sign_up(client)
+    response = await client.post(
+        "/auth/session", json={"email": "ada@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert "access_token" in await response.get_json()
+
+
+async def test_taken_email_is_409_in_any_case(client: Client) -> None:
+    assert (await sign_up(client)).status_code == 201
+    response = await sign_up(client, "ADA@EXAMPLE.ORG")
+    assert response.status_code == 409
+    assert (await response.get_json())["error"] == "an account with this email already exists"
+
+
+async def test_short_password_is_refused(client: Client) -> None:
+    response = await client.post("/v1/users", json={"email": "b@example.org", "password": "short"})
+    assert response.status_code == 400
+    assert (await response.get_json())["error"] == "Password should have minimum 8 characters"
+
+
+async def test_login_errors_are_the_event_servers(client: Client) -> None:
+    await sign_up(client)
+    missing = await client.post("/v1/auth/login", json={"email": "ada@example.org"})
+    assert missing.status_code == 400
+    assert (await missing.get_json())["error"] == "username or password missing"
+    wrong = await login(client, password="not the password")
+    assert wrong.status_code == 401
+    assert (await wrong.get_json())["error"] == "Invalid Credentials"
+    unknown = await login(client, email="nobody@example.org")
+    assert unknown.status_code == 401
+    assert (await unknown.get_json())["error"] == "Invalid Credentials"
+
+
+async def test_refresh_gives_a_new_access_token(client: Client) -> None:
+    await sign_up(client)
+    tokens = await (await login(client)).get_json()
+    refreshed = await client.post("/v1/auth/token/refresh", headers=jwt(tokens["refresh_token"]))
+    assert refreshed.status_code == 200
+    access = (await refreshed.get_json())["access_token"]
+    fresh_client = client.app.test_client()  # type: ignore[attr-defined]
+    assert (await fresh_client.get("/v1/users/me", headers=jwt(access))).status_code == 200
+    # An access token is not a refresh token.
+    wrong = await client.post("/v1/auth/token/refresh", headers=jwt(tokens["access_token"]))
+    assert wrong.status_code in (401, 422)
+
+
+async def test_logout_revokes_the_token_and_the_cookie(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    tokens = await (await login(client)).get_json()
+    assert (
+        await client.post("/v1/auth/logout", headers=jwt(tokens["access_token"]))
+    ).status_code == 200
+    other = app.test_client()
+    after = await other.get("/v1/users/me", headers=jwt(tokens["access_token"]))
+    assert after.status_code == 401
+    assert (await after.get_json())["error"] == "Token has been revoked"
+    assert (await client.get("/v1/users/me")).status_code == 401  # cookie cleared
+
+
+async def test_change_password_revokes_older_tokens(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    old = (await (await login(client)).get_json())["access_token"]
+    # Tokens carry whole-second iat: make sure the change happens in a later second.
+    await asyncio.sleep(1.05)
+    response = await client.post(
+        "/v1/auth/change-password",
+        headers=jwt(old),
+        json={"data": {"old-password": PASSWORD, "new-password": "another password"}},
+    )
+    assert response.status_code == 200, await response.get_json()
+    body = await response.get_json()
+    assert body["password-changed"] is True
+    other = app.test_client()
+    assert (await other.get("/v1/users/me", headers=jwt(old))).status_code == 401
+    assert (await other.get("/v1/users/me", headers=jwt(body["access_token"]))).status_code == 200
+    assert (await login(other, password=PASSWORD)).status_code == 401
+    assert (await login(other, password="another password")).status_code == 200
+
+
+async def test_change_password_with_wrong_old_password(client: Client) -> None:
+    await sign_up(client)
+    token = (await (await login(client)).get_json())["access_token"]
+    response = await client.post(
+        "/v1/auth/change-password",
+        headers=jwt(token),
+        json={"data": {"old-password": "wrong one!", "new-password": "another password"}},
+    )
+    assert response.status_code == 400
+    assert (await response.get_json())["error"] == (
+        "Wrong Password. Please enter correct current password."
+    )
+
+
+async def test_reset_password_flow_is_single_use(app: Quart, settings: Settings) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    response = await client.post(
+        "/v1/auth/reset-password", json={"data": {"email": "ada@example.org"}}
+    )
+    assert response.status_code == 200
+    # An unknown email gets the very same answer (no account probing).
+    unknown = await client.post(
+        "/v1/auth/reset-password", json={"data": {"email": "nobody@example.org"}}
+    )
+    assert (await unknown.get_json())["message"] == (await response.get_json())["message"]
+    outbox = (settings.instance_path / "outbox.txt").read_text().splitlines()
+    assert len(outbox) == 1
+    link = json.loads(outbox[0])["link"]
+    assert link.startswith("http://localhost/reset-password?token=")
+    token = link.split("token=", 1)[1]
+
+    done = await client.patch(
+        "/v1/auth/reset-password", json={"data": {"token": token, "password": "brand new pass"}}
+    )
+    assert done.status_code == 200
+    assert (await done.get_json())["email"] == "ada@example.org"
+    assert (await login(client, password="brand new pass")).status_code == 200
+    again = await client.patch(
+        "/v1/auth/reset-password", json={"data": {"token": token, "password": "third password"}}
+    )
+    assert again.status_code == 404
+    assert (await again.get_json())["error"] == "User Not Found"
+
+
+async def test_blocked_and_deleted_users_lose_access(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    token = (await (await login(client)).get_json())["access_token"]
+    state = app.extensions[EXTENSION]
+    async with state.db.session() as session:
+        await session.execute(update(User).values(is_blocked=True))
+    other = app.test_client()
+    assert (await other.get("/v1/users/me", headers=jwt(token))).status_code == 401
+    assert (await client.get("/v1/users/me")).status_code == 401  # cookie too
+    assert (await login(other)).status_code == 401
+    async with state.db.session() as session:
+        await session.execute(update(User).values(is_blocked=False, deleted_at=utcnow()))
+    assert (await other.get("/v1/users/me", headers=jwt(token))).status_code == 401
+    assert (await login(other)).status_code == 401
+
+
+async def test_login_is_rate_limited_per_account(app: Quart, settings: Settings) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    for _ in range(settings.login_attempts_per_account):
+        assert (await login(client, password="wrong password")).status_code == 401
+    limited = await login(client, password="wrong password")
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+    # Even the right password waits: the account is under attack.
+    assert (await login(client)).status_code == 429
+
+
+async def test_admin_grants_and_removes_teacher(signup: Signup, client: Client) -> None:
+    admin = await signup("root@example.org", role="admin")
+    student = await signup("s@example.org")
+    me = await (await client.get("/v1/users/me", headers=student)).get_json()
+    grant = await client.put(
+        f"/v1/admin/users/{me['id']}/role", headers=admin, json={"role": "teacher"}
+    )
+    assert grant.status_code == 200
+    assert (await grant.get_json())["role"] == "teacher"
+    listing = await (await client.get("/v1/admin/users", headers=admin)).get_json()
+    assert {u["email"]: u["role"] for u in listing["items"]} == {
+        "root@example.org": "admin",
+        "s@example.org": "teacher",
+    }
+    remove = await client.put(
+        f"/v1/admin/users/{me['id']}/role", headers=admin, json={"role": "student"}
+    )
+    assert (await remove.get_json())["role"] == "student"
+    denied = await client.put(
+        f"/v1/admin/users/{me['id']}/role", headers=student, json={"role": "teacher"}
+    )
+    assert denied.status_code == 403
+    missing = await client.put("/v1/admin/users/999/role", headers=admin, json={"role": "teacher"})
+    assert missing.status_code == 404

@@ -1,0 +1,1 @@
+"""Helpers for the test suite that start real services (no mocks): PostgreSQL, ..."""
