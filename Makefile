@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SYSTEM_PACKAGES ?= postgres nginx systemd
 
-.PHONY: install run test pytest lint format bench system-deps clean
+.PHONY: install webapp run test pytest lint format bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+# Builds the browser app when the project has one (webapp/package.json).
+webapp:
+	@if [ -f webapp/package.json ]; then cd webapp && npm ci --no-audit --no-fund && npm run build; fi
+
+run: install webapp
 	$(BIN)/remotelab serve
 
 system-deps:

@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         logging.basicConfig(level=settings.log_level.upper())
         db = Database(settings.database_url, accounts=settings.accounts)
         await db.migrate()
-        examples = default_examples_dir()
+        examples = settings.examples_dir or default_examples_dir()
         if settings.load_examples and examples is not None:
             await publish_examples(db, examples)
         mailer = OutboxMailer(settings.instance_path / "outbox.txt")

@@ -93,7 +93,12 @@ class Settings:
         group="storage",
     )
     load_examples: bool = _setting(
-        True, "Publish the scripts in `examples/` as examples on start.", group="storage"
+        True, "Publish the scripts of the examples folder as examples on start.", group="storage"
+    )
+    examples_dir: Path | None = _setting(
+        None,
+        "Folder of built-in example scripts (default: `examples/` beside the package, if present).",
+        group="storage",
     )
     # --- auth ---
     secret_key: Secret = _setting(
