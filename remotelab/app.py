@@ -1,12 +1,13 @@
 """The application factory: wiring only. Resources are opened by the lifespan.
 
 ``before_serving`` opens, in order: the database (migrations applied), the
-built-in examples, the account service. ``after_serving`` closes them in
-reverse order.
+built-in examples, the account service, the instrument (backend, device owner
+thread, function registry). ``after_serving`` closes them in reverse order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -16,9 +17,16 @@ from quart_schema import Info, QuartSchema
 
 from remotelab import __version__, api
 from remotelab.api.context import EXTENSION, Lab
+from remotelab.api.openapi import LabOpenAPIProvider
 from remotelab.auth.accounts import Accounts
 from remotelab.auth.mailer import OutboxMailer
+from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
+from remotelab.device.backends import select_backend
+from remotelab.device.functions import FunctionLimits, default_registry
+from remotelab.device.owner import DeviceOwner, OwnerLimits
+from remotelab.device.scheduler import SchedulerLimits, UserGate
+from remotelab.device.service import Instrument
 from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
 
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             "cookie": {"type": "apiKey", "in_": "cookie", "name": "remotelab_session"},
         },
         security=[{"jwt": []}, {"cookie": []}],
+        openapi_provider_class=LabOpenAPIProvider,
     )
     api.register(app)
     api.meta.install_webapp(app, settings.webapp_dir or default_webapp_dir())
@@ -86,15 +95,73 @@ def create_app(settings: Settings | None = None) -> Quart:
         if settings.load_examples and examples is not None:
             await publish_examples(db, examples)
         mailer = OutboxMailer(settings.instance_path / "outbox.txt")
+        accounts = Accounts(settings, db, mailer)
+        await accounts.load_revocations()
+        instrument = await open_instrument(settings)
         app.extensions[EXTENSION] = Lab(
-            settings=settings, db=db, accounts=Accounts(settings, db, mailer), extra={}
+            settings=settings,
+            db=db,
+            accounts=accounts,
+            instrument=instrument,
+            function_limiter=SlidingWindowLimiter(
+                settings.function_calls_per_minute, 60, max_keys=settings.rate_limit_max_keys
+            ),
+            user_gate=UserGate(settings.device_inflight_per_user, settings.device_queue_per_user),
         )
-        log.info("remotelab %s ready (%s accounts)", __version__, settings.accounts)
+        log.info(
+            "remotelab %s ready (%s accounts, %s)",
+            __version__,
+            settings.accounts,
+            instrument.owner.backend.describe(),
+        )
 
     @app.after_serving
     async def close_resources() -> None:
         state: Lab | None = app.extensions.pop(EXTENSION, None)
         if state is not None:
+            await state.instrument.owner.close()
             await state.db.close()
 
     return app
+
+
+def function_limits(settings: Settings) -> FunctionLimits:
+    return FunctionLimits(
+        max_source_chars=settings.function_max_chars,
+        max_nesting=settings.function_max_nesting,
+        max_wait_seconds=settings.function_max_wait_seconds,
+        max_capture_seconds=settings.function_max_capture_seconds,
+        max_average_samples=settings.function_max_average_samples,
+        max_result_items=settings.function_max_result_items,
+        max_result_depth=settings.function_max_result_depth,
+        max_result_notes=settings.function_max_result_notes,
+    )
+
+
+async def open_instrument(settings: Settings) -> Instrument:
+    """Pick the backend (a USB scan may block: off the loop), start the device owner."""
+    backend = await asyncio.to_thread(
+        select_backend,
+        settings.device,
+        port=settings.device_port,
+        bench=settings.emulator_bench,
+        realtime=settings.emulator_realtime,
+        seed=settings.emulator_seed,
+        read_timeout=settings.emulator_read_timeout,
+    )
+    owner = DeviceOwner(
+        backend,
+        OwnerLimits(
+            scheduler=SchedulerLimits(
+                max_queue=settings.device_queue_max,
+                max_queue_per_user=settings.device_queue_per_user,
+                call_timeout=settings.device_call_timeout,
+            ),
+            run_timeout=settings.device_run_timeout,
+            reconnect_initial=settings.device_reconnect_initial,
+            reconnect_max=settings.device_reconnect_max,
+        ),
+    )
+    await owner.start()
+    limits = function_limits(settings)
+    return Instrument(owner, default_registry(limits), limits)

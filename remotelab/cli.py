@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from remotelab.config import Settings
 from remotelab.errors import RemotelabError
@@ -26,17 +27,24 @@ def _settings(args: argparse.Namespace) -> Settings:
     ).with_instance_defaults()
 
 
+def hypercorn_config(host: str, port: int, *, access_log: bool = True) -> Any:
+    """Hypercorn as `remotelab serve` runs it (the benchmarks serve their yardstick alike)."""
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.workers = 1  # one process owns the instrument (DESIGN.md §3)
+    config.accesslog = "-" if access_log else None
+    config.graceful_timeout = 10  # as deploy/hypercorn.toml
+    return config
+
+
 async def _serve(settings: Settings) -> None:
     from hypercorn.asyncio import serve
-    from hypercorn.config import Config
 
     from remotelab.app import create_app
 
-    config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
-    config.workers = 1  # one process owns the instrument (DESIGN.md §3)
-    config.accesslog = "-"
-    config.graceful_timeout = 10  # as deploy/hypercorn.toml
+    config = hypercorn_config(settings.host, settings.port, access_log=settings.access_log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -71,6 +71,7 @@ class Settings:
     host: str = _setting("127.0.0.1", "Address `remotelab serve` binds to.")
     port: int = _setting(8000, "Port `remotelab serve` listens on.")
     log_level: str = _setting("INFO", "Python logging level name.")
+    access_log: bool = _setting(True, "Log every request (Hypercorn's access log, to stdout).")
     webapp_dir: Path | None = _setting(
         None,
         "Folder with the built webapp (default: `webapp/dist` beside the package, if present).",
@@ -154,6 +155,16 @@ class Settings:
     rate_limit_max_keys: int = _setting(
         100_000, "Keys each rate limiter remembers at most; the stalest is forgotten.", group="auth"
     )
+    auth_cache_seconds: float = _setting(
+        5.0,
+        "How long a user's standing (blocked, deleted, role, token cut-off) is cached. Changes "
+        "made through the lab apply at once; changes made directly in a shared event-server "
+        "database apply within this time. 0 turns the cache off.",
+        group="auth",
+    )
+    auth_cache_max_users: int = _setting(
+        10_000, "Users whose standing is cached at most.", group="auth"
+    )
     cookie_secure: bool = _setting(
         False, "Mark the session cookie `Secure` (turn on behind HTTPS).", group="auth"
     )
@@ -198,6 +209,76 @@ class Settings:
     )
     emulator_realtime: bool = _setting(
         False, "Emulator takes real capture and 1 Mbaud transfer time.", group="device"
+    )
+    emulator_seed: int | None = _setting(
+        None, "Seed of the emulator's noise. Empty: different each start.", group="device"
+    )
+    emulator_read_timeout: float = _setting(
+        0.05,
+        "Seconds an emulator read waits for bytes that never come (real-time mode, silent fault).",
+        group="device",
+    )
+    device_queue_max: int = _setting(
+        256, "Instrument calls waiting at most, all users together; more get 429.", group="device"
+    )
+    device_queue_per_user: int = _setting(
+        32, "Instrument calls one user may have waiting; more get 429.", group="device"
+    )
+    device_inflight_per_user: int = _setting(
+        2,
+        "Requests of one user that use the instrument at the same time; more wait before any "
+        "work is done for them, so one user cannot slow the server for everyone.",
+        group="device",
+    )
+    device_call_timeout: float = _setting(
+        30.0,
+        "Seconds an instrument call may wait in the queue and run (then 503).",
+        group="device",
+    )
+    device_run_timeout: float = _setting(
+        20.0,
+        "Seconds one call may run on the device before the device counts as hung.",
+        group="device",
+    )
+    device_reconnect_initial: float = _setting(
+        0.2,
+        "First wait before reconnecting a faulted device, in seconds (doubles each try).",
+        group="device",
+    )
+    device_reconnect_max: float = _setting(
+        10.0, "Longest wait between reconnection attempts, in seconds.", group="device"
+    )
+    # --- function strings ---
+    function_calls_per_minute: int = _setting(
+        1_200,
+        "Function strings one user may run per minute over HTTP (then 429).",
+        group="functions",
+    )
+    function_max_chars: int = _setting(
+        1_000, "Longest function string, checked before parsing.", group="functions"
+    )
+    function_max_nesting: int = _setting(
+        8, "Deepest bracket nesting in a function string.", group="functions"
+    )
+    function_max_wait_seconds: float = _setting(
+        10.0, "Largest `timeout`/`interval` argument a function accepts.", group="functions"
+    )
+    function_max_capture_seconds: float = _setting(
+        10.0,
+        "Longest oscilloscope capture (samples x timegap) a function accepts.",
+        group="functions",
+    )
+    function_max_average_samples: int = _setting(
+        100, "Most readings `get_average_voltage` may average.", group="functions"
+    )
+    function_max_result_items: int = _setting(
+        100_000, "Most values in one function result.", group="functions"
+    )
+    function_max_result_depth: int = _setting(
+        16, "Deepest list nesting in one function result.", group="functions"
+    )
+    function_max_result_notes: int = _setting(
+        10, "Most `inf`/`nan` notes listed for one result.", group="functions"
     )
 
     # ------------------------------------------------------------------
@@ -275,6 +356,11 @@ def _parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
             if value < 0:
                 raise ValueError("must not be negative")
             return value
+        if kind == "float":
+            number = float(raw)
+            if not number >= 0 or number == float("inf"):
+                raise ValueError("must be a finite number, not negative")
+            return number
         if kind == "bool":
             low = raw.lower()
             if low in _TRUE:
@@ -284,6 +370,8 @@ def _parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
             raise ValueError("expected true or false")
         if kind == "Path":
             return Path(raw)
+        if kind == "int | None":
+            return int(raw) if raw else None
         if kind == "Path | None":
             return Path(raw) if raw else None
         if kind == "Secret":

@@ -34,3 +34,19 @@ async def test_every_route_is_in_the_openapi_document() -> None:
         path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (method, path) in documented, f"{method} {rule.rule} missing from /openapi.json"
+
+
+async def test_every_operation_documents_success_and_the_error_shape() -> None:
+    document = await openapi_document()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert any(code.startswith("2") for code in responses), (method, path)
+            assert responses["default"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorOut"
+            }
+    for name, schema in document["components"]["schemas"].items():
+        properties = schema.get("properties", {}).values()
+        assert "examples" in schema or any("examples" in p for p in properties), (
+            f"schema {name} has no example"
+        )

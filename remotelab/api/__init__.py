@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from remotelab.api import auth, errors, meta, scripts
+from remotelab.api import auth, device, errors, meta, scripts
 
 
 def register(app: Quart) -> None:
@@ -13,4 +13,5 @@ def register(app: Quart) -> None:
     app.register_blueprint(meta.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(scripts.bp)
+    app.register_blueprint(device.bp)
     errors.install(app)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from quart import current_app, request
 
 from remotelab.auth.accounts import Accounts
+from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
+from remotelab.device.scheduler import UserGate
+from remotelab.device.service import Instrument
 from remotelab.storage.database import Database
 
 EXTENSION = "remotelab"
@@ -21,7 +23,9 @@ class Lab:
     settings: Settings
     db: Database
     accounts: Accounts
-    extra: dict[str, Any]
+    instrument: Instrument
+    function_limiter: SlidingWindowLimiter
+    user_gate: UserGate
 
 
 def lab() -> Lab:

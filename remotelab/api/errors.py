@@ -21,6 +21,8 @@ from werkzeug.exceptions import HTTPException
 
 from remotelab import errors as e
 from remotelab.auth.tokens import InvalidToken
+from remotelab.device.emulator import UnsupportedCommand
+from remotelab.device.functions import ResultError
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ STATUS: dict[type[e.RemotelabError], int] = {
     e.Conflict: 409,
     e.RateLimited: 429,
     e.DeviceError: 503,
+    UnsupportedCommand: 501,  # the emulator does not model that part of the firmware
+    ResultError: 400,  # a result too large or deep for JSON: the arguments asked for it
     e.DeviceBusy: 429,
     e.DeviceUnavailable: 503,
     e.DeviceTimeout: 503,

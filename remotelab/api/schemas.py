@@ -29,6 +29,27 @@ class Strict(BaseModel):
         return check_text(value) if isinstance(value, str) else value
 
 
+class ErrorOut(BaseModel):
+    """The one error shape (compatible with the Open Event server's `{"error": ...}`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": "Invalid Credentials", "code": "invalid_credentials"},
+                {
+                    "error": "title: at most 200 characters",
+                    "code": "bad_request",
+                    "details": {"field": "title"},
+                },
+            ]
+        }
+    )
+
+    error: str
+    code: str
+    details: dict[str, Any] | None = None
+
+
 # ------------------------------------------------------------------ accounts
 
 
@@ -40,6 +61,22 @@ class SignUpIn(Strict):
 
 
 class UserOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "email": "ada@example.org",
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "name": "Ada Lovelace",
+                    "role": "student",
+                    "is_verified": False,
+                }
+            ]
+        }
+    )
+
     id: int
     email: str
     first_name: str | None
@@ -67,6 +104,10 @@ class AccessTokenOut(BaseModel):
 
 
 class ChangePasswordData(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"old-password": "old secret", "new-password": "new one!"}]}
+    )
+
     old_password: str = Field(alias="old-password")
     new_password: str = Field(alias="new-password")
 
@@ -76,6 +117,8 @@ class ChangePasswordIn(Strict):
 
 
 class ResetRequestData(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "ada@example.org"}]})
+
     email: str = Field(max_length=320)
 
 
@@ -84,6 +127,12 @@ class ResetRequestIn(Strict):
 
 
 class ResetCompleteData(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"token": "the token from the link", "password": "new one!"}]
+        }
+    )
+
     token: str = Field(max_length=200)
     password: str
 
@@ -117,6 +166,25 @@ class ScriptPatch(Strict):
 
 
 class ScriptOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "title": "Ohm's law",
+                    "description": "Measure the resistor on RES.",
+                    "code": "print(get_resistance())",
+                    "level": None,
+                    "published": False,
+                    "owner_id": 1,
+                    "builtin": False,
+                    "created_at": "2026-11-24T10:00:00Z",
+                    "updated_at": "2026-11-24T10:05:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     title: str
     description: str
@@ -150,3 +218,55 @@ class ScriptPage(PageOut):
 
 class UserPage(PageOut):
     items: list[UserOut]
+
+
+# ------------------------------------------------------------------ instruments
+
+
+class FunctionRunIn(Strict):
+    function: str = Field(examples=["get_voltage('CH1')", "capture1('CH1', 1000, 1)"])
+    stacking: str | None = Field(
+        default=None,
+        max_length=20,
+        examples=["xy"],
+        description="Also return the result stacked into plot series (`xy`, `xyy`, ...).",
+    )
+
+
+class FunctionRunOut(BaseModel):
+    function: str = Field(examples=["get_voltage"])
+    result: Any = Field(examples=[1.2345])
+    notes: list[str] = Field(description="Values that were changed to be valid JSON (inf/nan).")
+    elapsed_ms: float
+    series: list[Any] | None = None
+
+
+class QueueOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"length": 3, "running": True, "max": 256, "your_position": 2}]
+        }
+    )
+
+    length: int
+    running: bool
+    max: int
+    your_position: int | None
+
+
+class DeviceOut(BaseModel):
+    backend: Literal["emulator", "pslab"]
+    port: str
+    fallback: str | None = Field(
+        description="Why the emulator serves although hardware was asked for (device auto)."
+    )
+    realtime: bool
+    wiring: list[str] | None = None
+    state: Literal["connecting", "connected", "faulted", "closed"]
+    connected: bool
+    faulted: bool
+    fault: str | None
+    firmware: str | None
+    queue: QueueOut
+    calls_served: int
+    checked_at: float

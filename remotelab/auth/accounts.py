@@ -17,6 +17,7 @@ from remotelab.auth.mailer import Mailer
 from remotelab.auth.passwords import dummy_verify, hash_password, verify_password
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.auth.roles import Role, effective_role
+from remotelab.auth.standing import RevokedTokens, Standing, StandingCache
 from remotelab.auth.tokens import Claims, RevokedToken, TokenCodec, TokenUserNotFound
 from remotelab.config import Settings
 from remotelab.errors import (
@@ -98,6 +99,10 @@ class Accounts:
         self.signups = SlidingWindowLimiter(
             settings.signups_per_address, settings.signup_window_seconds, max_keys=keys
         )
+        self.standing: StandingCache[CurrentUser] = StandingCache(
+            settings.auth_cache_seconds, settings.auth_cache_max_users
+        )
+        self.revoked = RevokedTokens()
         self.resets = SlidingWindowLimiter(
             settings.resets_per_window, settings.signup_window_seconds, max_keys=keys
         )
@@ -244,19 +249,40 @@ class Accounts:
 
     # ---------------------------------------------------------------- per-request identity
 
+    async def load_revocations(self) -> None:
+        """Fill the in-memory revoked-token set from the database (at start)."""
+        async with self.db.session() as session:
+            for jti, expires in await q.live_revocations(session):
+                self.revoked.add(jti, expires.timestamp())
+
+    async def standing_of(self, user_id: int) -> Standing[CurrentUser]:
+        """The user's standing, from the cache or the database."""
+        cached = self.standing.get(user_id)
+        if cached is not None:
+            return cached
+        async with self.db.session() as session:
+            user = await q.get_user(session, user_id)
+            account = await session.get(LabAccount, user_id) if user is not None else None
+        cutoff = account.tokens_valid_after if account else None
+        standing = Standing(
+            self.to_current(user, account.role if account else None)
+            if user is not None and user.active
+            else None,
+            cutoff.timestamp() if cutoff is not None else None,
+        )
+        self.standing.put(user_id, standing)
+        return standing
+
     async def user_for_claims(self, claims: Claims) -> CurrentUser:
         """The live user behind a decoded token; refuses revoked tokens and inactive users."""
-        async with self.db.session() as session:
-            user = await q.get_user(session, claims.identity)
-            if user is None or not user.active:
-                raise TokenUserNotFound(claims.identity)
-            account = await session.get(LabAccount, user.id)
-            if claims.jti and await q.is_revoked(session, claims.jti):
-                raise RevokedToken()
-        cutoff = account.tokens_valid_after if account else None
-        if cutoff is not None and claims.iat < cutoff.timestamp():
+        standing = await self.standing_of(claims.identity)
+        if standing.user is None:
+            raise TokenUserNotFound(claims.identity)
+        if claims.jti and claims.jti in self.revoked:
             raise RevokedToken()
-        return self.to_current(user, account.role if account else None)
+        if standing.cutoff is not None and claims.iat < standing.cutoff:
+            raise RevokedToken()
+        return standing.user
 
     async def user_for_token(
         self, token: str, *, expected_type: Literal["access", "refresh"] = "access"
@@ -266,15 +292,10 @@ class Accounts:
 
     async def user_for_session(self, user_id: int, issued_at: float) -> CurrentUser:
         """The live user behind a browser session cookie issued at ``issued_at``."""
-        async with self.db.session() as session:
-            user = await q.get_user(session, user_id)
-            if user is None or not user.active:
-                raise AuthError("session is no longer valid; please log in again")
-            account = await session.get(LabAccount, user.id)
-        cutoff = account.tokens_valid_after if account else None
-        if cutoff is not None and issued_at < cutoff.timestamp():
+        standing = await self.standing_of(user_id)
+        if standing.user is None or (standing.cutoff is not None and issued_at < standing.cutoff):
             raise AuthError("session is no longer valid; please log in again")
-        return self.to_current(user, account.role if account else None)
+        return standing.user
 
     async def revoke(self, claims: Claims) -> None:
         """Log out one token (its jti is refused until it expires)."""
@@ -283,6 +304,7 @@ class Accounts:
         expires = datetime.fromtimestamp(claims.exp, UTC)
         async with self.db.session() as session:
             await q.revoke_token(session, claims.jti, expires)
+        self.revoked.add(claims.jti, claims.exp)
 
     async def revoke_all(self, user_id: int) -> None:
         """Refuse every token and session issued to the user until now."""
@@ -291,6 +313,7 @@ class Accounts:
             # Whole seconds: JWT iat has second resolution; a token issued in this very
             # second after the change stays valid, one from an earlier second does not.
             account.tokens_valid_after = utcnow().replace(microsecond=0)
+        self.standing.forget(user_id)
 
     # ---------------------------------------------------------------- passwords
 
@@ -378,6 +401,7 @@ class Accounts:
             account = await q.get_account(session, user_id)
             account.role = None if role is Role.STUDENT else role.value
             account.role_granted_by = actor.id
+        self.standing.forget(user_id)
         return self.to_current(user, account.role)
 
     async def list_users(self, *, offset: int, limit: int) -> tuple[list[CurrentUser], int]:

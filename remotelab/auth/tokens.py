@@ -47,6 +47,7 @@ import math
 import time
 import uuid
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -236,6 +237,7 @@ class TokenCodec:
         refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
         max_token_chars: int = DEFAULT_MAX_TOKEN_CHARS,
         clock: Callable[[], float] = time.time,
+        cache_size: int = 4096,
     ) -> None:
         key = secret.encode("utf-8")
         if not key:
@@ -264,6 +266,10 @@ class TokenCodec:
         self._refresh_seconds = refresh_seconds
         self._max_token_chars = max_token_chars
         self._clock = clock
+        # Tokens already verified, so a client's repeated requests skip the HMAC and the
+        # claim checks (bounded; expiry is still checked on every use).
+        self._checked: OrderedDict[str, Claims] = OrderedDict()
+        self._cache_size = cache_size
         # An instance restricted to HS256, so no other algorithm is even registered.
         self._jws = jwt.PyJWS(
             algorithms=[ALGORITHM],
@@ -300,8 +306,15 @@ class TokenCodec:
             raise MalformedToken("Invalid token type. Token must be a string")
         if len(token) > self._max_token_chars:
             raise MalformedToken("Token is too long")
-        data = self._verified_payload(token)
         now = int(self._clock())  # PyJWT compares whole seconds
+        cached = self._checked.get(token)
+        if cached is not None and cached.type == expected_type:
+            # Same string, same signature: only the clock can have changed the verdict.
+            if cached.exp < now:
+                del self._checked[token]
+                raise ExpiredToken()
+            return cached
+        data = self._verified_payload(token)
 
         # Stricter than the event server, which accepts a token without exp (never expires).
         for required in ("exp", "iat"):
@@ -333,7 +346,7 @@ class TokenCodec:
         csrf = _optional_text(data, "csrf")
         if kind != expected_type:
             raise WrongTokenType(f"Only {expected_type} tokens are allowed")
-        return Claims(
+        claims = Claims(
             identity=identity,
             type=kind,
             fresh=fresh,
@@ -342,6 +355,12 @@ class TokenCodec:
             iat=iat,
             exp=exp,
         )
+        # A numeric `fresh` is a deadline, which the clock changes: such tokens are rechecked.
+        if isinstance(data.get("fresh", False), bool):
+            self._checked[token] = claims
+            if len(self._checked) > self._cache_size:
+                self._checked.popitem(last=False)
+        return claims
 
     def _issue(self, identity: int, lifetime: int, extra: dict[str, Any]) -> str:
         if not isinstance(identity, int) or isinstance(identity, bool):

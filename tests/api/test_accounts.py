@@ -186,18 +186,22 @@ async def test_reset_password_flow_is_single_use(app: Quart, settings: Settings)
 
 
 async def test_blocked_and_deleted_users_lose_access(app: Quart) -> None:
+    # As if the event server blocked the user in a shared database: the cached standing
+    # expires after auth_cache_seconds; here the cache is emptied to see the effect at once.
+    state = app.extensions[EXTENSION]
     client = app.test_client()
     await sign_up(client)
     token = (await (await login(client)).get_json())["access_token"]
-    state = app.extensions[EXTENSION]
     async with state.db.session() as session:
         await session.execute(update(User).values(is_blocked=True))
+    state.accounts.standing.forget(1)
     other = app.test_client()
     assert (await other.get("/v1/users/me", headers=jwt(token))).status_code == 401
     assert (await client.get("/v1/users/me")).status_code == 401  # cookie too
     assert (await login(other)).status_code == 401
     async with state.db.session() as session:
         await session.execute(update(User).values(is_blocked=False, deleted_at=utcnow()))
+    state.accounts.standing.forget(1)
     assert (await other.get("/v1/users/me", headers=jwt(token))).status_code == 401
     assert (await login(other)).status_code == 401
 
@@ -238,3 +242,19 @@ async def test_admin_grants_and_removes_teacher(signup: Signup, client: Client) 
     assert denied.status_code == 403
     missing = await client.put("/v1/admin/users/999/role", headers=admin, json={"role": "teacher"})
     assert missing.status_code == 404
+
+
+async def test_logout_survives_a_restart(settings: Settings) -> None:
+    from remotelab.app import create_app
+
+    first = create_app(settings)
+    async with first.test_app() as running:
+        client = running.test_client()
+        await sign_up(client)
+        token = (await (await login(client)).get_json())["access_token"]
+        assert (await client.post("/v1/auth/logout", headers=jwt(token))).status_code == 200
+    again = create_app(settings)
+    async with again.test_app() as running:
+        response = await running.test_client().get("/v1/users/me", headers=jwt(token))
+        assert response.status_code == 401
+        assert (await response.get_json())["error"] == "Token has been revoked"

@@ -1,0 +1,163 @@
+"""Helpers for the benchmarks: a real server on a loopback port, wrk, percentiles, tables."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not start within {timeout} s:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def process(args: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "server.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        try:
+            wait_until_up(probe, proc, log)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@dataclass
+class LabServer:
+    url: str
+
+    def account(self, email: str, password: str = "benchmark password") -> dict[str, str]:
+        """Sign up (if needed) and log in; the JWT headers."""
+        httpx.post(f"{self.url}/v1/users", json={"email": email, "password": password})
+        r = httpx.post(f"{self.url}/v1/auth/login", json={"email": email, "password": password})
+        r.raise_for_status()
+        return {"Authorization": "JWT " + r.json()["access_token"]}
+
+
+@contextlib.contextmanager
+def lab_server(**settings: str) -> Iterator[LabServer]:
+    """``remotelab serve`` (Hypercorn, one worker, emulator, SQLite) on a loopback port."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as instance:
+        env = {
+            **os.environ,
+            "REMOTELAB_INSTANCE_PATH": instance,
+            "REMOTELAB_BCRYPT_ROUNDS": "4",
+            "REMOTELAB_LOG_LEVEL": "WARNING",
+            "REMOTELAB_SIGNUPS_PER_ADDRESS": "100000",
+            "REMOTELAB_LOGIN_ATTEMPTS_PER_ADDRESS": "100000",
+            **{f"REMOTELAB_{k.upper()}": v for k, v in settings.items()},
+        }
+        args = [sys.executable, "-m", "remotelab.cli", "serve", "--port", str(port)]
+        url = f"http://127.0.0.1:{port}"
+        with process(args, url + "/v1/health", env):
+            yield LabServer(url)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(samples: list[float]) -> tuple[float, float]:
+    return statistics.median(samples), percentile(samples, 99)
+
+
+def need_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is missing: run `bash scripts/ensure-system-packages.sh wrk`")
+    return path
+
+
+WRK_SCRIPT = """
+wrk.method = os.getenv("WRK_METHOD") or "GET"
+wrk.body = os.getenv("WRK_BODY")
+local auths = {}
+for a in string.gmatch(os.getenv("WRK_AUTHS") or "", "[^;]+") do table.insert(auths, a) end
+local i = 0
+request = function()
+  i = i + 1
+  local headers = {["Content-Type"] = "application/json"}
+  if #auths > 0 then headers["Authorization"] = auths[(i % #auths) + 1] end
+  return wrk.format(wrk.method, nil, headers, wrk.body)
+end
+"""
+
+
+def wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    method: str = "GET",
+    body: str = "",
+    auths: list[str] | None = None,
+    threads: int = 1,
+) -> float:
+    """Requests per second that wrk achieved (non-2xx answers make it fail loudly).
+
+    ``auths``: Authorization header values, used in turn (several users at once).
+    """
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    env = {**os.environ, "WRK_METHOD": method, "WRK_BODY": body, "WRK_AUTHS": ";".join(auths or [])}
+    out = subprocess.run(
+        [need_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    os.unlink(script.name)
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw error answers:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if match is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{out}")
+    return float(match.group(1))
+
+
+def table(title: str, header: list[str], rows: list[list[object]]) -> None:
+    cells = [[str(c) for c in row] for row in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for n, row in enumerate(cells):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if n == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

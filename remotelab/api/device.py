@@ -1,0 +1,77 @@
+"""Instruments over HTTP: the function list, function strings, the device's state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, jsonify
+from quart_schema import document_response, validate_request, validate_response
+
+from remotelab.api.context import lab
+from remotelab.api.identity import authenticate
+from remotelab.api.schemas import DeviceOut, FunctionRunIn, FunctionRunOut
+from remotelab.device.service import Instrument
+from remotelab.widgets import stack
+
+bp = Blueprint("device", __name__)
+
+
+def instrument() -> Instrument:
+    return lab().instrument
+
+
+@bp.get("/v1/functions")
+async def list_functions() -> dict[str, Any]:
+    """Every whitelisted instrument function with its parameters, units and docs.
+
+    This is what the function-string box autocompletes from.
+    """
+    return {"functions": instrument().registry.describe()}
+
+
+@bp.post("/v1/functions/run")
+@validate_request(FunctionRunIn)
+# Documented, not re-validated: this is the hot path, and the body is built right here.
+@document_response(FunctionRunOut)
+async def run_function(data: FunctionRunIn) -> Response:
+    """Run one function string such as `get_voltage('CH1')` on the instrument.
+
+    The string is parsed (never evaluated) and checked against the registry before the device
+    sees it; errors name the problem (unknown name with suggestions, parameter and allowed
+    range, column of a syntax error). With `stacking` (`xy`, `xyy`, ...) the answer also
+    carries the result stacked into plot series, as a widget button's `update-plot` does.
+    Calls wait in a fair queue (round robin between users): 429 when it is full, 503 while the
+    device is faulted or reconnecting.
+    """
+    user = await authenticate()
+    state = lab()
+    state.function_limiter.hit(str(user.id))
+    device = instrument()
+    call = device.parse(data.function)
+    series = None
+    async with state.user_gate.enter(str(user.id)):
+        outcome = await device.run_parsed(str(user.id), call)
+    if data.stacking is not None:
+        series = stack(outcome.result, data.stacking)
+    body: dict[str, Any] = {
+        "function": outcome.function,
+        "result": outcome.result,
+        "notes": outcome.notes,
+        "elapsed_ms": outcome.elapsed_ms,
+    }
+    if series is not None:
+        body["series"] = series
+    # A Response, not a dict: quart-schema would build a pydantic adapter per dict returned.
+    return jsonify(body)
+
+
+@bp.get("/v1/device")
+@validate_response(DeviceOut)
+async def device_status() -> dict[str, Any]:
+    """The instrument's state.
+
+    Backend (emulator or pslab, and why a fallback), port, firmware, connected or faulted,
+    the queue's length and your position in it.
+    """
+    user = await authenticate()
+    return instrument().owner.status(str(user.id))

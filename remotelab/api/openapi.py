@@ -1,0 +1,50 @@
+"""The OpenAPI document: quart-schema's, plus the error shape on every operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart_schema import OpenAPIProvider
+
+from remotelab.api.schemas import ErrorOut
+
+# Routes that need no login (security: [] in the document).
+PUBLIC = {
+    ("get", "/"),
+    ("get", "/v1/health"),
+    ("get", "/v1/functions"),
+    ("post", "/v1/users"),
+    ("post", "/v1/auth/login"),
+    ("post", "/auth/session"),
+    ("post", "/v1/auth/token/refresh"),
+    ("post", "/v1/auth/reset-password"),
+    ("patch", "/v1/auth/reset-password"),
+}
+
+
+class LabOpenAPIProvider(OpenAPIProvider):
+    def schema(self) -> dict[str, Any]:
+        document: dict[str, Any] = super().schema()
+        components = document["components"]["schemas"]
+        components["ErrorOut"] = ErrorOut.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        error = {
+            "description": "An error: 4xx for the caller's problems, 503 when the device or "
+            "sandbox cannot serve (see the status table in docs/reference/api.md).",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        }
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                # Status keys as strings (OpenAPI's form; JSON sorting cannot mix int and str).
+                responses = {
+                    str(code): value for code, value in operation.get("responses", {}).items()
+                }
+                operation["responses"] = responses
+                if not any(code.startswith("2") for code in responses):
+                    code = "204" if method == "delete" else "200"
+                    responses[code] = {"description": "Success"}
+                responses["default"] = error
+                if (method, path) in PUBLIC:
+                    operation["security"] = []
+        return document

@@ -1,0 +1,286 @@
+"""How the whitelisted functions drive pslab 4.x: the only module that touches a ScienceLab.
+
+Each function receives a ``pslab.ScienceLab`` and arguments already checked by
+the parser, and returns pslab's raw result (numpy arrays included; the caller
+converts it with ``to_json_safe``). They run on the device owner's thread.
+
+pslab 4.x keeps some settings between calls: the oscilloscope trigger, the pin
+mapped to oscilloscope channel one, the logic analyser's channel maps and
+trigger. The lab is shared, so every binding sets or restores that state
+explicitly: one user's call never changes what the next user's call measures.
+Where this needs one of pslab's private attributes, a comment says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pslab.protocol as CP
+from pslab.instrument.analog import ANALOG_CHANNELS
+
+# --- multimeter ---------------------------------------------------------------------
+
+
+def voltage(sl: Any, channel: str) -> float:
+    return float(sl.multimeter.measure_voltage(channel))
+
+
+def average_voltage(sl: Any, channel: str, samples: int) -> float:
+    return float(np.mean([sl.multimeter.measure_voltage(channel) for _ in range(samples)]))
+
+
+def resistance(sl: Any) -> float:
+    return float(sl.multimeter.measure_resistance())
+
+
+def capacitance(sl: Any) -> float:
+    return float(sl.multimeter.measure_capacitance())
+
+
+def mcu_temperature(sl: Any) -> float:
+    """The microcontroller's temperature in °C, read through its CTMU.
+
+    pslab 4.0.1's ``ScienceLab.temperature`` calls a ``get_int`` that ScienceLab
+    does not have; this is the same exchange on the public connection handler.
+    """
+    device = sl.device
+    channel, current_range, tgen = 0b11110, 3, 0
+    device.send_byte(CP.COMMON)
+    device.send_byte(CP.GET_CTMU_VOLTAGE)
+    device.send_byte(channel | (current_range << 5) | (tgen << 7))
+    raw = device.get_int() / 16  # the firmware sums 16 readings
+    device.get_ack()
+    volts = 3.3 * raw / (2**12 - 1)
+    return float((760 - volts * 1000) / 1.56)  # current source 3 (55 µA)
+
+
+def version(sl: Any) -> str:
+    return str(sl.device.get_version()).strip()
+
+
+# --- oscilloscope -------------------------------------------------------------------
+
+
+def sampled_channels(channels: int, channel_one: str) -> list[str]:
+    """The pins a capture of ``channels`` channels samples, in result order."""
+    return [channel_one, "CH2", "CH3", "MIC"][:channels]
+
+
+def capture(
+    sl: Any,
+    channels: int,
+    channel_one: str,
+    samples: int,
+    timegap: float,
+    trigger: float | None = None,
+    trigger_channel: str | None = None,
+) -> list[Any]:
+    """``[x, y1, ...]``: x in µs, one array of volts per channel."""
+    scope = sl.oscilloscope
+    # pslab keeps a trigger between captures unless told trigger=False; here a capture
+    # is triggered only when this very call asks for it.
+    level: float | bool = False if trigger is None else trigger
+    if channels == 1:
+        return list(
+            scope.capture(channel_one, samples, timegap, level, trigger_channel=trigger_channel)
+        )
+    # pslab takes channel one of a multi-channel capture from the last single-channel
+    # capture (the private _channel_one_map); set it so each call samples what it asks.
+    scope._channel_one_map = channel_one
+    # Three channels run the firmware's four-channel capture anyway; ask for four so
+    # that pslab's "drop the last trace" cannot drop the remapped channel one.
+    captured = 4 if channels == 3 else channels
+    x, *traces = scope.capture(captured, samples, timegap, level, trigger_channel=trigger_channel)
+    # pslab returns traces in its own pin order (CH1, CH2, CH3, MIC, CAP, RES, VOL), not
+    # in capture order, and a pin sampled twice (channel one remapped to CH2) only once.
+    pins = sampled_channels(captured, channel_one)
+    by_pin = dict(zip([p for p in ANALOG_CHANNELS if p in pins], traces, strict=True))
+    return [x, *(by_pin[pin] for pin in sampled_channels(channels, channel_one))]
+
+
+def select_range(sl: Any, channel: str, voltage_range: float) -> None:
+    sl.oscilloscope.select_range(channel, voltage_range)
+
+
+# --- waveform generator -------------------------------------------------------------
+
+
+def load_shape(sl: Any, channel: str, shape: str) -> None:
+    sl.waveform_generator.load_function(channel, shape)
+
+
+def sine(sl: Any, channel: str, frequency: float, shape: str | None = None) -> float:
+    """Output ``shape`` (or the loaded table) on ``channel``; returns the actual frequency."""
+    wavegen = sl.waveform_generator
+    # Reloading a table sends 1 kB; pslab 1.x skipped it when the shape was already
+    # loaded, and so do we (reading pslab's private per-pin record of the shape).
+    if shape is not None and wavegen._channels[channel].wavetype != shape:
+        wavegen.load_function(channel, shape)
+    return float(wavegen.generate(channel, frequency)[0])
+
+
+def waves(
+    sl: Any, channels: str | list[str], frequency: float | list[float], phase: float
+) -> list[float]:
+    wavegen = sl.waveform_generator
+    if channels == ["SI2", "SI1"]:
+        # pslab sends two frequencies in list order but the firmware reads SI1's first.
+        both = frequency if isinstance(frequency, list) else [frequency, frequency]
+        actual = wavegen.generate(["SI1", "SI2"], [both[1], both[0]], phase)
+        return [float(actual[1]), float(actual[0])]
+    return [float(f) for f in wavegen.generate(channels, frequency, phase)]
+
+
+# --- PWM generator ------------------------------------------------------------------
+
+
+def pwm(
+    sl: Any,
+    channels: str | list[str],
+    frequency: float,
+    duty_cycles: float | list[float],
+    phases: float | list[float] = 0,
+) -> float:
+    """Start PWM; returns the actual frequency (one frequency is shared by SQ1-SQ4)."""
+    generator = sl.pwm_generator
+    generator.generate(channels, frequency, duty_cycles, phases)
+    return float(generator.frequency)
+
+
+def pwm_states(sl: Any, sq1: Any, sq2: Any, sq3: Any, sq4: Any) -> None:
+    sl.pwm_generator.set_state(sq1=sq1, sq2=sq2, sq3=sq3, sq4=sq4)
+
+
+def reference_clock(sl: Any, channels: str | list[str], prescaler: int) -> float:
+    sl.pwm_generator.map_reference_clock(channels, prescaler)
+    return 128e6 / (1 << prescaler)
+
+
+# --- power supply -------------------------------------------------------------------
+
+
+def set_pv1(sl: Any, value: float) -> float:
+    sl.power_supply.pv1 = value
+    return float(sl.power_supply.pv1)
+
+
+def set_pv2(sl: Any, value: float) -> float:
+    sl.power_supply.pv2 = value
+    return float(sl.power_supply.pv2)
+
+
+def set_pv3(sl: Any, value: float) -> float:
+    sl.power_supply.pv3 = value
+    return float(sl.power_supply.pv3)
+
+
+def set_pcs(sl: Any, value: float) -> float:
+    sl.power_supply.pcs = value
+    return float(sl.power_supply.pcs)
+
+
+def power(sl: Any) -> dict[str, float | None]:
+    """The last values set on each source (``None`` before the first set)."""
+    supply = sl.power_supply
+    return {"pv1": supply.pv1, "pv2": supply.pv2, "pv3": supply.pv3, "pcs": supply.pcs}
+
+
+def set_power(sl: Any, args: dict[str, Any]) -> dict[str, float | None]:
+    if args["pv1"] is not None:
+        set_pv1(sl, args["pv1"])
+    if args["pv2"] is not None:
+        set_pv2(sl, args["pv2"])
+    if args["pv3"] is not None:
+        set_pv3(sl, args["pv3"])
+    if args["pcs"] is not None:
+        set_pcs(sl, args["pcs"])
+    return power(sl)
+
+
+# --- logic analyser -----------------------------------------------------------------
+
+
+@contextmanager
+def logic_analyzer(sl: Any) -> Iterator[Any]:
+    """The logic analyser with default channel maps, its trigger restored afterwards.
+
+    pslab's measure_* methods change the trigger and restore it only when they
+    succeed, and captures leave their channel maps behind (private attributes).
+    Timestamps that never arrived make pslab divide by zero: numpy's warnings are
+    silenced and the resulting inf/nan reach the caller as values.
+    """
+    la = sl.logic_analyzer
+    trigger = (la.trigger_channel, la.trigger_mode)
+    la._channel_one_map, la._channel_two_map = "LA1", "LA2"
+    try:
+        with np.errstate(all="ignore"):
+            yield la
+    finally:
+        la.configure_trigger(*trigger)
+        la._channel_one_map, la._channel_two_map = "LA1", "LA2"
+
+
+def frequency(sl: Any, channel: str, timeout: float, simultaneous: bool = False) -> float:
+    with logic_analyzer(sl) as la:
+        return float(la.measure_frequency(channel, simultaneous, timeout))
+
+
+def duty_cycle(sl: Any, channel: str, timeout: float) -> list[float] | None:
+    """``[period in µs, duty cycle 0-1]``, or ``None`` when too few edges arrived."""
+    with logic_analyzer(sl) as la:
+        try:
+            period, duty = la.measure_duty_cycle(channel, timeout)
+        except IndexError:
+            return None
+    return [float(period), float(duty)]
+
+
+def interval(sl: Any, channels: list[str], modes: list[str], timeout: float) -> float | None:
+    """µs from the first event to the second, or ``None`` when one never came."""
+    with logic_analyzer(sl) as la:
+        try:
+            return float(la.measure_interval(channels, modes, timeout))
+        except IndexError:
+            return None
+
+
+def edge_period(sl: Any, channel: str, mode: str, skip: int, timeout: float) -> list[float]:
+    """pslab 1.x r2r_time/f2f_time: ``[seconds from edge 0 to edge skip + 1]`` or ``[]``."""
+    with logic_analyzer(sl) as la:
+        (stamps,) = la.capture(channel, skip + 2, timeout, [mode])
+    if len(stamps) < skip + 2:
+        return []
+    return [float(stamps[skip + 1] - stamps[0]) * 1e-6]
+
+
+def capture_events(
+    sl: Any,
+    channels: int | str | list[str],
+    events: int,
+    timeout: float,
+    modes: list[str],
+    e2e_time: float | None,
+) -> list[Any]:
+    with logic_analyzer(sl) as la:
+        return list(la.capture(channels, events, timeout, modes, e2e_time))
+
+
+def states(sl: Any) -> dict[str, bool]:
+    return {pin: bool(state) for pin, state in sl.logic_analyzer.get_states().items()}
+
+
+def count_pulses(sl: Any, channel: str, interval_s: float) -> int:
+    with logic_analyzer(sl) as la:
+        return int(la.count_pulses(channel, interval_s))
+
+
+def start_counting(sl: Any, channel: str) -> None:
+    with logic_analyzer(sl) as la:
+        la.count_pulses(channel, block=False)
+
+
+def pulse_count(sl: Any) -> int:
+    return int(sl.logic_analyzer.fetch_pulse_count())

@@ -1,0 +1,259 @@
+"""The one owner of the instrument: a dedicated thread, a fair queue, fault recovery.
+
+Every pslab call runs on one thread, one call at a time, so the serial protocol
+is never interleaved (DESIGN.md §3). Calls reach that thread only through
+:meth:`DeviceOwner.call`, which queues them fairly (:mod:`.scheduler`).
+
+States: ``connecting`` → ``connected`` ⇄ ``faulted`` → ``closed``. A call that
+fails with a device error (pslab's ConnectionError, TimeoutError, RuntimeError
+on a bad ACK, a vanished serial port) marks the device faulted: that call and
+every queued one fail with :class:`~remotelab.errors.DeviceUnavailable`, new
+calls fail fast, and a background task reconnects with exponential back-off.
+Everything else the server does keeps working meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from serial import SerialException
+
+from remotelab.device.backends import Backend
+from remotelab.device.scheduler import FairQueue, Job, SchedulerLimits, new_job, wait_for_job
+from remotelab.errors import DeviceUnavailable, InputError, RemotelabError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+State = Literal["connecting", "connected", "faulted", "closed"]
+
+# What a vanished, silent or confused instrument raises through pslab and pyserial.
+DEVICE_FAULTS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    RuntimeError,
+    SerialException,
+    OSError,
+    struct.error,
+)
+
+
+@dataclass(frozen=True)
+class OwnerLimits:
+    scheduler: SchedulerLimits = field(default_factory=SchedulerLimits)
+    #: Longest a single call may run on the device thread before the device counts as hung.
+    run_timeout: float = 20.0
+    reconnect_initial: float = 0.2
+    reconnect_max: float = 10.0
+
+
+def describe_fault(exc: BaseException) -> str:
+    """A message for users that says what went wrong and, where known, how to fix it."""
+    if isinstance(exc, PermissionError):
+        return (
+            "no permission to open the PSLab's serial port: add the server's user to the "
+            "'dialout' group or install the udev rule deploy/99-pslab.rules, then reconnect "
+            f"({exc})"
+        )
+    if isinstance(exc, TimeoutError):
+        return "the instrument stopped answering (timeout)"
+    if isinstance(exc, SerialException):
+        return f"the instrument's serial port failed: {exc}"
+    if isinstance(exc, ConnectionError):
+        return f"the instrument is not connected: {exc}"
+    if isinstance(exc, RuntimeError | struct.error):
+        return f"the instrument sent an unexpected answer: {exc}"
+    return f"the instrument failed: {exc}"
+
+
+class DeviceOwner:
+    """Owns the backend's ScienceLab. Open with :meth:`start`, close with :meth:`close`."""
+
+    def __init__(self, backend: Backend, limits: OwnerLimits | None = None) -> None:
+        self.backend = backend
+        self.limits = limits or OwnerLimits()
+        self.queue = FairQueue(self.limits.scheduler)
+        self.state: State = "connecting"
+        self.fault: str | None = None
+        self.firmware: str | None = None
+        self.calls_served = 0
+        self._lab: Any = None
+        self._executor = self._new_executor()
+        self._worker: asyncio.Task[None] | None = None
+        self._reconnector: asyncio.Task[None] | None = None
+        self._running: Job[Any] | None = None
+
+    @staticmethod
+    def _new_executor() -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="pslab")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect (or start reconnecting) and start serving calls."""
+        try:
+            await self._open()
+        except DEVICE_FAULTS as exc:
+            self._mark_faulted(exc)
+        self._worker = asyncio.create_task(self._serve(), name="device-worker")
+
+    async def close(self) -> None:
+        """Stop serving: queued calls fail, the backend is closed, the thread ends."""
+        self.state = "closed"
+        for task in (self._worker, self._reconnector):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._fail_queued(DeviceUnavailable("the server is shutting down"))
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(loop.run_in_executor(self._executor, self.backend.close), 5)
+        except Exception as exc:  # closing a broken port must not stop the shutdown
+            log.warning("closing the instrument failed: %s", exc)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.state = "connecting"
+        lab = await asyncio.wait_for(
+            loop.run_in_executor(self._executor, self.backend.open), self.limits.run_timeout
+        )
+        self._lab = lab
+        self.firmware = str(getattr(lab, "firmware", "")) or None
+        self.state, self.fault = "connected", None
+        log.info("instrument connected: %s (firmware %s)", self.backend.describe(), self.firmware)
+
+    # ------------------------------------------------------------------ calls
+
+    async def call(
+        self,
+        user: str,
+        fn: Callable[[Any], T],
+        *,
+        label: str = "",
+        timeout: float | None = None,
+    ) -> T:
+        """Run ``fn(sciencelab)`` on the device thread on behalf of ``user``.
+
+        Raises DeviceBusy (queue full), DeviceUnavailable (faulted, closed, or the
+        device failed during the call), DeviceTimeout (waited + ran too long), or
+        the exception ``fn`` raised for a non-device reason.
+        """
+        self._check_available()
+        job = new_job(user, fn, label)
+        self.queue.put(job)
+        return await wait_for_job(job, timeout or self.limits.scheduler.call_timeout)
+
+    def _check_available(self) -> None:
+        if self.state == "closed":
+            raise DeviceUnavailable("the server is shutting down")
+        if self.state == "faulted":
+            raise DeviceUnavailable(f"{self.fault}; reconnecting", details={"state": self.state})
+
+    async def _serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.queue.wait()
+            job = self.queue.pop()
+            if job is None or job.future.done():
+                continue  # the caller went away or timed out: drop the call
+            if self.state != "connected":
+                job.future.set_exception(DeviceUnavailable(f"{self.fault}; reconnecting"))
+                continue
+            self._running = job
+            try:
+                result = await asyncio.wait_for(
+                    loop.run_in_executor(self._executor, job.fn, self._lab),
+                    self.limits.run_timeout,
+                )
+            except TimeoutError:
+                # The device thread is stuck in a read: give up on it, use a fresh thread.
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+                self._fault(job, TimeoutError("no answer within the run timeout"))
+            except DEVICE_FAULTS as exc:
+                self._fault(job, exc)
+            except RemotelabError as exc:
+                _settle(job, exc)
+            except (ValueError, TypeError) as exc:
+                # pslab refused the arguments (a limit the registry did not know).
+                _settle(job, InputError(f"{job.label or 'the call'}: {exc}"))
+            except Exception as exc:  # a bug in a binding: report it, keep serving
+                log.exception("instrument call %s failed", job.label)
+                _settle(job, InputError(f"{job.label or 'the call'} failed: {exc}"))
+            else:
+                self.calls_served += 1
+                if not job.future.done():
+                    job.future.set_result(result)
+            finally:
+                self._running = None
+
+    def _fault(self, job: Job[Any], exc: BaseException) -> None:
+        message = self._mark_faulted(exc)
+        _settle(job, DeviceUnavailable(message))
+        self._fail_queued(DeviceUnavailable(f"{message}; reconnecting"))
+
+    def _mark_faulted(self, exc: BaseException) -> str:
+        message = describe_fault(exc)
+        log.error("instrument faulted: %s", message)
+        self.state, self.fault, self._lab = "faulted", message, None
+        if self._reconnector is None or self._reconnector.done():
+            self._reconnector = asyncio.create_task(self._reconnect(), name="device-reconnect")
+        return message
+
+    def _fail_queued(self, error: RemotelabError) -> None:
+        for job in self.queue.drain():
+            _settle(job, error)
+
+    async def _reconnect(self) -> None:
+        delay = self.limits.reconnect_initial
+        loop = asyncio.get_running_loop()
+        while self.state == "faulted":
+            await asyncio.sleep(delay)
+            try:
+                await loop.run_in_executor(self._executor, self.backend.close)
+            except Exception as exc:  # the old handle may be dead already; that is fine
+                log.debug("closing the faulted handle: %s", exc)
+            try:
+                await self._open()
+            except DEVICE_FAULTS as exc:  # TimeoutError included
+                self.state, self.fault = "faulted", describe_fault(exc)
+                log.warning("reconnect failed (next try in %.1f s): %s", delay, self.fault)
+                delay = min(delay * 2, self.limits.reconnect_max)
+
+    # ------------------------------------------------------------------ status
+
+    def status(self, user: str | None = None) -> dict[str, Any]:
+        """JSON-safe state for ``GET /v1/device``."""
+        info = self.backend.info()
+        running = self._running
+        return {
+            **info,
+            "state": self.state,
+            "connected": self.state == "connected",
+            "faulted": self.state == "faulted",
+            "fault": self.fault,
+            "firmware": self.firmware,
+            "queue": {
+                "length": len(self.queue),
+                "running": running is not None and not running.future.done(),
+                "max": self.limits.scheduler.max_queue,
+                "your_position": self.queue.position(user) if user is not None else None,
+            },
+            "calls_served": self.calls_served,
+            "checked_at": time.time(),
+        }
+
+
+def _settle(job: Job[Any], error: BaseException) -> None:
+    if not job.future.done():
+        job.future.set_exception(error)

@@ -1,0 +1,180 @@
+"""The fair queue in front of the instrument.
+
+Every instrument call — HTTP function strings, sandboxed scripts, streams —
+is a :class:`Job` queued here on behalf of a user. One worker takes jobs in
+round-robin order between users (not first come, first served), so a user who
+queues a hundred calls delays another user's single call by at most one call.
+
+Bounds (all settings): the total queue length and the queue per user
+(:class:`~remotelab.errors.DeviceBusy`, 429), the time a call may wait plus run
+(:class:`~remotelab.errors.DeviceTimeout`). A caller that goes away (its task is
+cancelled, its request closed) leaves a cancelled future behind, and the worker
+drops the job without touching the device.
+
+This module is pure asyncio bookkeeping; running a job is the owner's business
+(:class:`~remotelab.device.owner.DeviceOwner`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from remotelab.errors import DeviceBusy, DeviceTimeout
+
+T = TypeVar("T")
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class SchedulerLimits:
+    max_queue: int = 256
+    max_queue_per_user: int = 32
+    call_timeout: float = 30.0
+
+
+@dataclass(eq=False)
+class Job(Generic[T]):
+    user: str
+    fn: Callable[[Any], T]
+    label: str
+    future: asyncio.Future[T]
+    enqueued: float
+    id: int = field(default_factory=lambda: next(_ids))
+
+
+class FairQueue:
+    """Per-user FIFO queues served round robin. Not thread-safe: one event loop."""
+
+    def __init__(self, limits: SchedulerLimits) -> None:
+        self.limits = limits
+        self._queues: OrderedDict[str, deque[Job[Any]]] = OrderedDict()
+        self._size = 0
+        self._ready = asyncio.Event()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def put(self, job: Job[Any]) -> None:
+        """Queue ``job``. Raises DeviceBusy when a bound is reached."""
+        if self._size >= self.limits.max_queue:
+            raise DeviceBusy(
+                f"the instrument queue is full ({self.limits.max_queue} calls); try again shortly"
+            )
+        queue = self._queues.get(job.user)
+        if queue is not None and len(queue) >= self.limits.max_queue_per_user:
+            raise DeviceBusy(
+                f"you already have {self.limits.max_queue_per_user} instrument calls waiting"
+            )
+        if queue is None:
+            queue = self._queues[job.user] = deque()
+        queue.append(job)
+        self._size += 1
+        self._ready.set()
+
+    def pop(self) -> Job[Any] | None:
+        """The next job in round-robin order, or None when empty."""
+        while self._queues:
+            user, queue = next(iter(self._queues.items()))
+            job = queue.popleft()
+            self._size -= 1
+            if queue:
+                self._queues.move_to_end(user)  # this user's next call waits for the others
+            else:
+                del self._queues[user]
+            if not self._queues:
+                self._ready.clear()
+            return job
+        self._ready.clear()
+        return None
+
+    async def wait(self) -> None:
+        await self._ready.wait()
+
+    def drain(self) -> list[Job[Any]]:
+        """Remove and return every queued job (used when the device faults)."""
+        jobs = [job for queue in self._queues.values() for job in queue]
+        self._queues.clear()
+        self._size = 0
+        self._ready.clear()
+        return jobs
+
+    def position(self, user: str) -> int | None:
+        """1-based place of ``user``'s next call in service order, None if none queued."""
+        if user not in self._queues:
+            return None
+        # Round robin serves one call per user per round, in the current user order.
+        place = 0
+        for round_index in itertools.count():
+            for name, queue in self._queues.items():
+                if round_index < len(queue):
+                    place += 1
+                    if name == user:
+                        return place
+        return None  # pragma: no cover - the loop always returns
+
+    def per_user(self) -> dict[str, int]:
+        return {user: len(queue) for user, queue in self._queues.items()}
+
+
+def new_job(user: str, fn: Callable[[Any], T], label: str) -> Job[T]:
+    loop = asyncio.get_running_loop()
+    return Job(
+        user=user, fn=fn, label=label, future=loop.create_future(), enqueued=time.monotonic()
+    )
+
+
+async def wait_for_job(job: Job[T], timeout: float) -> T:
+    """Wait for ``job``'s result; on timeout cancel it (the worker then skips it)."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(job.future), timeout)
+    except TimeoutError:
+        job.future.cancel()
+        raise DeviceTimeout(
+            f"{job.label or 'the instrument call'} did not finish within {timeout:g} s"
+        ) from None
+    except asyncio.CancelledError:
+        job.future.cancel()  # the caller went away: drop the call
+        raise
+
+
+class UserGate:
+    """At most ``per_user`` requests of one user in progress; the rest wait their turn.
+
+    The fair queue orders device time, but a user with many connections also eats the
+    server's CPU (parsing, auth, encoding) before and after the device. Parking their extra
+    requests here, before any of that work, keeps other users' latency flat. At most
+    ``max_waiting`` requests of one user may wait; more get DeviceBusy (429).
+    """
+
+    def __init__(self, per_user: int, max_waiting: int) -> None:
+        self.per_user = per_user
+        self.max_waiting = max_waiting
+        self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def enter(self, user: str) -> AsyncIterator[None]:
+        gate = self._gates.get(user)
+        if gate is None:
+            gate = self._gates[user] = (asyncio.Semaphore(self.per_user), [0])
+        semaphore, users = gate
+        if users[0] >= self.per_user + self.max_waiting:
+            raise DeviceBusy(f"you already have {users[0]} requests in progress; slow down")
+        users[0] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._gates[user]
+
+    def __len__(self) -> int:
+        return len(self._gates)

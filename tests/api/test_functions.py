@@ -1,0 +1,108 @@
+"""Function strings and the device over HTTP, on the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
+
+from remotelab.api.context import EXTENSION
+from tests.conftest import Signup
+
+
+async def run(client: Client, headers: dict[str, str], function: str, **extra: object):
+    return await client.post(
+        "/v1/functions/run", headers=headers, json={"function": function, **extra}
+    )
+
+
+async def test_function_list_documents_every_function(client: Client) -> None:
+    body = await (await client.get("/v1/functions")).get_json()
+    names = {f["name"] for f in body["functions"]}
+    assert {"get_voltage", "capture1", "set_pv1", "get_resistance"} <= names
+    voltage = next(f for f in body["functions"] if f["name"] == "get_voltage")
+    assert voltage["doc"]
+    assert voltage["params"][0]["name"]
+
+
+async def test_run_a_function_string(client: Client, signup: Signup) -> None:
+    a = await signup("a@example.org")
+    set_pv = await run(client, a, "set_pv1(2.5)")
+    assert set_pv.status_code == 200, await set_pv.get_json()
+    response = await run(client, a, "get_voltage('CH3')")  # PV1 is wired to CH3
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert body["function"] == "get_voltage"
+    assert abs(body["result"] - 2.5) < 0.25
+    assert body["elapsed_ms"] >= 0
+    assert body["notes"] == []
+
+
+async def test_capture_with_stacking_returns_series(client: Client, signup: Signup) -> None:
+    a = await signup("a@example.org")
+    response = await run(client, a, "capture2(100, 2)", stacking="xyy")
+    body = await response.get_json()
+    assert response.status_code == 200, body
+    x, y1, y2 = body["result"]
+    assert len(x) == len(y1) == len(y2) == 100
+    assert len(body["series"]) == 2
+    assert body["series"][0][5] == [x[5], y1[5]]
+    assert body["series"][1][5] == [x[5], y2[5]]
+
+
+async def test_errors_teach(client: Client, signup: Signup) -> None:
+    a = await signup("a@example.org")
+    unknown = await run(client, a, "get_voltag('CH1')")
+    assert unknown.status_code == 400
+    body = await unknown.get_json()
+    assert "get_voltage" in body["details"]["suggestions"]
+    assert body["code"] == "bad_function_string"
+    attribute = await run(client, a, "os.system('ls')")
+    assert attribute.status_code == 400
+    assert (
+        "only one call with literal arguments is allowed" in (await attribute.get_json())["error"]
+    )
+    syntax = await run(client, a, "get_voltage('CH1'")
+    assert syntax.status_code == 400
+    assert "column" in (await syntax.get_json())["details"]
+    bad_range = await run(client, a, "set_pv1(50)")
+    assert bad_range.status_code == 400
+    assert "pv1" in (await bad_range.get_json())["error"].lower()
+
+
+async def test_running_functions_needs_a_login(client: Client) -> None:
+    response = await run(client, {}, "get_voltage('CH1')")
+    assert response.status_code == 401
+
+
+async def test_device_status(client: Client, signup: Signup) -> None:
+    a = await signup("a@example.org")
+    body = await (await client.get("/v1/device", headers=a)).get_json()
+    assert body["backend"] == "emulator"
+    assert body["fallback"] is None
+    assert body["connected"] is True
+    assert body["queue"]["your_position"] is None
+    assert "SI1 -> CH1" in body["wiring"]
+
+
+async def test_a_device_fault_is_503_and_the_server_recovers(
+    app: Quart, client: Client, signup: Signup
+) -> None:
+    a = await signup("a@example.org")
+    instrument = app.extensions[EXTENSION].instrument
+    emulator = instrument.owner.backend.emulator
+    emulator.inject_fault("disconnect")
+    failed = await run(client, a, "get_voltage('CH1')")
+    assert failed.status_code == 503
+    assert "serial port" in (await failed.get_json())["error"]
+    # Everything else keeps working meanwhile.
+    assert (await client.get("/v1/scripts", headers=a)).status_code == 200
+    status = await (await client.get("/v1/device", headers=a)).get_json()
+    assert status["faulted"] is True
+    emulator.clear_fault()
+    for _ in range(300):
+        if instrument.owner.state == "connected":
+            break
+        await asyncio.sleep(0.01)
+    assert (await run(client, a, "get_voltage('CH1')")).status_code == 200

@@ -1,0 +1,175 @@
+"""The device owner on the real pslab library and the emulator: one thread, fairness, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from remotelab.device.backends import EmulatorBackend
+from remotelab.device.emulator import Emulator
+from remotelab.device.owner import DeviceOwner, OwnerLimits, describe_fault
+from remotelab.device.scheduler import SchedulerLimits
+from remotelab.errors import DeviceBusy, DeviceTimeout, DeviceUnavailable, InputError
+
+FAST = OwnerLimits(
+    scheduler=SchedulerLimits(max_queue=64, max_queue_per_user=16, call_timeout=5.0),
+    run_timeout=2.0,
+    reconnect_initial=0.02,
+    reconnect_max=0.1,
+)
+
+
+@pytest.fixture
+async def emulator() -> Emulator:
+    return Emulator(seed=1)
+
+
+@pytest.fixture
+async def owner(emulator: Emulator) -> AsyncIterator[DeviceOwner]:
+    device = DeviceOwner(EmulatorBackend(emulator), FAST)
+    await device.start()
+    yield device
+    await device.close()
+
+
+def voltage(lab: Any) -> float:
+    return float(lab.multimeter.measure_voltage("CH3"))
+
+
+async def wait_connected(owner: DeviceOwner, seconds: float = 3.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if owner.state == "connected":
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"still {owner.state}: {owner.fault}")
+
+
+async def test_calls_run_on_one_dedicated_thread(owner: DeviceOwner) -> None:
+    names = await asyncio.gather(
+        *(owner.call(f"u{i % 3}", lambda lab: threading.current_thread().name) for i in range(12))
+    )
+    assert len(set(names)) == 1
+    assert names[0].startswith("pslab")
+    assert names[0] != threading.current_thread().name
+    status = owner.status("u0")
+    assert status["backend"] == "emulator"
+    assert status["connected"] is True
+    assert status["firmware"]
+    assert status["queue"]["length"] == 0
+
+
+async def test_a_light_user_is_not_stuck_behind_a_hog(owner: DeviceOwner) -> None:
+    order: list[str] = []
+
+    def record(name: str) -> Any:
+        def run(lab: Any) -> None:
+            order.append(name)
+            voltage(lab)
+
+        return run
+
+    hog = [owner.call("hog", record(f"hog{i}")) for i in range(10)]
+    light = owner.call("light", record("light"))
+    await asyncio.gather(*hog, light)
+    assert order.index("light") <= 1
+
+
+async def test_queue_bounds_answer_busy(owner: DeviceOwner) -> None:
+    gate = threading.Event()
+    blocker = asyncio.create_task(owner.call("a", lambda lab: gate.wait(5)))
+    await asyncio.sleep(0.05)
+    waiting = [asyncio.create_task(owner.call("a", voltage)) for _ in range(16)]
+    await asyncio.sleep(0.01)
+    with pytest.raises(DeviceBusy):
+        await owner.call("a", voltage)
+    assert owner.status("a")["queue"]["your_position"] == 1
+    gate.set()
+    await blocker
+    await asyncio.gather(*waiting)
+
+
+async def test_calls_whose_caller_left_never_reach_the_device(owner: DeviceOwner) -> None:
+    gate = threading.Event()
+    ran: list[int] = []
+    blocker = asyncio.create_task(owner.call("a", lambda lab: gate.wait(5)))
+    await asyncio.sleep(0.05)
+    abandoned = asyncio.create_task(owner.call("b", lambda lab: ran.append(1)))
+    await asyncio.sleep(0.01)
+    abandoned.cancel()
+    gate.set()
+    await blocker
+    assert await owner.call("c", lambda lab: "after") == "after"
+    assert ran == []
+
+
+async def test_call_timeout(emulator: Emulator) -> None:
+    limits = OwnerLimits(scheduler=SchedulerLimits(call_timeout=0.05), run_timeout=2.0)
+    device = DeviceOwner(EmulatorBackend(emulator), limits)
+    await device.start()
+    try:
+        gate = threading.Event()
+        blocker = asyncio.create_task(device.call("a", lambda lab: gate.wait(1), label="slow"))
+        await asyncio.sleep(0.01)
+        with pytest.raises(DeviceTimeout, match=r"get_voltage did not finish within 0\.05 s"):
+            await device.call("b", voltage, label="get_voltage")
+        with pytest.raises(DeviceTimeout, match="slow did not finish"):
+            await blocker
+        gate.set()
+        # The running call's late result is dropped; the device keeps serving.
+        assert await device.call("c", lambda lab: 7, timeout=2) == 7
+    finally:
+        await device.close()
+
+
+async def test_argument_errors_from_pslab_are_input_errors(owner: DeviceOwner) -> None:
+    def bad(lab: Any) -> Any:
+        return lab.oscilloscope.capture("CH9", 100, 1)
+
+    with pytest.raises(InputError):
+        await owner.call("a", bad, label="capture")
+    assert owner.state == "connected"
+
+
+@pytest.mark.parametrize("kind", ["disconnect", "silent", "garbage"])
+async def test_each_fault_fails_the_queued_calls_and_the_device_comes_back(
+    owner: DeviceOwner, emulator: Emulator, kind: str
+) -> None:
+    emulator.timeout = 0.02
+    gate = threading.Event()
+    blocker = asyncio.create_task(owner.call("a", lambda lab: gate.wait(5)))
+    await asyncio.sleep(0.05)
+    first = asyncio.create_task(owner.call("b", voltage))
+    queued = [asyncio.create_task(owner.call(f"u{i}", voltage)) for i in range(3)]
+    await asyncio.sleep(0.01)
+    emulator.inject_fault(kind)  # type: ignore[arg-type]
+    gate.set()
+    await blocker
+    results = await asyncio.gather(first, *queued, return_exceptions=True)
+    assert all(isinstance(r, DeviceUnavailable) for r in results), results
+    assert owner.state in ("faulted", "connecting")
+    with pytest.raises(DeviceUnavailable, match="reconnecting"):
+        await owner.call("c", voltage)
+    status = owner.status()
+    assert status["faulted"] or status["state"] == "connecting"
+    emulator.clear_fault()
+    await wait_connected(owner)
+    value = await owner.call("c", voltage)
+    assert isinstance(value, float)
+
+
+async def test_close_fails_waiting_calls(emulator: Emulator) -> None:
+    device = DeviceOwner(EmulatorBackend(emulator), FAST)
+    await device.start()
+    await device.close()
+    with pytest.raises(DeviceUnavailable, match="shutting down"):
+        await device.call("a", voltage)
+
+
+def test_permission_error_says_how_to_fix_it() -> None:
+    message = describe_fault(PermissionError(13, "Permission denied: '/dev/ttyACM0'"))
+    assert "dialout" in message
+    assert "99-pslab.rules" in message
