@@ -96,5 +96,9 @@ async def revoke_token(session: AsyncSession, jti: str, expires_at: datetime) ->
     await session.execute(delete(LabRevokedToken).where(LabRevokedToken.expires_at < utcnow()))
 
 
-async def is_revoked(session: AsyncSession, jti: str) -> bool:
-    return await session.get(LabRevokedToken, jti) is not None
+async def live_revocations(session: AsyncSession) -> list[tuple[str, datetime]]:
+    """Revoked jtis whose tokens have not expired yet."""
+    stmt = select(LabRevokedToken.jti, LabRevokedToken.expires_at).where(
+        LabRevokedToken.expires_at >= utcnow()
+    )
+    return [(jti, expires) for jti, expires in (await session.execute(stmt)).all()]
