@@ -158,6 +158,7 @@ async def open_instrument(settings: Settings) -> Instrument:
                 call_timeout=settings.device_call_timeout,
             ),
             run_timeout=settings.device_run_timeout,
+            batch_max=settings.device_batch_max,
             reconnect_initial=settings.device_reconnect_initial,
             reconnect_max=settings.device_reconnect_max,
         ),

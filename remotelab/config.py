@@ -240,6 +240,12 @@ class Settings:
         "Seconds one call may run on the device before the device counts as hung.",
         group="device",
     )
+    device_batch_max: int = _setting(
+        8,
+        "Queued calls handed to the device thread at once, in fair order (fewer thread "
+        "switches under load).",
+        group="device",
+    )
     device_reconnect_initial: float = _setting(
         0.2,
         "First wait before reconnecting a faulted device, in seconds (doubles each try).",

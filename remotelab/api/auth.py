@@ -14,7 +14,6 @@ from quart_schema import (
     document_request,
     document_response,
     validate_querystring,
-    validate_request,
     validate_response,
 )
 
@@ -34,6 +33,7 @@ from remotelab.api.schemas import (
     UserOut,
     UserPage,
 )
+from remotelab.api.validation import json_body
 from remotelab.auth.accounts import MISSING_CREDENTIALS
 from remotelab.auth.roles import Role
 from remotelab.auth.tokens import parse_authorization
@@ -43,7 +43,7 @@ bp = Blueprint("auth", __name__)
 
 
 @bp.post("/v1/users")
-@validate_request(SignUpIn)
+@json_body(SignUpIn)
 @validate_response(UserOut, 201)
 async def sign_up(data: SignUpIn) -> tuple[dict[str, Any], int]:
     """Create an account (role student). 409 when the email is taken."""
@@ -131,7 +131,7 @@ async def logout() -> Response:
 
 
 @bp.post("/v1/auth/change-password")
-@validate_request(ChangePasswordIn)
+@json_body(ChangePasswordIn)
 async def change_password(data: ChangePasswordIn) -> Response:
     """Change the password (event server body `{"data": {"old-password", "new-password"}}`).
 
@@ -155,7 +155,7 @@ async def change_password(data: ChangePasswordIn) -> Response:
 
 
 @bp.post("/v1/auth/reset-password")
-@validate_request(ResetRequestIn)
+@json_body(ResetRequestIn)
 async def reset_password_request(data: ResetRequestIn) -> Response:
     """Send a reset link if the email has an account (same answer either way)."""
     email = data.data.email
@@ -170,7 +170,7 @@ async def reset_password_request(data: ResetRequestIn) -> Response:
 
 
 @bp.patch("/v1/auth/reset-password")
-@validate_request(ResetCompleteIn)
+@json_body(ResetCompleteIn)
 async def reset_password_complete(data: ResetCompleteIn) -> Response:
     """Set a new password with the single-use token from the reset link."""
     user = await lab().accounts.complete_reset(data.data.token, data.data.password)
@@ -197,7 +197,7 @@ async def list_users(query_args: ListQuery) -> dict[str, Any]:
 
 
 @bp.put("/v1/admin/users/<int:user_id>/role")
-@validate_request(RoleIn)
+@json_body(RoleIn)
 @validate_response(UserOut)
 async def set_role(user_id: int, data: RoleIn) -> dict[str, Any]:
     """Grant (`teacher`) or remove (`student`) the teacher role (admins only)."""

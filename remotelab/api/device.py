@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
-from quart_schema import document_response, validate_request, validate_response
+from quart_schema import document_response, validate_response
 
 from remotelab.api.context import lab
 from remotelab.api.identity import authenticate
 from remotelab.api.schemas import DeviceOut, FunctionRunIn, FunctionRunOut
+from remotelab.api.validation import json_body
 from remotelab.device.service import Instrument
 from remotelab.widgets import stack
 
@@ -30,7 +31,7 @@ async def list_functions() -> dict[str, Any]:
 
 
 @bp.post("/v1/functions/run")
-@validate_request(FunctionRunIn)
+@json_body(FunctionRunIn)
 # Documented, not re-validated: this is the hot path, and the body is built right here.
 @document_response(FunctionRunOut)
 async def run_function(data: FunctionRunIn) -> Response:

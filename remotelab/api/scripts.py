@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from remotelab.api.context import lab
 from remotelab.api.identity import authenticate
 from remotelab.api.schemas import ListQuery, ScriptIn, ScriptOut, ScriptPage, ScriptPatch
+from remotelab.api.validation import json_body
 from remotelab.auth.accounts import CurrentUser
 from remotelab.auth.roles import can_publish
 from remotelab.errors import InputError, PermissionDenied, ScriptTooLarge
@@ -114,7 +115,7 @@ async def list_scripts(query_args: ListQuery) -> dict[str, Any]:
 
 
 @bp.post("/v1/scripts")
-@validate_request(ScriptIn)
+@json_body(ScriptIn)
 @validate_response(ScriptOut, 201)
 async def create_script(data: ScriptIn) -> tuple[dict[str, Any], int]:
     """Save a new script for the caller."""
@@ -135,7 +136,7 @@ async def get_script(script_id: int) -> dict[str, Any]:
 
 
 @bp.patch("/v1/scripts/<int:script_id>")
-@validate_request(ScriptPatch)
+@json_body(ScriptPatch)
 @validate_response(ScriptOut)
 async def update_script(script_id: int, data: ScriptPatch) -> dict[str, Any]:
     """Change title, code, description; teachers and admins may also set `published`."""
@@ -194,7 +195,7 @@ async def get_example(script_id: int) -> dict[str, Any]:
 
 
 @bp.post("/v1/examples")
-@validate_request(ScriptIn)
+@json_body(ScriptIn)
 @validate_response(ScriptOut, 201)
 async def create_example(data: ScriptIn) -> tuple[dict[str, Any], int]:
     """Save and publish a new example in one step (teachers and admins)."""
