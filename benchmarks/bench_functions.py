@@ -71,8 +71,9 @@ def light_under_load(
 
     thread = threading.Thread(target=light_client)
     thread.start()
-    wrk(url + path, connections=connections, seconds=SECONDS, method="POST", body=body,
-        auths=hammer)
+    wrk(
+        url + path, connections=connections, seconds=SECONDS, method="POST", body=body, auths=hammer
+    )
     thread.join()
     return samples
 
@@ -94,24 +95,42 @@ def main() -> None:
             idle = http_latencies(client, light, "get_voltage('CH1')", 200)
         # A class: 32 students, one keep-alive connection each.
         students = [server.account(f"s{i}@example.org")["Authorization"] for i in range(32)]
-        lab_rps = wrk(server.url + "/v1/functions/run", connections=32, seconds=SECONDS,
-                      method="POST", body=VOLTAGE, auths=students)
+        lab_rps = wrk(
+            server.url + "/v1/functions/run",
+            connections=32,
+            seconds=SECONDS,
+            method="POST",
+            body=VOLTAGE,
+            auths=students,
+        )
         # One client hammering back to back; then on 31 connections, which saturates the
         # event loop (the bare endpoint is measured that way too, for comparison).
-        loaded = light_under_load(server.url, "/v1/functions/run", light, VOLTAGE,
-                                  hammer=[heavy["Authorization"]], connections=1)
-        flooded = light_under_load(server.url, "/v1/functions/run", light, VOLTAGE,
-                                   hammer=[heavy["Authorization"]], connections=31)
+        loaded = light_under_load(
+            server.url,
+            "/v1/functions/run",
+            light,
+            VOLTAGE,
+            hammer=[heavy["Authorization"]],
+            connections=1,
+        )
+        flooded = light_under_load(
+            server.url,
+            "/v1/functions/run",
+            light,
+            VOLTAGE,
+            hammer=[heavy["Authorization"]],
+            connections=31,
+        )
 
     port = free_port()
     bare_url = f"http://127.0.0.1:{port}"
     with process([sys.executable, "-m", "benchmarks.bare_app", str(port)], bare_url + "/health"):
-        bare_rps = wrk(bare_url + "/echo", connections=32, seconds=SECONDS, method="POST",
-                       body=VOLTAGE)
+        bare_rps = wrk(
+            bare_url + "/echo", connections=32, seconds=SECONDS, method="POST", body=VOLTAGE
+        )
         with httpx.Client(base_url=bare_url, timeout=30) as client:
             bare_idle = timed_posts(client, "/echo", {}, VOLTAGE, 200)
-        bare_flooded = light_under_load(bare_url, "/echo", {}, VOLTAGE, hammer=[],
-                                        connections=31)
+        bare_flooded = light_under_load(bare_url, "/echo", {}, VOLTAGE, hammer=[], connections=31)
 
     dv50, dv99 = summary(direct_v)
     hv50, hv99 = summary(http_v)
@@ -119,13 +138,37 @@ def main() -> None:
     hc50, hc99 = summary(http_c)
     table(
         "Latency (ms): HTTP through Hypercorn vs the direct pslab call, same emulator",
-        ["call", "direct p50", "direct p99", "HTTP p50", "HTTP p99", "overhead p50",
-         "overhead p99", "target"],
         [
-            ["get_voltage('CH1')", f"{dv50:.3f}", f"{dv99:.3f}", f"{hv50:.3f}", f"{hv99:.3f}",
-             f"{hv50 - dv50:.3f}", f"{hv99 - dv99:.3f}", "<= 1 / <= 5"],
-            ["capture1('CH1', 1000, 1)", f"{dc50:.3f}", f"{dc99:.3f}", f"{hc50:.3f}",
-             f"{hc99:.3f}", f"{hc50 - dc50:.3f}", f"{hc99 - dc99:.3f}", "-"],
+            "call",
+            "direct p50",
+            "direct p99",
+            "HTTP p50",
+            "HTTP p99",
+            "overhead p50",
+            "overhead p99",
+            "target",
+        ],
+        [
+            [
+                "get_voltage('CH1')",
+                f"{dv50:.3f}",
+                f"{dv99:.3f}",
+                f"{hv50:.3f}",
+                f"{hv99:.3f}",
+                f"{hv50 - dv50:.3f}",
+                f"{hv99 - dv99:.3f}",
+                "<= 1 / <= 5",
+            ],
+            [
+                "capture1('CH1', 1000, 1)",
+                f"{dc50:.3f}",
+                f"{dc99:.3f}",
+                f"{hc50:.3f}",
+                f"{hc99:.3f}",
+                f"{hc50 - dc50:.3f}",
+                f"{hc99 - dc99:.3f}",
+                "-",
+            ],
         ],
     )
     table(
@@ -133,8 +176,12 @@ def main() -> None:
         ["endpoint", "requests/s", "ratio to bare", "target"],
         [
             ["bare Quart JSON endpoint", f"{bare_rps:.0f}", "1.00", "-"],
-            ["POST /v1/functions/run get_voltage (32 users)", f"{lab_rps:.0f}",
-             f"{lab_rps / bare_rps:.2f}", ">= 0.75"],
+            [
+                "POST /v1/functions/run get_voltage (32 users)",
+                f"{lab_rps:.0f}",
+                f"{lab_rps / bare_rps:.2f}",
+                ">= 0.75",
+            ],
         ],
     )
     i99 = summary(idle)[1]
