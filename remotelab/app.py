@@ -27,6 +27,7 @@ from remotelab.device.functions import FunctionLimits, default_registry
 from remotelab.device.owner import DeviceOwner, OwnerLimits
 from remotelab.device.scheduler import SchedulerLimits, UserGate
 from remotelab.device.service import Instrument
+from remotelab.sandbox import SandboxLimits, SandboxPool
 from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
 
@@ -98,6 +99,13 @@ def create_app(settings: Settings | None = None) -> Quart:
         accounts = Accounts(settings, db, mailer)
         await accounts.load_revocations()
         instrument = await open_instrument(settings)
+        sandbox = SandboxPool(
+            sandbox_limits(settings),
+            max_concurrent=settings.sandbox_max_concurrent,
+            max_queued=settings.sandbox_max_queued,
+            function_names=instrument.registry.names(),
+        )
+        await sandbox.start()
         app.extensions[EXTENSION] = Lab(
             settings=settings,
             db=db,
@@ -107,6 +115,10 @@ def create_app(settings: Settings | None = None) -> Quart:
                 settings.function_calls_per_minute, 60, max_keys=settings.rate_limit_max_keys
             ),
             user_gate=UserGate(settings.device_inflight_per_user, settings.device_queue_per_user),
+            sandbox=sandbox,
+            run_limiter=SlidingWindowLimiter(
+                settings.script_runs_per_minute, 60, max_keys=settings.rate_limit_max_keys
+            ),
         )
         log.info(
             "remotelab %s ready (%s accounts, %s)",
@@ -119,10 +131,26 @@ def create_app(settings: Settings | None = None) -> Quart:
     async def close_resources() -> None:
         state: Lab | None = app.extensions.pop(EXTENSION, None)
         if state is not None:
+            await state.sandbox.close()
             await state.instrument.owner.close()
             await state.db.close()
 
     return app
+
+
+def sandbox_limits(settings: Settings) -> SandboxLimits:
+    return SandboxLimits(
+        wall_seconds=settings.sandbox_wall_seconds,
+        cpu_seconds=settings.sandbox_cpu_seconds,
+        memory_bytes=settings.sandbox_memory_mb * 1024 * 1024,
+        stdout_bytes=settings.sandbox_stdout_bytes,
+        max_widgets=settings.sandbox_max_widgets,
+        max_plot_points=settings.sandbox_max_plot_points,
+        max_device_calls=settings.sandbox_max_device_calls,
+        max_source_bytes=settings.max_script_bytes,
+        max_result_bytes=settings.sandbox_max_result_bytes,
+        max_open_files=settings.sandbox_max_open_files,
+    )
 
 
 def function_limits(settings: Settings) -> FunctionLimits:

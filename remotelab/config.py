@@ -192,6 +192,41 @@ class Settings:
         20, "Items per page when `limit` is not given.", group="scripts"
     )
     page_size_max: int = _setting(100, "Largest `limit` accepted on lists.", group="scripts")
+    # --- sandbox ---
+    sandbox_wall_seconds: float = _setting(
+        10.0, "Wall-clock limit of a script run; the server kills the worker.", group="sandbox"
+    )
+    sandbox_cpu_seconds: int = _setting(10, "CPU-time limit of a script run.", group="sandbox")
+    sandbox_memory_mb: int = _setting(
+        512,
+        "Address space of a worker in MiB (numpy's own ~150 MiB included).",
+        group="sandbox",
+    )
+    sandbox_stdout_bytes: int = _setting(
+        65_536, "Printed text kept per run; more is cut with a marker.", group="sandbox"
+    )
+    sandbox_max_widgets: int = _setting(200, "Widgets one run may create.", group="sandbox")
+    sandbox_max_plot_points: int = _setting(
+        100_000, "Points one plot keeps over all series; more are decimated.", group="sandbox"
+    )
+    sandbox_max_device_calls: int = _setting(
+        1_000, "Instrument calls one run may make.", group="sandbox"
+    )
+    sandbox_max_result_bytes: int = _setting(
+        16 * 1024 * 1024, "Largest encoded result a worker may send back.", group="sandbox"
+    )
+    sandbox_max_open_files: int = _setting(
+        16, "File descriptors a worker may hold.", group="sandbox"
+    )
+    sandbox_max_concurrent: int = _setting(
+        4, "Script runs executing at once (one worker process each).", group="sandbox"
+    )
+    sandbox_max_queued: int = _setting(
+        32, "Script runs waiting for a worker; more get 429.", group="sandbox"
+    )
+    script_runs_per_minute: int = _setting(
+        30, "Script runs one user may start per minute (then 429).", group="sandbox"
+    )
     # --- device ---
     device: DeviceKind = _setting(
         "emulator",

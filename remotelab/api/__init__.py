@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from remotelab.api import auth, device, errors, meta, scripts
+from remotelab.api import auth, device, errors, meta, runs, scripts
 
 
 def register(app: Quart) -> None:
@@ -14,4 +14,5 @@ def register(app: Quart) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(scripts.bp)
     app.register_blueprint(device.bp)
+    app.register_blueprint(runs.bp)
     errors.install(app)

@@ -11,6 +11,7 @@ from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
 from remotelab.device.scheduler import UserGate
 from remotelab.device.service import Instrument
+from remotelab.sandbox import SandboxPool
 from remotelab.storage.database import Database
 
 EXTENSION = "remotelab"
@@ -26,6 +27,8 @@ class Lab:
     instrument: Instrument
     function_limiter: SlidingWindowLimiter
     user_gate: UserGate
+    sandbox: SandboxPool
+    run_limiter: SlidingWindowLimiter
 
 
 def lab() -> Lab:

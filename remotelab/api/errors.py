@@ -23,6 +23,7 @@ from remotelab import errors as e
 from remotelab.auth.tokens import InvalidToken
 from remotelab.device.emulator import UnsupportedCommand
 from remotelab.device.functions import ResultError
+from remotelab.sandbox import SandboxBusy
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ STATUS: dict[type[e.RemotelabError], int] = {
     e.DeviceUnavailable: 503,
     e.DeviceTimeout: 503,
     e.SandboxError: 503,
+    SandboxBusy: 429,  # too many runs waiting for a worker: try again shortly
 }
 
 # Websocket close codes (RFC 6455 private range 4000-4999), used by the stream endpoint.

@@ -270,3 +270,56 @@ class DeviceOut(BaseModel):
     queue: QueueOut
     calls_served: int
     checked_at: float
+
+
+# ------------------------------------------------------------------ runs
+
+
+class RunIn(Strict):
+    code: str = Field(examples=["x = linspace(0, 1, 5)\nprint(get_voltage('CH1'))"])
+
+
+class RunErrorOut(BaseModel):
+    type: str = Field(examples=["ZeroDivisionError"])
+    message: str = Field(examples=["division by zero"])
+    line: int | None = Field(examples=[3])
+
+
+class RunStatsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"wall_ms": 6.1, "cpu_ms": 2.0, "device_calls": 1, "max_rss_kb": 61000}]
+        }
+    )
+
+    wall_ms: float
+    cpu_ms: float
+    device_calls: int
+    max_rss_kb: int
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "widgets": [{"type": "text", "name": "print", "value": ["1.234"]}],
+                    "stdout": "1.234\n",
+                    "error": None,
+                    "stats": {
+                        "wall_ms": 6.1,
+                        "cpu_ms": 2.0,
+                        "device_calls": 1,
+                        "max_rss_kb": 61000,
+                    },
+                }
+            ]
+        }
+    )
+
+    status: Literal["ok", "error", "timeout", "killed"]
+    widgets: list[dict[str, Any]]
+    stdout: str
+    error: RunErrorOut | None
+    stats: RunStatsOut

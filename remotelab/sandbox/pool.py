@@ -1,0 +1,215 @@
+"""The server's entry point to the sandbox: :class:`SandboxPool`.
+
+Owns one zygote process (restarted when it dies), bounds how many runs go at
+once and how many may wait, and turns each run into a
+:class:`~remotelab.sandbox.session.RunSession`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from remotelab.errors import ScriptTooLarge
+from remotelab.sandbox.errors import SandboxBusy, SandboxUnavailable
+from remotelab.sandbox.limits import MIB, SandboxLimits
+from remotelab.sandbox.policy import source_size_error
+from remotelab.sandbox.result import RunResult
+from remotelab.sandbox.session import DeviceCall, FunctionValidator, RunSession, ZygoteUnresponsive
+from remotelab.sandbox.supervisor import ZygoteLost, ZygoteProcess
+
+log = logging.getLogger(__name__)
+
+# A worker needs this much address space beyond what the zygote already maps.
+MIN_MEMORY_HEADROOM_BYTES = 64 * MIB
+
+
+def registry_function_names() -> list[str]:
+    """Every function name of the device registry (imported here, on the server side only:
+    the zygote never imports the device package or pslab)."""
+    from remotelab.device.functions import default_registry
+
+    return default_registry().names()
+
+
+class SandboxPool:
+    """Runs scripts in isolated worker processes forked from one warm zygote.
+
+    ``max_concurrent`` runs execute at once; up to ``max_queued`` more wait
+    for a slot; beyond that :meth:`run` raises :class:`SandboxBusy`.
+    ``function_names`` are the instrument functions a script can call (each a
+    proxy to ``device_call``; default: every name of the device function
+    registry). ``python`` is the interpreter for the zygote
+    (default: this one); ``zygote_prefix`` is put before it in the command
+    (e.g. ``setpriv`` to run the zygote under a dedicated account).
+    """
+
+    def __init__(
+        self,
+        limits: SandboxLimits | None = None,
+        *,
+        max_concurrent: int = 4,
+        max_queued: int = 32,
+        function_names: Iterable[str] | None = None,
+        python: str | None = None,
+        zygote_prefix: Sequence[str] = (),
+        start_timeout: float = 60.0,
+    ) -> None:
+        if max_concurrent < 1 or max_queued < 0:
+            raise ValueError("max_concurrent must be >= 1 and max_queued >= 0")
+        self.limits = limits if limits is not None else SandboxLimits()
+        self.max_concurrent = max_concurrent
+        self.max_queued = max_queued
+        self.function_names = frozenset(
+            registry_function_names() if function_names is None else function_names
+        )
+        self._python = python
+        self._zygote_prefix = tuple(zygote_prefix)
+        self._start_timeout = start_timeout
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._waiting = 0
+        self._zygote: ZygoteProcess | None = None
+        self._zygote_lock = asyncio.Lock()
+        self._closed = False
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the zygote. Raises :class:`SandboxUnavailable` when it cannot start."""
+        self._closed = False
+        await self._ensure_zygote()
+
+    async def close(self) -> None:
+        """Stop the zygote; runs in progress end as ``killed``."""
+        self._closed = True
+        async with self._zygote_lock:
+            zygote, self._zygote = self._zygote, None
+            if zygote is not None:
+                await zygote.close()
+
+    async def __aenter__(self) -> SandboxPool:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def isolation(self) -> dict[str, Any]:
+        """What the workers enforce, as the zygote's probe found it (empty before start).
+
+        Keys: ``plan`` (``root``, ``user-namespace`` or ``limits-only``), ``uid``,
+        ``network_isolated``, ``filesystem_hidden``, ``processes_blocked``,
+        ``capabilities``, ``no_new_privs``, ``environment_empty`` and
+        ``not_enforced`` (a list of sentences).
+        """
+        zygote = self._zygote
+        return dict(zygote.info.get("isolation", {})) if zygote is not None else {}
+
+    @property
+    def zygote_pid(self) -> int | None:
+        zygote = self._zygote
+        return None if zygote is None else zygote.pid
+
+    # --- runs ----------------------------------------------------------------
+
+    async def run(
+        self,
+        code: str,
+        *,
+        device_call: DeviceCall | None = None,
+        validate_function: FunctionValidator | None = None,
+    ) -> RunResult:
+        """Run ``code`` in a fresh worker and return its result (never the script's exceptions).
+
+        ``device_call(name, args, kwargs)`` serves the script's instrument calls
+        (``None``: they raise in the script); ``validate_function(s)`` checks
+        button function strings (``None``: not checked). Raises
+        :class:`ScriptTooLarge` for a source over ``limits.max_source_bytes``,
+        :class:`SandboxBusy` when the queue is full, :class:`SandboxUnavailable`
+        when the zygote cannot be (re)started, and
+        :class:`~remotelab.errors.SandboxError` when a worker cannot be set up.
+        Cancelling the call kills the worker.
+        """
+        too_big = source_size_error(code, self.limits.max_source_bytes)
+        if too_big is not None:
+            raise ScriptTooLarge(
+                too_big.message, details={"max_source_bytes": self.limits.max_source_bytes}
+            )
+        async with self._slot():
+            for attempt in range(2):
+                zygote = await self._ensure_zygote()
+                session = RunSession(
+                    zygote, self.limits, self.function_names, device_call, validate_function
+                )
+                try:
+                    return await session.run(code)
+                except ZygoteLost as exc:
+                    # It died before taking the run: nothing ran, so a new one may.
+                    await self._discard(zygote)
+                    if attempt:
+                        raise SandboxUnavailable(f"the sandbox is not running: {exc}") from None
+                except ZygoteUnresponsive:
+                    log.error("sandbox zygote unresponsive; restarting it")
+                    await self._discard(zygote)
+                    raise
+            raise AssertionError("unreachable")
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        if self._slots.locked() and self._waiting >= self.max_queued:
+            raise SandboxBusy(
+                f"the sandbox is busy: {self.max_concurrent} runs in progress and "
+                f"{self._waiting} waiting"
+            )
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    async def _ensure_zygote(self) -> ZygoteProcess:
+        if self._closed:
+            raise SandboxUnavailable("the sandbox is closed")
+        async with self._zygote_lock:
+            zygote = self._zygote
+            if zygote is not None and zygote.alive:
+                return zygote
+            if zygote is not None:
+                log.warning("sandbox zygote stopped; starting a new one")
+                self._zygote = None
+                await zygote.close()
+            zygote = ZygoteProcess(
+                python=self._python, prefix=self._zygote_prefix, start_timeout=self._start_timeout
+            )
+            info = await zygote.start()
+            needed = int(info.get("vm_kb", 0)) * 1024 + MIN_MEMORY_HEADROOM_BYTES
+            if self.limits.memory_bytes < needed:
+                await zygote.close()
+                raise SandboxUnavailable(
+                    f"memory_bytes={self.limits.memory_bytes} is too low: a worker maps "
+                    f"{info.get('vm_kb')} KiB before the script starts; allow at least {needed}"
+                )
+            for gap in info.get("isolation", {}).get("not_enforced", []):
+                log.warning("sandbox isolation: %s", gap)
+            self._zygote = zygote
+            return zygote
+
+    async def _discard(self, zygote: ZygoteProcess) -> None:
+        async with self._zygote_lock:
+            if self._zygote is zygote:
+                self._zygote = None
+        await zygote.close()

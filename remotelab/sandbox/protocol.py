@@ -1,0 +1,153 @@
+"""Messages between the server, the zygote and a run's worker. Pure encoding.
+
+Run socket (one stream socketpair per run, server <-> worker): frames of a
+4-byte big-endian length and a UTF-8 JSON object with a ``"type"``::
+
+    server -> worker  {"type": "job", "code", "limits", "functions", "device", "validate"}
+    worker -> server  {"type": "call", "name", "args", "kwargs"}
+                      {"type": "validate", "function"}
+    server -> worker  {"type": "reply", "ok": true, "value"}
+                      {"type": "reply", "ok": false, "kind": "invalid"|"failed"|"limit", "message"}
+    worker -> server  {"type": "result", "status", "widgets", "stdout", "error"}
+                      {"type": "fatal", "message"}     (the worker could not set itself up)
+
+Control socket (one ``SOCK_SEQPACKET`` pair, server <-> zygote): one JSON object
+per datagram, with an ``"op"``::
+
+    zygote -> server  {"op": "ready", "pid", "isolation": {...}, "vm_kb"}
+    server -> zygote  {"op": "run", "id"}            + the worker's socket (SCM_RIGHTS)
+    zygote -> server  {"op": "started", "id", "pid"}
+                      {"op": "failed", "id", "message"}   (fork failed)
+                      {"op": "exit", "id", "code", "signal", "cpu_ms", "max_rss_kb"}
+    server -> zygote  {"op": "kill", "id"}
+
+Every message from a worker is untrusted: readers check types and sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from typing import Any
+
+import numpy as np
+
+HEADER = struct.Struct(">I")
+CONTROL_DATAGRAM_BYTES = 65_536
+MAX_WIRE_DEPTH = 32
+
+
+class ProtocolError(Exception):
+    """A malformed or oversized message."""
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """A length-prefixed frame. NaN and infinities are allowed (both ends are ours)."""
+    body = json.dumps(message, separators=(",", ":")).encode()
+    return HEADER.pack(len(body)) + body
+
+
+def decode(body: bytes) -> dict[str, Any]:
+    """The JSON object in a frame body. Raises :class:`ProtocolError`."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"malformed message: {type(exc).__name__}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("a message must be a JSON object")
+    return message
+
+
+def send_frame(sock: socket.socket, message: dict[str, Any]) -> None:
+    """Blocking send of one frame (worker side)."""
+    sock.sendall(encode(message))
+
+
+def recv_frame(sock: socket.socket, max_bytes: int) -> dict[str, Any] | None:
+    """Blocking receive of one frame (worker side); ``None`` at end of stream."""
+    header = _recv_exactly(sock, HEADER.size)
+    if header is None:
+        return None
+    (length,) = HEADER.unpack(header)
+    if length > max_bytes:
+        raise ProtocolError(f"frame of {length} bytes is over the limit of {max_bytes}")
+    body = _recv_exactly(sock, length)
+    if body is None:
+        raise ProtocolError("end of stream inside a frame")
+    return decode(body)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            if chunks:
+                raise ProtocolError("end of stream inside a frame")
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+def to_wire(value: object, depth: int = 0) -> Any:
+    """A script's instrument-call argument as JSON data, or ``TypeError``.
+
+    Accepts None, bools, ints, floats, strings, lists and tuples of these,
+    dicts with string keys, numpy scalars and (non-object) numpy arrays.
+    """
+    if depth > MAX_WIRE_DEPTH:
+        raise TypeError("instrument call arguments are nested too deeply")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        item = value.item()
+        if isinstance(item, bool | int | float | str):
+            return item
+    elif isinstance(value, np.ndarray):
+        if value.dtype.kind in "biuf":
+            return value.tolist()
+    elif isinstance(value, list | tuple):
+        return [to_wire(item, depth + 1) for item in value]
+    elif isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: to_wire(item, depth + 1) for key, item in value.items()}
+    raise TypeError(
+        "instrument function arguments must be numbers, strings, booleans, None "
+        f"or lists of these, not {type(value).__name__}"
+    )
+
+
+def from_wire(value: Any) -> Any:
+    """An instrument result as a script sees it: lists of numbers become arrays.
+
+    pslab returns numpy arrays from its captures; JSON carried them as lists.
+    A list of plain numbers becomes a numpy array (int or float), other lists
+    stay lists (their items converted), dicts keep their keys.
+    """
+    if isinstance(value, list):
+        if value and all(type(item) in (int, float) for item in value):
+            array = np.array(value)
+            if array.dtype.kind in "iuf":
+                return array
+        return [from_wire(item) for item in value]
+    if isinstance(value, dict):
+        return {key: from_wire(item) for key, item in value.items()}
+    return value
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """A device handler's result as plain JSON data (arrays to lists, numpy scalars to numbers).
+
+    Raises ``TypeError`` for anything else (the handler returned a host object).
+    """
+    if depth > MAX_WIRE_DEPTH:
+        raise TypeError("result nested too deeply")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value  # NaN and infinities travel as JSON extensions between our processes
+    if isinstance(value, np.generic | np.ndarray):
+        return json_safe(value.tolist(), depth + 1)
+    if isinstance(value, list | tuple):
+        return [json_safe(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {str(key): json_safe(item, depth + 1) for key, item in value.items()}
+    raise TypeError(f"cannot send a {type(value).__name__} to a script")

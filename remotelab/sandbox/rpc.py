@@ -1,0 +1,84 @@
+"""Worker side of the device RPC: instrument proxies and the button validator.
+
+Inside the sandbox each instrument function is a plain function that sends
+``{name, args, kwargs}`` to the server over the run's socket and blocks for
+the reply. The server validates and schedules the call; the reply's value
+comes back as data, an error comes back as a plain ``ValueError`` (the call
+was invalid), ``RuntimeError`` (the instrument failed) or
+:class:`~remotelab.sandbox.errors.LimitExceeded` (too many calls). No host
+object ever crosses.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from remotelab.sandbox.errors import LimitExceeded
+from remotelab.sandbox.protocol import ProtocolError, from_wire, recv_frame, send_frame, to_wire
+
+NO_DEVICE_MESSAGE = "the instrument is not available to this run"
+
+
+class Channel:
+    """The worker's end of the run socket (blocking; the server enforces the time limit)."""
+
+    def __init__(self, sock: socket.socket, *, max_calls: int, max_frame_bytes: int) -> None:
+        self._sock = sock
+        self._max_calls = max_calls
+        self._max_frame_bytes = max_frame_bytes
+        self.calls = 0
+
+    def request(self, message: dict[str, Any]) -> Any:
+        """Send ``message`` and return the reply's value, or raise the reply's error."""
+        send_frame(self._sock, message)
+        reply = recv_frame(self._sock, self._max_frame_bytes)
+        if reply is None or reply.get("type") != "reply":
+            raise ProtocolError("the server closed the run")
+        if reply.get("ok") is True:
+            return reply.get("value")
+        kind = reply.get("kind")
+        text = str(reply.get("message", "the call failed"))
+        # Raised outside any except block: the exception carries no host context.
+        if kind == "limit":
+            raise LimitExceeded(text)
+        if kind == "invalid":
+            raise ValueError(text)
+        raise RuntimeError(text)
+
+    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """One instrument call; counts against ``max_calls`` before sending."""
+        if self.calls >= self._max_calls:
+            raise LimitExceeded(
+                f"too many instrument calls: a run may make at most {self._max_calls}"
+            )
+        message = {"type": "call", "name": name, "args": to_wire(args), "kwargs": to_wire(kwargs)}
+        self.calls += 1
+        return from_wire(self.request(message))
+
+    def validate(self, function_string: str) -> None:
+        """Ask the server whether a button's function string is valid; ``ValueError`` if not."""
+        self.request({"type": "validate", "function": function_string})
+
+
+def device_functions(
+    names: Iterable[str], channel: Channel | None
+) -> dict[str, Callable[..., Any]]:
+    """One proxy per instrument function name (identifiers not starting with ``_``)."""
+    functions: dict[str, Callable[..., Any]] = {}
+    for name in names:
+        if name.isidentifier() and not name.startswith("_"):
+            functions[name] = _proxy(name, channel)
+    return functions
+
+
+def _proxy(name: str, channel: Channel | None) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if channel is None:
+            raise RuntimeError(NO_DEVICE_MESSAGE)
+        return channel.call(name, args, kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__module__ = "instrument"
+    return call

@@ -1,0 +1,103 @@
+"""The life of one worker: the zygote's forked child, from fork to ``os._exit``.
+
+Trusted code first (reset the inherited process state, read the job, apply
+the isolation plan, reseed randomness), then the script
+(:func:`~remotelab.sandbox.runner.execute`), then trusted code again (encode
+and send the result). The worker never returns into the zygote's code: every
+path ends in ``os._exit``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from typing import NoReturn
+
+import numpy as np
+
+from remotelab.sandbox.isolation import IsolationError, Plan, harden, relax_memory_limit
+from remotelab.sandbox.protocol import HEADER, recv_frame, send_frame
+from remotelab.sandbox.rpc import Channel
+from remotelab.sandbox.runner import Job, encode_result, execute
+
+RUN_FD = 3
+MAX_JOB_BYTES = 4 * 1024 * 1024
+EXIT_OK = 0
+EXIT_FATAL = 70  # EX_SOFTWARE
+# Encoded in the zygote, before any script: sent when even the result does not fit.
+OUT_OF_MEMORY_RESULT = json.dumps(
+    {
+        "type": "result",
+        "status": "error",
+        "widgets": [],
+        "stdout": "",
+        "error": {
+            "type": "MemoryError",
+            "message": "the run's output did not fit in memory",
+            "line": None,
+        },
+    }
+).encode()
+
+
+def reset_process(run_socket: socket.socket) -> socket.socket:
+    """Keep only the run socket (as fd 3) and /dev/null as stdio; default signals."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    fd = run_socket.detach()  # the new socket object below is the only owner
+    if fd != RUN_FD:
+        os.dup2(fd, RUN_FD)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    # Every other descriptor inherited from the zygote (control socket,
+    # selector, siblings' pidfds) goes; the Python objects that still name
+    # them are never used again in this process.
+    os.closerange(RUN_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    os.setsid()
+    return socket.socket(fileno=RUN_FD)
+
+
+def worker_main(run_socket: socket.socket, run_dir: str, plan: Plan, zygote_pid: int) -> NoReturn:
+    """Run one job received on ``run_socket``; never returns."""
+    code = EXIT_FATAL
+    try:
+        sock = reset_process(run_socket)
+        message = recv_frame(sock, MAX_JOB_BYTES)
+        if message is None or message.get("type") != "job":
+            os._exit(EXIT_FATAL)
+        job = Job.from_message(message)
+        started = time.monotonic()
+        try:
+            harden(plan, run_dir, job.limits, zygote_pid)
+        except IsolationError as exc:
+            send_frame(sock, {"type": "fatal", "message": f"isolation failed: {exc}"})
+            os._exit(EXIT_FATAL)
+        # os.fork reseeded `random`; numpy's global generator needs it too,
+        # or every run would replay the zygote's sequence.
+        np.random.seed()
+        channel = Channel(
+            sock,
+            max_calls=job.limits.max_device_calls,
+            max_frame_bytes=job.limits.max_result_bytes,
+        )
+        result = execute(
+            job,
+            channel,
+            device=bool(message.get("device")),
+            validate=bool(message.get("validate")),
+            started=started,
+        )
+        relax_memory_limit()
+        try:
+            body = encode_result(result, job.limits.max_result_bytes)
+        except MemoryError:
+            body = OUT_OF_MEMORY_RESULT
+        sock.sendall(HEADER.pack(len(body)) + body)
+        code = EXIT_OK
+    except BaseException:  # noqa: S110 - nothing may unwind into the zygote's loop
+        pass
+    os._exit(code)

@@ -1,0 +1,106 @@
+"""The server's checks on what a worker sends back (a worker is untrusted)."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+import pytest
+
+from remotelab.sandbox.limits import SandboxLimits
+from remotelab.sandbox.protocol import ProtocolError
+from remotelab.sandbox.result import RunError
+from remotelab.sandbox.session import check_outcome, death_error
+from remotelab.sandbox.supervisor import ExitInfo
+
+LIMITS = SandboxLimits(max_widgets=3, stdout_bytes=100, cpu_seconds=2)
+BUTTON = {
+    "type": "button",
+    "name": "b",
+    "label": "V",
+    "fetched_value": "",
+    "action": {"type": "POST", "endpoint": "get_voltage('CH1')", "success": {}},
+}
+
+
+def no_errors(function_string: str) -> str | None:
+    return None
+
+
+def only_get_voltage(function_string: str) -> str | None:
+    return None if function_string.startswith("get_voltage(") else "unknown function"
+
+
+def outcome(**changes: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "result",
+        "status": "ok",
+        "widgets": [{"type": "text", "name": "print", "value": ["1"]}],
+        "stdout": "1\n",
+        "error": None,
+    }
+    message.update(changes)
+    return message
+
+
+def test_an_honest_result_passes() -> None:
+    status, widgets, stdout, error = check_outcome(outcome(), LIMITS, no_errors)
+    assert (status, stdout, error) == ("ok", "1\n", None)
+    assert widgets == [{"type": "text", "name": "print", "value": ["1"]}]
+
+
+def test_an_error_result_passes() -> None:
+    error = {"type": "ValueError", "message": "x", "line": 3}
+    assert check_outcome(outcome(status="error", error=error), LIMITS, no_errors)[3] == RunError(
+        "ValueError", "x", 3
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": "timeout"},
+        {"status": ["ok"]},
+        {"widgets": [{"type": "text"}] * 4},
+        {"widgets": "nope"},
+        {"widgets": [["text"]]},
+        {"widgets": [{"name": "no type"}]},
+        {"stdout": "x" * 10_000},
+        {"stdout": None},
+        {"status": "error", "error": {"type": "E", "message": "m", "line": True}},
+        {"status": "error", "error": {"type": "E", "message": 1, "line": None}},
+        {"status": "error", "error": None},
+        {"status": "ok", "error": {"type": "E", "message": "m", "line": None}},
+        {"widgets": [dict(BUTTON, action={"endpoint": "rm_rf()"})]},
+        {"widgets": [dict(BUTTON, action={"endpoint": 42})]},
+    ],
+)
+def test_a_dishonest_result_is_refused(changes: dict[str, Any]) -> None:
+    with pytest.raises((ProtocolError, KeyError, TypeError)):
+        check_outcome(outcome(**changes), LIMITS, only_get_voltage)
+
+
+def test_buttons_are_validated_again() -> None:
+    assert check_outcome(outcome(widgets=[BUTTON]), LIMITS, only_get_voltage)[1] == [BUTTON]
+
+
+def test_long_error_fields_are_cut() -> None:
+    error = {"type": "E" * 1000, "message": "m" * 100_000, "line": None}
+    checked = check_outcome(outcome(status="error", error=error), LIMITS, no_errors)[3]
+    assert checked is not None
+    assert len(checked.type) == 200 and len(checked.message) < 4000
+
+
+@pytest.mark.parametrize(
+    ("info", "message"),
+    [
+        (ExitInfo(None, signal.SIGXCPU, 2001.0, 1), "the script used more than 2 s of CPU time"),
+        (ExitInfo(None, signal.SIGKILL, 2999.0, 1), "the script used more than 2 s of CPU time"),
+        (ExitInfo(None, signal.SIGKILL, 10.0, 1), "the worker was killed (out of memory?)"),
+        (ExitInfo(None, signal.SIGSEGV, 10.0, 1), "the worker crashed (SIGSEGV)"),
+        (ExitInfo(70, None, 10.0, 1), "the worker stopped unexpectedly (exit code 70)"),
+        (None, "the sandbox stopped during the run"),
+    ],
+)
+def test_why_a_worker_died(info: ExitInfo | None, message: str) -> None:
+    assert death_error(info, LIMITS) == RunError("Killed", message)

@@ -1,0 +1,55 @@
+"""The zygote's own guarantees: warm, single-threaded, free of server modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from remotelab.sandbox.supervisor import PACKAGE_ROOT, ZYGOTE_ENV
+
+CHECK = """
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+from remotelab.sandbox import zygote
+zygote.warm_up()
+zygote.check_imports()
+assert threading.active_count() == 1, threading.enumerate()
+import os
+assert len(os.listdir("/proc/self/task")) == 1, "BLAS or something else started threads"
+print("ok", zygote.vm_size_kb())
+"""
+
+
+def test_zygote_imports_stay_clear_of_the_server() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-I", "-c", CHECK, PACKAGE_ROOT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=ZYGOTE_ENV,
+    )
+    assert completed.returncode == 0, completed.stderr
+    word, vm_kb = completed.stdout.split()
+    assert word == "ok"
+    assert int(vm_kb) < 400 * 1024  # far below the default 512 MiB address-space limit
+
+
+def test_check_imports_refuses_server_modules() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import pslab, remotelab.config;"
+            "from remotelab.sandbox.zygote import check_imports; check_imports()",
+            PACKAGE_ROOT,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert "the zygote imported server modules: pslab" in completed.stderr
+    assert "remotelab.config" in completed.stderr
