@@ -150,6 +150,7 @@ def sandbox_limits(settings: Settings) -> SandboxLimits:
         max_source_bytes=settings.max_script_bytes,
         max_result_bytes=settings.sandbox_max_result_bytes,
         max_open_files=settings.sandbox_max_open_files,
+        nice=settings.sandbox_nice,
     )
 
 

@@ -218,6 +218,12 @@ class Settings:
     sandbox_max_open_files: int = _setting(
         16, "File descriptors a worker may hold.", group="sandbox"
     )
+    sandbox_nice: int = _setting(
+        10,
+        "Scheduling niceness of script workers (1-19): the server and the instrument get the "
+        "CPU first.",
+        group="sandbox",
+    )
     sandbox_max_concurrent: int = _setting(
         4, "Script runs executing at once (one worker process each).", group="sandbox"
     )

@@ -154,6 +154,8 @@ def set_limits(limits: SandboxLimits) -> None:
     ]
     for which, soft, hard in rules:
         resource.setrlimit(which, (soft, hard))
+    # Lower priority than the server: a CPU-bound script must not slow the event loop.
+    os.setpriority(os.PRIO_PROCESS, 0, min(19, max(1, int(limits.nice))))
 
 
 def relax_memory_limit() -> None:

@@ -39,6 +39,9 @@ class SandboxLimits:
     """Largest encoded run result (widgets and text) a worker may send back."""
     max_open_files: int = 16
     """File descriptors a worker may hold (``RLIMIT_NOFILE``)."""
+    nice: int = 10
+    """Scheduling niceness of a worker (1-19): the server and the instrument get the
+    CPU before scripts, so CPU-bound runs cannot slow everyone else's requests."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -45,6 +45,7 @@ try:
     for key, which in [("cpu", resource.RLIMIT_CPU), ("as", resource.RLIMIT_AS),
                        ("fsize", resource.RLIMIT_FSIZE), ("nofile", resource.RLIMIT_NOFILE)]:
         report[key] = resource.getrlimit(which)
+    report["nice"] = os.getpriority(os.PRIO_PROCESS, 0)
     relax_memory_limit()
     report["as_after"] = resource.getrlimit(resource.RLIMIT_AS)
 except BaseException as exc:
@@ -84,7 +85,7 @@ def test_plans_strongest_first() -> None:
 
 
 def test_the_strongest_working_plan_isolates(run_dir: str) -> None:
-    limits = SandboxLimits(cpu_seconds=3, memory_bytes=300 * MIB, max_open_files=12)
+    limits = SandboxLimits(cpu_seconds=3, memory_bytes=300 * MIB, max_open_files=12, nice=7)
     plans = candidate_plans()
     for plan in plans:  # as the zygote's probe does
         report = hardened(plan, run_dir, limits)
@@ -98,6 +99,7 @@ def test_the_strongest_working_plan_isolates(run_dir: str) -> None:
     assert report["as_after"] == [364 * MIB, 364 * MIB]
     assert report["fsize"] == [0, 0]
     assert report["nofile"] == [12, 12]
+    assert report["nice"] == 7
     assert report["capabilities"] == 0
     assert report["no_new_privs"] and report["environment_empty"]
     if plan.seccomp or plan.namespaces:
