@@ -312,7 +312,8 @@ class WidgetCollector:
     def _check_room(self, count: int) -> None:
         if len(self._widgets) + count > self.limits.max_widgets:
             raise WidgetLimitError(
-                f"too many widgets: a run may create at most {self.limits.max_widgets}",
+                f"too many widgets: a run may create at most {self.limits.max_widgets} "
+                "(each print() call makes one: print fewer, longer texts)",
                 details={"max_widgets": self.limits.max_widgets},
             )
 

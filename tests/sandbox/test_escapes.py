@@ -613,7 +613,11 @@ HOST_TRAVERSAL = [
         "widget-limit-carries-only-text",
         "try:\n  for i in range(300):\n    label(i)\n"
         "except BaseException as e:\n  raise ValueError(repr(e.args))",
-        Refused("ValueError", "('too many widgets: a run may create at most 200',)"),
+        Refused(
+            "ValueError",
+            "('too many widgets: a run may create at most 200 (each print() call makes one: "
+            "print fewer, longer texts)',)",
+        ),
     ),
     attempt(
         "print-file",
@@ -763,7 +767,11 @@ EXHAUSTION = [
     attempt(
         "print-flood",
         "while True:\n  print('x' * 1000)",
-        Refused("LimitExceeded", "too many widgets: a run may create at most 20"),
+        Refused(
+            "LimitExceeded",
+            "too many widgets: a run may create at most 20 "
+            "(each print() call makes one: print fewer, longer texts)",
+        ),
     ),
     attempt(
         "recursion",
