@@ -8,6 +8,7 @@ thread, function registry). ``after_serving`` closes them in reverse order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -87,39 +88,50 @@ def create_app(settings: Settings | None = None) -> Quart:
     api.register(app)
     api.meta.install_webapp(app, settings.webapp_dir or default_webapp_dir())
 
+    # Every resource registers its closing as it opens: a failure half-way through the
+    # start closes what was already open, and the stop closes all in reverse order.
+    resources = contextlib.AsyncExitStack()
+
     @app.before_serving
     async def open_resources() -> None:
         logging.basicConfig(level=settings.log_level.upper())
-        db = Database(settings.database_url, accounts=settings.accounts)
-        await db.migrate()
-        examples = settings.examples_dir or default_examples_dir()
-        if settings.load_examples and examples is not None:
-            await publish_examples(db, examples)
-        mailer = OutboxMailer(settings.instance_path / "outbox.txt")
-        accounts = Accounts(settings, db, mailer)
-        await accounts.load_revocations()
-        instrument = await open_instrument(settings)
-        sandbox = SandboxPool(
-            sandbox_limits(settings),
-            max_concurrent=settings.sandbox_max_concurrent,
-            max_queued=settings.sandbox_max_queued,
-            function_names=instrument.registry.names(),
-        )
-        await sandbox.start()
-        app.extensions[EXTENSION] = Lab(
-            settings=settings,
-            db=db,
-            accounts=accounts,
-            instrument=instrument,
-            function_limiter=SlidingWindowLimiter(
-                settings.function_calls_per_minute, 60, max_keys=settings.rate_limit_max_keys
-            ),
-            user_gate=UserGate(settings.device_inflight_per_user, settings.device_queue_per_user),
-            sandbox=sandbox,
-            run_limiter=SlidingWindowLimiter(
-                settings.script_runs_per_minute, 60, max_keys=settings.rate_limit_max_keys
-            ),
-        )
+        async with contextlib.AsyncExitStack() as stack:
+            db = Database(settings.database_url, accounts=settings.accounts)
+            stack.push_async_callback(db.close)
+            await db.migrate()
+            examples = settings.examples_dir or default_examples_dir()
+            if settings.load_examples and examples is not None:
+                await publish_examples(db, examples)
+            mailer = OutboxMailer(settings.instance_path / "outbox.txt")
+            accounts = Accounts(settings, db, mailer)
+            await accounts.load_revocations()
+            instrument = await open_instrument(settings)
+            stack.push_async_callback(instrument.owner.close)
+            sandbox = SandboxPool(
+                sandbox_limits(settings),
+                max_concurrent=settings.sandbox_max_concurrent,
+                max_queued=settings.sandbox_max_queued,
+                function_names=instrument.registry.names(),
+            )
+            stack.push_async_callback(sandbox.close)
+            await sandbox.start()
+            app.extensions[EXTENSION] = Lab(
+                settings=settings,
+                db=db,
+                accounts=accounts,
+                instrument=instrument,
+                function_limiter=SlidingWindowLimiter(
+                    settings.function_calls_per_minute, 60, max_keys=settings.rate_limit_max_keys
+                ),
+                user_gate=UserGate(
+                    settings.device_inflight_per_user, settings.device_queue_per_user
+                ),
+                sandbox=sandbox,
+                run_limiter=SlidingWindowLimiter(
+                    settings.script_runs_per_minute, 60, max_keys=settings.rate_limit_max_keys
+                ),
+            )
+            resources.push_async_exit(stack.pop_all())
         log.info(
             "remotelab %s ready (%s accounts, %s)",
             __version__,
@@ -129,11 +141,8 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.after_serving
     async def close_resources() -> None:
-        state: Lab | None = app.extensions.pop(EXTENSION, None)
-        if state is not None:
-            await state.sandbox.close()
-            await state.instrument.owner.close()
-            await state.db.close()
+        app.extensions.pop(EXTENSION, None)
+        await resources.aclose()
 
     return app
 

@@ -19,6 +19,7 @@ from quart_schema import (
 
 from remotelab.api.context import base_url, client_address, lab
 from remotelab.api.identity import authenticate, current_claims, end_session, start_session
+from remotelab.api.meta import check_json_type
 from remotelab.api.schemas import (
     AccessTokenOut,
     ChangePasswordIn,
@@ -65,6 +66,7 @@ async def me() -> dict[str, Any]:
 
 
 async def _login() -> Response:
+    check_json_type()
     body = await request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InputError(MISSING_CREDENTIALS)

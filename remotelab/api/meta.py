@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from quart import Blueprint, Quart, Response, jsonify, request, send_from_directory
-from werkzeug.exceptions import NotFound, UnsupportedMediaType
+from quart import Blueprint, Quart, Request, Response, jsonify, request, send_from_directory
+from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
+from werkzeug.routing import IntegerConverter, Map
 
 from remotelab import __version__
 
@@ -20,12 +22,43 @@ def _has_body() -> bool:
     return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
-async def require_json() -> None:
-    """Bodies must be JSON: 415 otherwise (also keeps cross-site HTML forms out)."""
-    if request.method in BODY_METHODS and _has_body() and request.mimetype != "application/json":
+def check_json_type() -> None:
+    """Raise 415 unless the body is declared JSON (which also keeps cross-site forms out)."""
+    if request.mimetype != "application/json":
         raise UnsupportedMediaType(
             f"expected Content-Type application/json, got {request.mimetype or 'none'}"
         )
+
+
+async def require_json() -> None:
+    """Any body sent to any route must be JSON (routes that take one check it again)."""
+    if request.method in BODY_METHODS and _has_body():
+        check_json_type()
+
+
+class LabRequest(Request):
+    """Quart's request, with JSON errors that name the problem in production too."""
+
+    def on_json_loading_failed(self, error: Exception) -> Any:
+        raise BadRequest(f"malformed JSON: {error}")
+
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return await super().get_json(force=force, silent=silent, cache=cache)
+        except UnicodeDecodeError as exc:  # Quart decodes the body outside its JSON try
+            if silent:
+                return None
+            raise BadRequest(
+                f"malformed JSON: the body is not UTF-8 ({exc.reason} at byte {exc.start})"
+            ) from None
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` limited to what a database integer holds (larger ids: 404, not 500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 @bp.get("/v1/health")

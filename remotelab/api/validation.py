@@ -15,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 from quart import request
 from quart_schema import RequestSchemaValidationError, document_request
 
+from remotelab.api.meta import check_json_type
+
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -27,6 +29,7 @@ def json_body(model: type[BaseModel]) -> Callable[[F], F]:
 
         @wraps(documented)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            check_json_type()
             raw = await request.get_json()
             try:
                 data = model.model_validate(raw)

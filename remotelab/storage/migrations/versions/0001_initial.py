@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context, op
 
+from remotelab.errors import InputError
 from remotelab.storage.models import UTCDateTime
 
 revision = "0001"
@@ -58,14 +59,14 @@ def _create_users() -> None:
 def _check_shared_users() -> None:
     inspector = sa.inspect(op.get_bind())
     if not inspector.has_table("users"):
-        raise RuntimeError(
+        raise InputError(
             "REMOTELAB_ACCOUNTS=shared but the database has no 'users' table: point "
             "REMOTELAB_DATABASE_URL at the Open Event server's database"
         )
     columns = {c["name"] for c in inspector.get_columns("users")}
     missing = sorted(REQUIRED_USER_COLUMNS - columns)
     if missing:
-        raise RuntimeError(
+        raise InputError(
             "the shared 'users' table lacks the Open Event server's columns: " + ", ".join(missing)
         )
 
