@@ -258,3 +258,22 @@ async def test_logout_survives_a_restart(settings: Settings) -> None:
         response = await running.test_client().get("/v1/users/me", headers=jwt(token))
         assert response.status_code == 401
         assert (await response.get_json())["error"] == "Token has been revoked"
+
+
+async def test_login_and_sign_up_are_rate_limited_per_address(tmp_path) -> None:
+    from remotelab.app import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, login_attempts_per_address=3, signups_per_address=2)
+    app = create_app(settings)
+    async with app.test_app() as running:
+        client = running.test_client()
+        for i in range(2):
+            assert (await sign_up(client, f"u{i}@example.org")).status_code == 201
+        third = await sign_up(client, "u2@example.org")
+        assert third.status_code == 429
+        assert "retry_after" in (await third.get_json())["details"]
+        # Different accounts, same address: the address limit applies.
+        for i in range(3):
+            assert (await login(client, f"u{i}@example.org", "wrong password")).status_code == 401
+        assert (await login(client, "u0@example.org")).status_code == 429
