@@ -44,6 +44,7 @@ format: install
 	$(BIN)/ruff format remotelab tests benchmarks
 
 bench: install
+	bash scripts/ensure-system-packages.sh wrk
 	$(BIN)/python -m benchmarks
 
 clean:

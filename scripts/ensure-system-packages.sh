@@ -8,6 +8,7 @@
 #   nginx     -> package nginx       (the nginx binary)
 #   systemd   -> package systemd     (systemd-analyze)
 #   chromium  -> package chromium    (the chromium browser)
+#   wrk       -> package wrk         (HTTP load generator, for `make bench`)
 #
 # Idempotent: when every program is present it changes nothing and touches no network.
 # Otherwise it runs `apt-get update` once, then one `apt-get install`, as root directly or
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 {postgres|nginx|systemd|chromium}..." >&2
+    echo "usage: $0 {postgres|nginx|systemd|chromium|wrk}..." >&2
     exit 2
 }
 
@@ -34,6 +35,7 @@ package_for() {
         nginx) echo nginx ;;
         systemd) echo systemd ;;
         chromium) echo chromium ;;
+        wrk) echo wrk ;;
         *) return 1 ;;
     esac
 }
@@ -55,6 +57,7 @@ present() {
         nginx) command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] ;;
         systemd) command -v systemd-analyze >/dev/null 2>&1 ;;
         chromium) command -v chromium >/dev/null 2>&1 ;;
+        wrk) command -v wrk >/dev/null 2>&1 ;;
     esac
 }
 
