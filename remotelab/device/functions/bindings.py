@@ -83,6 +83,12 @@ def capture(
     # pslab keeps a trigger between captures unless told trigger=False; here a capture
     # is triggered only when this very call asks for it.
     level: float | bool = False if trigger is None else trigger
+    if trigger is not None:
+        # pslab 4.0.1 turns the trigger voltage into counts with the channel's current
+        # resolution, which a fast single-channel capture leaves at 12 bits; triggered
+        # captures are 10-bit, so the level came out 4x too high after such a capture.
+        for analog in scope._channels.values():
+            analog.resolution = 10
     if channels == 1:
         return list(
             scope.capture(channel_one, samples, timegap, level, trigger_channel=trigger_channel)

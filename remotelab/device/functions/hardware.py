@@ -14,7 +14,7 @@ from remotelab.device.functions.params import REQUIRED, Param
 
 # --- channel names (pslab.instrument.analog / digital) ----------------------------
 
-ANALOG_INPUTS: Final = ("CH1", "CH2", "CH3", "MIC", "CAP", "RES", "VOL")
+ANALOG_INPUTS: Final = ("CH1", "CH2", "CH3", "MIC", "CAP", "RES", "VOL", "AN4")
 GAIN_INPUTS: Final = ("CH1", "CH2")
 LOGIC_INPUTS: Final = ("LA1", "LA2", "LA3", "LA4")
 FREQUENCY_INPUTS: Final = (*LOGIC_INPUTS, "FRQ")

@@ -28,7 +28,7 @@ from remotelab.device.functions import (
 )
 from remotelab.errors import FunctionStringError
 
-CHANNELS = "'CH1', 'CH2', 'CH3', 'MIC', 'CAP', 'RES', 'VOL'"
+CHANNELS = "'CH1', 'CH2', 'CH3', 'MIC', 'CAP', 'RES', 'VOL', 'AN4'"
 ONE_CALL = "only one call with literal arguments is allowed"
 NOT_A_CALL = "expected one function call such as get_voltage('CH1')"
 TOO_DEEP = "(at most 8 levels of brackets or operators)"
@@ -606,7 +606,7 @@ BAD: list[tuple[str, str, dict[str, Any]]] = [
     (
         "get_voltage('XYZ')",
         f"parameter 'channel_name' of get_voltage() must be one of {CHANNELS}; got 'XYZ'",
-        {"suggestions": [], "allowed": ["CH1", "CH2", "CH3", "MIC", "CAP", "RES", "VOL"]},
+        {"suggestions": [], "allowed": ["CH1", "CH2", "CH3", "MIC", "CAP", "RES", "VOL", "AN4"]},
     ),
     (
         "get_voltage('\uff23\uff28\uff11')",
