@@ -31,6 +31,7 @@ from remotelab.device.service import Instrument
 from remotelab.sandbox import SandboxLimits, SandboxPool
 from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
+from remotelab.streaming.hub import Hub, StreamLimits
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,18 @@ def create_app(settings: Settings | None = None) -> Quart:
             )
             stack.push_async_callback(sandbox.close)
             await sandbox.start()
+            hub = Hub(
+                instrument,
+                StreamLimits(
+                    max_subscriptions_per_user=settings.stream_max_subscriptions_per_user,
+                    max_fps=settings.stream_max_fps,
+                    max_rate_hz=settings.stream_max_rate_hz,
+                    max_message_bytes=settings.stream_max_message_bytes,
+                    max_queued_messages=settings.stream_max_queued_messages,
+                    status_interval=settings.stream_status_seconds,
+                ),
+            )
+            stack.push_async_callback(hub.close)
             app.extensions[EXTENSION] = Lab(
                 settings=settings,
                 db=db,
@@ -130,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Quart:
                 run_limiter=SlidingWindowLimiter(
                     settings.script_runs_per_minute, 60, max_keys=settings.rate_limit_max_keys
                 ),
+                hub=hub,
             )
             resources.push_async_exit(stack.pop_all())
         log.info(
@@ -161,6 +175,18 @@ def sandbox_limits(settings: Settings) -> SandboxLimits:
         max_open_files=settings.sandbox_max_open_files,
         nice=settings.sandbox_nice,
     )
+
+
+async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:
+    """Hypercorn's shutdown trigger: on ``stop``, first close the live streams.
+
+    Hypercorn then waits for open connections before the lifespan's shutdown runs;
+    websockets would otherwise stay open until its graceful timeout and be cut (1011).
+    """
+    await stop.wait()
+    state: Lab | None = app.extensions.get(EXTENSION)
+    if state is not None:
+        await state.hub.close()
 
 
 def function_limits(settings: Settings) -> FunctionLimits:

@@ -42,7 +42,7 @@ def hypercorn_config(host: str, port: int, *, access_log: bool = True) -> Any:
 async def _serve(settings: Settings) -> None:
     from hypercorn.asyncio import serve
 
-    from remotelab.app import create_app
+    from remotelab.app import create_app, shutdown_trigger
 
     config = hypercorn_config(settings.host, settings.port, access_log=settings.access_log)
     stop = asyncio.Event()
@@ -51,7 +51,7 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
     print(f"remotelab serving on http://{settings.host}:{settings.port}", flush=True)
-    await serve(app, config, shutdown_trigger=stop.wait)
+    await serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))
 
 
 async def _init_db(settings: Settings) -> None:

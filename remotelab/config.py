@@ -233,6 +233,30 @@ class Settings:
     script_runs_per_minute: int = _setting(
         30, "Script runs one user may start per minute (then 429).", group="sandbox"
     )
+    # --- streaming ---
+    stream_max_subscriptions_per_user: int = _setting(
+        4, "Live subscriptions one user may hold over all their connections.", group="streaming"
+    )
+    stream_max_fps: float = _setting(
+        60.0,
+        "Frames per second an oscilloscope stream captures at most (0: as fast as the device).",
+        group="streaming",
+    )
+    stream_max_rate_hz: float = _setting(
+        20.0, "Highest `rate` a multimeter or logic-analyzer stream may ask for.", group="streaming"
+    )
+    stream_max_message_bytes: int = _setting(
+        4_096, "Longest message a client may send on the stream.", group="streaming"
+    )
+    stream_max_queued_messages: int = _setting(
+        32,
+        "Text messages waiting for one client; beyond it the oldest is dropped (frames are "
+        "always latest-wins, one per subscription).",
+        group="streaming",
+    )
+    stream_status_seconds: float = _setting(
+        1.0, "How often a client gets a `status` message.", group="streaming"
+    )
     # --- device ---
     device: DeviceKind = _setting(
         "emulator",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Quart
 
-from remotelab.api import auth, device, errors, meta, runs, scripts
+from remotelab.api import auth, device, errors, meta, runs, scripts, stream
 
 
 def register(app: Quart) -> None:
@@ -17,4 +17,5 @@ def register(app: Quart) -> None:
     app.register_blueprint(scripts.bp)
     app.register_blueprint(device.bp)
     app.register_blueprint(runs.bp)
+    app.register_blueprint(stream.bp)
     errors.install(app)

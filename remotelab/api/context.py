@@ -13,6 +13,7 @@ from remotelab.device.scheduler import UserGate
 from remotelab.device.service import Instrument
 from remotelab.sandbox import SandboxPool
 from remotelab.storage.database import Database
+from remotelab.streaming.hub import Hub
 
 EXTENSION = "remotelab"
 
@@ -29,6 +30,7 @@ class Lab:
     user_gate: UserGate
     sandbox: SandboxPool
     run_limiter: SlidingWindowLimiter
+    hub: Hub
 
 
 def lab() -> Lab:

@@ -7,7 +7,7 @@ deleted users and revoked tokens are refused the same way.
 
 from __future__ import annotations
 
-from quart import g, request
+from quart import g, request, websocket
 from quart_auth import AuthUser, current_user, login_user, logout_user
 
 from remotelab.api.context import lab
@@ -23,7 +23,25 @@ async def authenticate() -> CurrentUser:
     cached: CurrentUser | None = g.get("remotelab_user")
     if cached is not None:
         return cached
-    header = request.headers.get("Authorization")
+    user = await _identify(request.headers.get("Authorization"))
+    g.remotelab_user = user
+    return user
+
+
+async def authenticate_websocket() -> CurrentUser:
+    """The user opening a websocket: ``Authorization`` header, ``?token=``, or the cookie.
+
+    Browsers cannot set headers on a websocket: on the lab's own origin they send the
+    session cookie; elsewhere a program may pass its access token as ``?token=<jwt>``.
+    """
+    header = websocket.headers.get("Authorization")
+    token = websocket.args.get("token")
+    if header is None and token:
+        header = f"JWT {token}"
+    return await _identify(header)
+
+
+async def _identify(header: str | None) -> CurrentUser:
     accounts = lab().accounts
     if header is not None:
         token = parse_authorization(header)
@@ -31,13 +49,11 @@ async def authenticate() -> CurrentUser:
             raise TokenError(MISSING)
         user, claims = await accounts.user_for_token(token)
         g.remotelab_claims = claims
-    else:
-        session = _session_id()
-        if session is None:
-            raise TokenError(MISSING)
-        user = await accounts.user_for_session(*session)
-    g.remotelab_user = user
-    return user
+        return user
+    session = _session_id()
+    if session is None:
+        raise TokenError(MISSING)
+    return await accounts.user_for_session(*session)
 
 
 def current_claims() -> Claims | None:

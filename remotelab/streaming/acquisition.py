@@ -1,0 +1,145 @@
+"""Acquisition loops: one per configuration, shared by every subscriber of it.
+
+A loop takes device time through the owner's fair queue on behalf of a stream user
+(``stream:<n>``), so a stream gets its turn like any user and never starves others.
+Each result is encoded once and handed to the subscribers, whose own queues decide
+what reaches the wire (:mod:`.hub`). Device faults are told to the subscribers; the
+loop waits for the device to come back and resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from remotelab.device.functions import ParsedCall, bind_call
+from remotelab.device.service import Instrument
+from remotelab.errors import DeviceError, RemotelabError
+from remotelab.streaming.messages import (
+    FrameBody,
+    LogicConfig,
+    MeterConfig,
+    ScopeConfig,
+    Subscribe,
+    encode_body,
+)
+
+log = logging.getLogger(__name__)
+_numbers = itertools.count(1)
+
+# (body, timestamp, x0, dx) for a frame; or an error message for the subscribers.
+Deliver = Callable[[FrameBody, int, float, float, float], None]
+Report = Callable[[str, str], None]
+
+
+def prepare(instrument: Instrument, sub: Subscribe) -> ParsedCall:
+    """Check the configuration against the function registry (raises FunctionStringError)."""
+    name, kwargs = sub.config.call()
+    return bind_call(instrument.registry, name, [], kwargs)
+
+
+class Loop:
+    """Captures for one configuration until :meth:`stop`."""
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        sub: Subscribe,
+        call: ParsedCall,
+        deliver: Deliver,
+        report: Report,
+        *,
+        max_fps: float,
+    ) -> None:
+        self.instrument = instrument
+        self.config = sub.config
+        self.call = call
+        self.deliver = deliver
+        self.report = report
+        self.user = f"stream:{next(_numbers)}"
+        rate = getattr(self.config, "rate", max_fps)
+        self.period = 1.0 / min(rate, max_fps) if max_fps > 0 else 0.0
+        self.seq = 0
+        self.frames = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"acquisition {self.user}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _job(self) -> Callable[[Any], Any]:
+        config, call = self.config, self.call
+        if isinstance(config, ScopeConfig) and config.range is not None:
+            channel = config.channels if isinstance(config.channels, str) else "CH1"
+
+            def ranged(lab: Any) -> Any:
+                # The gain is device state: set it for this capture only.
+                lab.oscilloscope.select_range(channel, config.range)
+                try:
+                    return call.invoke(lab)
+                finally:
+                    lab.oscilloscope.select_range(channel, 16)
+
+            return ranged
+        return call.invoke
+
+    async def _run(self) -> None:
+        owner = self.instrument.owner
+        job = self._job()
+        next_at = time.monotonic()
+        while True:
+            try:
+                raw = await owner.call(self.user, job, label=f"stream {self.call.function.name}")
+            except DeviceError as exc:
+                self.report(exc.code, f"{exc.message}; the stream resumes when the device does")
+                await self._wait_for_device()
+                self.report("resumed", "the device is back; the stream goes on")
+                next_at = time.monotonic()
+                continue
+            except RemotelabError as exc:  # the configuration itself fails: stop telling
+                self.report(exc.code, exc.message)
+                return
+            stamp = time.time()
+            body, x0, dx = self._encode(raw)
+            self.deliver(body, self.seq, stamp, x0, dx)
+            self.seq += 1
+            self.frames += 1
+            next_at += self.period
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                next_at = time.monotonic()
+                await asyncio.sleep(0)  # let the subscribers' senders run
+
+    async def _wait_for_device(self) -> None:
+        owner = self.instrument.owner
+        while owner.state != "connected":
+            await asyncio.sleep(0.05)
+
+    def _encode(self, raw: Any) -> tuple[FrameBody, float, float]:
+        if isinstance(self.config, ScopeConfig):
+            x, *traces = raw
+            x = np.asarray(x, dtype=np.float64)
+            dx = float(x[1] - x[0]) if len(x) > 1 else 0.0
+            return encode_body(traces), float(x[0]) if len(x) else 0.0, dx
+        if isinstance(self.config, MeterConfig):
+            return encode_body([[float(raw)]], compact=False), 0.0, 0.0
+        if isinstance(self.config, LogicConfig):
+            period_us, duty = raw if raw is not None else (0.0, 0.0)  # None: no signal
+            frequency = 1e6 / period_us if period_us and period_us > 0 else 0.0
+            return encode_body([[frequency], [duty]], compact=False), 0.0, 0.0
+        raise AssertionError(self.config)

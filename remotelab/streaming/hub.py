@@ -1,0 +1,257 @@
+"""The stream hub: clients, their subscriptions, shared loops, bounded outgoing queues.
+
+Each client has one outgoing queue: text messages in a short bounded deque, and at most
+one pending frame per subscription — a newer frame replaces an unsent one (latest frame
+wins, the replaced one is counted as dropped). A slow or stalled client therefore holds
+at most one frame per subscription in server memory and never slows a loop, because
+loops only ever put frames into queues; each client's own sender task writes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from remotelab.device.service import Instrument
+from remotelab.errors import RemotelabError
+from remotelab.streaming.acquisition import Loop, prepare
+from remotelab.streaming.messages import (
+    FrameBody,
+    Ping,
+    ProtocolError,
+    Subscribe,
+    Unsubscribe,
+    frame_bytes,
+    parse_client_message,
+    text,
+)
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[str | bytes], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    max_subscriptions_per_user: int = 4
+    max_fps: float = 60.0
+    max_rate_hz: float = 20.0
+    max_message_bytes: int = 4096
+    max_queued_messages: int = 32
+    status_interval: float = 1.0
+
+
+class Client:
+    """One websocket connection of one user."""
+
+    def __init__(self, hub: Hub, user: str) -> None:
+        self.hub = hub
+        self.user = user
+        self.subscriptions: dict[str, tuple[Any, ...]] = {}
+        self.dropped: collections.Counter[str] = collections.Counter()
+        self.sent: collections.Counter[str] = collections.Counter()
+        self.closed = asyncio.Event()
+        self._frames: dict[str, bytes] = {}
+        self._texts: collections.deque[str] = collections.deque(
+            maxlen=hub.limits.max_queued_messages
+        )
+        self._wakeup = asyncio.Event()
+
+    # ---------------------------------------------------------------- queue
+
+    def offer_frame(self, sub_id: str, data: bytes) -> None:
+        if sub_id in self._frames:
+            self.dropped[sub_id] += 1
+        self._frames[sub_id] = data
+        self._wakeup.set()
+
+    def offer_text(self, message: str) -> None:
+        self._texts.append(message)  # bounded: the oldest goes when full
+        self._wakeup.set()
+
+    @property
+    def pending_bytes(self) -> int:
+        return sum(len(f) for f in self._frames.values()) + sum(len(t) for t in self._texts)
+
+    async def send_loop(self, send: Send) -> None:
+        """Write queued messages until cancelled (one task per client)."""
+        next_status = time.monotonic() + self.hub.limits.status_interval
+        while True:
+            timeout = max(0.0, next_status - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            self._wakeup.clear()
+            if time.monotonic() >= next_status:
+                self.offer_text(self.status())
+                next_status = time.monotonic() + self.hub.limits.status_interval
+            while self._texts:
+                await send(self._texts.popleft())
+            for sub_id in list(self._frames):
+                data = self._frames.pop(sub_id, None)
+                if data is not None:
+                    await send(data)
+                    self.sent[sub_id] += 1
+
+    def status(self) -> str:
+        owner = self.hub.instrument.owner
+        return text(
+            "status",
+            device={"state": owner.state, "fault": owner.fault},
+            queue=len(owner.queue),
+            subscriptions={
+                sub_id: {
+                    "sent": self.sent[sub_id],
+                    "dropped": self.dropped[sub_id],
+                    "subscribers": self.hub.subscriber_count(key),
+                }
+                for sub_id, key in self.subscriptions.items()
+            },
+        )
+
+    # ---------------------------------------------------------------- messages
+
+    async def handle(self, raw: str | bytes) -> None:
+        """Act on one client message; problems become ``error`` messages."""
+        limits = self.hub.limits
+        try:
+            message = parse_client_message(
+                raw, max_bytes=limits.max_message_bytes, max_rate=limits.max_rate_hz
+            )
+            if isinstance(message, Ping):
+                self.offer_text(text("pong", data=message.data))
+            elif isinstance(message, Subscribe):
+                await self.hub.subscribe(self, message)
+            elif isinstance(message, Unsubscribe):
+                await self.hub.unsubscribe(self, message.id)
+                self.offer_text(text("unsubscribed", id=message.id))
+        except RemotelabError as exc:
+            sub_id = _id_of(raw)
+            self.offer_text(text("error", id=sub_id, code=exc.code, message=exc.message))
+
+
+def _id_of(raw: str | bytes) -> str | None:
+    try:
+        data = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class Hub:
+    """All clients and loops. Open with :meth:`start`, close with :meth:`close`."""
+
+    def __init__(self, instrument: Instrument, limits: StreamLimits | None = None) -> None:
+        self.instrument = instrument
+        self.limits = limits or StreamLimits()
+        self.clients: set[Client] = set()
+        self._loops: dict[tuple[Any, ...], Loop] = {}
+        self._subscribers: dict[tuple[Any, ...], dict[Client, str]] = {}
+        self._closing = False
+
+    def connect(self, user: str) -> Client:
+        if self._closing:
+            raise ProtocolError("the server is shutting down")
+        client = Client(self, user)
+        self.clients.add(client)
+        return client
+
+    async def disconnect(self, client: Client) -> None:
+        for sub_id in list(client.subscriptions):
+            await self.unsubscribe(client, sub_id)
+        self.clients.discard(client)
+
+    def subscriber_count(self, key: tuple[Any, ...]) -> int:
+        return len(self._subscribers.get(key, ()))
+
+    def loop_count(self) -> int:
+        return len(self._loops)
+
+    async def subscribe(self, client: Client, sub: Subscribe) -> None:
+        if sub.id in client.subscriptions:
+            raise ProtocolError(f"subscription id {sub.id!r} is already in use on this connection")
+        mine = sum(len(c.subscriptions) for c in self.clients if c.user == client.user)
+        if mine >= self.limits.max_subscriptions_per_user:
+            raise ProtocolError(
+                f"at most {self.limits.max_subscriptions_per_user} subscriptions per user; "
+                "unsubscribe one first"
+            )
+        key = sub.key
+        if key not in self._loops:
+            call = prepare(self.instrument, sub)  # FunctionStringError names the parameter
+            subscribers: dict[Client, str] = {}
+            self._subscribers[key] = subscribers
+            loop = Loop(
+                self.instrument,
+                sub,
+                call,
+                self._deliverer(subscribers),
+                self._reporter(subscribers),
+                max_fps=self.limits.max_fps,
+            )
+            self._loops[key] = loop
+            loop.start()
+        self._subscribers[key][client] = sub.id
+        client.subscriptions[sub.id] = key
+        client.offer_text(
+            text(
+                "subscribed",
+                id=sub.id,
+                instrument=sub.instrument,
+                config=_config_dict(sub),
+                subscribers=self.subscriber_count(key),
+            )
+        )
+        client.offer_text(client.status())
+
+    async def unsubscribe(self, client: Client, sub_id: str) -> None:
+        key = client.subscriptions.pop(sub_id, None)
+        if key is None:
+            raise ProtocolError(f"no subscription with id {sub_id!r} on this connection")
+        subscribers = self._subscribers.get(key, {})
+        subscribers.pop(client, None)
+        if not subscribers:  # the last subscriber left: stop the loop
+            self._subscribers.pop(key, None)
+            loop = self._loops.pop(key, None)
+            if loop is not None:
+                await loop.stop()
+
+    @staticmethod
+    def _deliverer(subscribers: dict[Client, str]) -> Callable[..., None]:
+        def deliver(body: FrameBody, seq: int, stamp: float, x0: float, dx: float) -> None:
+            for client, sub_id in list(subscribers.items()):
+                client.offer_frame(sub_id, frame_bytes(sub_id, seq, stamp, x0, dx, body))
+
+        return deliver
+
+    @staticmethod
+    def _reporter(subscribers: dict[Client, str]) -> Callable[[str, str], None]:
+        def report(code: str, message: str) -> None:
+            kind = "status" if code == "resumed" else "error"
+            for client, sub_id in list(subscribers.items()):
+                client.offer_text(text(kind, id=sub_id, code=code, message=message))
+
+        return report
+
+    async def close(self) -> None:
+        """Stop every loop and tell every client the server is going away."""
+        self._closing = True
+        for loop in list(self._loops.values()):
+            await loop.stop()
+        self._loops.clear()
+        for client in list(self.clients):
+            client.offer_text(
+                text("status", state="closing", message="the server is shutting down")
+            )
+            client.closed.set()
+
+
+def _config_dict(sub: Subscribe) -> dict[str, Any]:
+    return asdict(sub.config)

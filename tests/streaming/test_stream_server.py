@@ -1,0 +1,254 @@
+"""/v1/stream through a real Hypercorn on a loopback port, with the `websockets` client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from remotelab.api.context import EXTENSION
+from remotelab.app import create_app, shutdown_trigger
+from remotelab.streaming.messages import decode_frame
+from tests.conftest import make_settings
+
+SCOPE = {"channels": 1, "samples": 1000, "timegap": 1}
+
+
+@dataclass
+class Live:
+    app: Quart
+    url: str
+    token: str
+    stop: asyncio.Event
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"JWT {token or self.token}"}
+
+    @property
+    def emulator(self) -> Any:
+        return self.app.extensions[EXTENSION].instrument.owner.backend.emulator
+
+    async def user_token(self, email: str) -> str:
+        accounts = self.app.extensions[EXTENSION].accounts
+        user = await accounts.create_account(email=email, password="password123")
+        return str(accounts.codec.issue_access(user.id))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    app = create_app(make_settings(tmp_path, stream_status_seconds=0.2))
+    port = free_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.graceful_timeout = 2
+    stop = asyncio.Event()
+    server = asyncio.create_task(
+        serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))  # type: ignore[arg-type]
+    )
+    for _ in range(200):
+        if EXTENSION in app.extensions:
+            break
+        await asyncio.sleep(0.02)
+    accounts = app.extensions[EXTENSION].accounts
+    user = await accounts.create_account(email="s@example.org", password="password123")
+    # A 1 kHz sine on SI1, which the default bench wires to CH1.
+    await app.extensions[EXTENSION].instrument.run("setup", "set_sine1(1000)")
+    yield Live(app, f"ws://127.0.0.1:{port}/v1/stream", accounts.codec.issue_access(user.id), stop)
+    stop.set()
+    await asyncio.wait_for(server, 10)
+
+
+async def subscribe(
+    ws: ClientConnection,
+    sub_id: str,
+    config: dict[str, Any] | None = None,
+    instrument: str = "oscilloscope",
+) -> dict[str, Any]:
+    await ws.send(
+        json.dumps(
+            {"type": "subscribe", "id": sub_id, "instrument": instrument, "config": config or SCOPE}
+        )
+    )
+    return await next_text(ws, "subscribed")
+
+
+async def next_text(ws: ClientConnection, kind: str, timeout: float = 5) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await ws.recv()
+            if isinstance(message, str):
+                data: dict[str, Any] = json.loads(message)
+                if data["type"] == kind:
+                    return data
+
+
+async def frames(ws: ClientConnection, n: int, timeout: float = 10) -> list[Any]:
+    out = []
+    async with asyncio.timeout(timeout):
+        while len(out) < n:
+            message = await ws.recv()
+            if isinstance(message, bytes):
+                out.append(decode_frame(message))
+    return out
+
+
+async def test_frames_carry_the_sine_of_the_bench(live: Live) -> None:
+    async with connect(live.url, additional_headers=live.headers()) as ws:
+        answer = await subscribe(ws, "scope")
+        assert answer["config"]["samples"] == 1000
+        got = await frames(ws, 3)
+    assert [f.id for f in got] == ["scope"] * 3
+    assert got[0].seq < got[1].seq < got[2].seq
+    frame = got[-1]
+    assert frame.dx == pytest.approx(1.0)
+    y = frame.channels[0]
+    assert len(y) == 1000
+    assert np.ptp(y) == pytest.approx(6.6, rel=0.05)  # ±3.3 V sine
+    crossings = np.count_nonzero(np.diff(np.sign(y - np.mean(y))) > 0)
+    assert crossings == pytest.approx(1, abs=1)  # 1 ms of a 1 kHz sine: one period
+
+
+async def test_two_clients_share_one_loop_and_unsubscribe_stops_it(live: Live) -> None:
+    hub = live.app.extensions[EXTENSION].hub
+    async with (
+        connect(live.url, additional_headers=live.headers()) as a,
+        connect(
+            live.url, additional_headers=live.headers(await live.user_token("b@example.org"))
+        ) as b,
+    ):
+        await subscribe(a, "one")
+        second = await subscribe(b, "two")
+        assert second["subscribers"] == 2
+        assert hub.loop_count() == 1
+        fa, fb = await frames(a, 2), await frames(b, 2)
+        assert fa[0].id == "one" and fb[0].id == "two"
+        await a.send(json.dumps({"type": "unsubscribe", "id": "one"}))
+        assert (await next_text(a, "unsubscribed"))["id"] == "one"
+        assert hub.loop_count() == 1
+        await b.send(json.dumps({"type": "unsubscribe", "id": "two"}))
+        await next_text(b, "unsubscribed")
+        assert hub.loop_count() == 0
+
+
+async def test_malformed_messages_get_errors_and_the_connection_stays(live: Live) -> None:
+    async with connect(live.url, additional_headers=live.headers()) as ws:
+        await ws.send("{not json")
+        assert "malformed JSON" in (await next_text(ws, "error"))["message"]
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "subscribe",
+                    "id": "x",
+                    "instrument": "oscilloscope",
+                    "config": {"channels": 1, "samples": 50000, "timegap": 1},
+                }
+            )
+        )
+        error = await next_text(ws, "error")
+        assert error["id"] == "x"
+        assert "samples" in error["message"]
+        await ws.send(json.dumps({"type": "unsubscribe", "id": "nothing"}))
+        assert "no subscription" in (await next_text(ws, "error"))["message"]
+        await ws.send(json.dumps({"type": "ping", "data": 1}))
+        assert (await next_text(ws, "pong"))["data"] == 1
+
+
+async def test_unauthenticated_connections_are_refused_before_accepting(live: Live) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        async with connect(live.url):
+            pass
+    assert info.value.response.status_code == 401
+    with pytest.raises(InvalidStatus) as info:
+        async with connect(live.url, additional_headers=live.headers("not.a.token")):
+            pass
+    assert info.value.response.status_code == 422
+    # A program that cannot set headers passes its token in the query.
+    async with connect(f"{live.url}?token={live.token}") as ws:
+        await ws.send(json.dumps({"type": "ping"}))
+        await next_text(ws, "pong")
+
+
+async def test_a_stalled_client_does_not_slow_the_others(live: Live) -> None:
+    hub = live.app.extensions[EXTENSION].hub
+    loop = asyncio.get_running_loop()
+    stalled_connection = connect(
+        live.url, additional_headers=live.headers(), max_queue=1, close_timeout=0.5
+    )
+    async with (
+        stalled_connection as stalled,
+        connect(live.url, additional_headers=live.headers()) as reader,
+    ):
+        await subscribe(reader, "fast")
+        start = loop.time()
+        alone_rate = len(await frames(reader, 30)) / (loop.time() - start)
+        await subscribe(stalled, "slow")  # and never reads again
+        start = loop.time()
+        shared_rate = len(await frames(reader, 30)) / (loop.time() - start)
+        client = next(c for c in hub.clients if "slow" in c.subscriptions)
+        assert shared_rate >= 0.8 * alone_rate
+        assert client.pending_bytes <= 4096  # at most one frame waits in the server
+
+
+async def test_a_device_fault_mid_stream_is_told_and_the_stream_resumes(live: Live) -> None:
+    async with connect(live.url, additional_headers=live.headers()) as ws:
+        await subscribe(ws, "scope")
+        await frames(ws, 2)
+        live.emulator.inject_fault("disconnect")
+        error = await next_text(ws, "error")
+        assert error["code"] == "device_unavailable"
+        live.emulator.clear_fault()
+        resumed = await next_text(ws, "status", timeout=10)
+        while resumed.get("code") != "resumed":
+            resumed = await next_text(ws, "status", timeout=10)
+        assert len(await frames(ws, 2)) == 2
+
+
+async def test_multimeter_and_logic_analyzer_streams(live: Live) -> None:
+    await live.app.extensions[EXTENSION].instrument.run("setup", "set_pv1(1.25)")
+    await live.app.extensions[EXTENSION].instrument.run("setup", "sqr1(2000, 30)")
+    async with connect(live.url, additional_headers=live.headers()) as ws:
+        await subscribe(ws, "m", {"channel": "CH3", "rate": 20}, "multimeter")
+        await subscribe(ws, "la", {"channel": "LA1", "rate": 10}, "logic_analyzer")
+        seen: dict[str, Any] = {}
+        async with asyncio.timeout(10):
+            while len(seen) < 2:
+                message = await ws.recv()
+                if isinstance(message, bytes):
+                    frame = decode_frame(message)
+                    seen[frame.id] = frame
+    assert seen["m"].channels[0][0] == pytest.approx(1.25, abs=0.1)  # PV1 is wired to CH3
+    frequency, duty = seen["la"].channels[0][0], seen["la"].channels[1][0]
+    assert frequency == pytest.approx(2000, rel=0.05)
+    assert duty == pytest.approx(0.30, rel=0.05)
+
+
+async def test_server_shutdown_closes_clients_cleanly(live: Live) -> None:
+    async with connect(live.url, additional_headers=live.headers()) as ws:
+        await subscribe(ws, "scope")
+        await frames(ws, 1)
+        live.stop.set()
+        with pytest.raises(ConnectionClosed) as info:
+            async with asyncio.timeout(10):
+                while True:
+                    await ws.recv()
+        assert info.value.rcvd is not None
+        assert info.value.rcvd.code == 1001
