@@ -99,31 +99,47 @@ class Loop:
     async def _run(self) -> None:
         owner = self.instrument.owner
         job = self._job()
+        label = f"stream {self.call.function.name}"
         next_at = time.monotonic()
-        while True:
-            try:
-                raw = await owner.call(self.user, job, label=f"stream {self.call.function.name}")
-            except DeviceError as exc:
-                self.report(exc.code, f"{exc.message}; the stream resumes when the device does")
-                await self._wait_for_device()
-                self.report("resumed", "the device is back; the stream goes on")
-                next_at = time.monotonic()
-                continue
-            except RemotelabError as exc:  # the configuration itself fails: stop telling
-                self.report(exc.code, exc.message)
-                return
-            stamp = time.time()
-            body, x0, dx = self._encode(raw)
-            self.deliver(body, self.seq, stamp, x0, dx)
-            self.seq += 1
-            self.frames += 1
-            next_at += self.period
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                next_at = time.monotonic()
-                await asyncio.sleep(0)  # let the subscribers' senders run
+        # One capture is always queued ahead while the last one is encoded and handed
+        # out, so the device never waits for this loop (it still takes turns with others
+        # in the fair queue). With a frame-rate cap the next one is queued when due.
+        ahead: asyncio.Task[Any] | None = None
+        try:
+            while True:
+                if ahead is None:
+                    ahead = asyncio.create_task(owner.call(self.user, job, label=label))
+                try:
+                    raw = await ahead
+                except DeviceError as exc:
+                    ahead = None
+                    self.report(exc.code, f"{exc.message}; the stream resumes when the device does")
+                    await self._wait_for_device()
+                    self.report("resumed", "the device is back; the stream goes on")
+                    next_at = time.monotonic()
+                    continue
+                except RemotelabError as exc:  # the configuration itself fails: stop
+                    ahead = None
+                    self.report(exc.code, exc.message)
+                    return
+                ahead = None
+                stamp = time.time()
+                next_at += self.period
+                delay = next_at - time.monotonic()
+                if delay <= 0:
+                    next_at = time.monotonic()
+                    ahead = asyncio.create_task(owner.call(self.user, job, label=label))
+                body, x0, dx = self._encode(raw)
+                self.deliver(body, self.seq, stamp, x0, dx)
+                self.seq += 1
+                self.frames += 1
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                else:
+                    await asyncio.sleep(0)  # let the subscribers' senders run
+        finally:
+            if ahead is not None:
+                ahead.cancel()  # the queued capture is dropped, never run
 
     async def _wait_for_device(self) -> None:
         owner = self.instrument.owner
