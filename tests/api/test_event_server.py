@@ -28,6 +28,7 @@ from sqlalchemy import text
 
 from remotelab.api.context import EXTENSION
 from tests.conftest import SECRET, make_settings
+from tests.support import event_server
 from tests.support.postgres import PostgresServer
 
 SQL = Path(__file__).resolve().parent.parent / "support" / "open_event_users.sql"
@@ -41,37 +42,17 @@ def event_server_scrypt(password: str) -> tuple[str, str]:
 
 
 def event_server_token(identity: Any, **claims: Any) -> str:
-    """An access token exactly as flask-jwt-extended 3.25 mints it for the event server."""
-    now = int(time.time())
-    payload = {
-        "iat": now,
-        "nbf": now,
-        "jti": str(uuid.uuid4()),
-        "exp": now + 86_400,
-        "identity": identity,
-        "fresh": True,
-        "type": "access",
-        "csrf": str(uuid.uuid4()),
-        **claims,
-    }
-    return jwt.encode(payload, SECRET, algorithm="HS256")
+    """An access token exactly as the event server mints it, signed with the shared key."""
+    return event_server.access_token(identity, now=int(time.time()), secret=SECRET, **claims)
 
 
 def event_server_checks(token: str) -> dict[str, Any]:
-    """What the event server does with a token before it believes it."""
-    claims = jwt.decode(
-        token,
-        SECRET,
-        algorithms=["HS256"],
-        leeway=0,
-        options={"require": ["exp", "iat", "nbf", "jti", "identity", "type"]},
-    )
-    assert "aud" not in claims and "sub" not in claims
-    assert isinstance(claims["identity"], int) and not isinstance(claims["identity"], bool)
-    assert claims["type"] == "access"
+    """What the event server does with a token before it believes it, and its exact shape."""
+    claims = event_server.decode(token, now=int(time.time()), secret=SECRET)
+    assert set(claims) == {"iat", "nbf", "jti", "exp", "identity", "fresh", "type", "csrf"}
     assert claims["nbf"] == claims["iat"]
-    uuid.UUID(claims["jti"], version=4)
-    uuid.UUID(claims["csrf"], version=4)
+    assert uuid.UUID(claims["jti"]).version == 4
+    assert uuid.UUID(claims["csrf"]).version == 4
     assert isinstance(claims["fresh"], bool)
     assert jwt.get_unverified_header(token) == {"alg": "HS256", "typ": "JWT"}
     return claims

@@ -33,6 +33,8 @@ from remotelab.auth.tokens import (
     require_fresh,
 )
 from remotelab.errors import AuthError, TokenError
+from tests.support import event_server
+from tests.support.event_server import DROP, EventServerRefusal
 
 SECRET = "event-server-SECRET_KEY-shared-with-the-lab-0123456789abcdef0123456789"
 NOW = 1_700_000_000
@@ -61,85 +63,15 @@ def codec(clock: FakeClock) -> TokenCodec:
 
 def event_server_access(identity: Any = 7, *, now: int = NOW, **override: Any) -> str:
     """An access token as the event server's ``create_access_token(user.id, fresh=True)``."""
-    claims: dict[str, Any] = {
-        "iat": now,
-        "nbf": now,
-        "jti": str(uuid.uuid4()),
-        "exp": now + 86_400,
-        "identity": identity,
-        "fresh": True,
-        "type": "access",
-        "csrf": str(uuid.uuid4()),
-    }
-    claims.update(override)
-    return jwt.encode({k: v for k, v in claims.items() if v is not DROP}, SECRET, "HS256")
+    return event_server.access_token(identity, now=now, secret=SECRET, **override)
 
 
 def event_server_refresh(identity: int = 7, *, now: int = NOW) -> str:
-    claims = {
-        "iat": now,
-        "nbf": now,
-        "jti": str(uuid.uuid4()),
-        "exp": now + 365 * 86_400,
-        "identity": identity,
-        "type": "refresh",
-        "csrf": str(uuid.uuid4()),
-    }
-    return jwt.encode(claims, SECRET, "HS256")
-
-
-DROP = object()
-
-
-class EventServerRefusal(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(status, message)
-        self.status = status
-        self.message = message
+    return event_server.refresh_token(identity, now=now, secret=SECRET)
 
 
 def event_server_decode(token: str, *, now: int, request_type: str = "access") -> dict[str, Any]:
-    """The checks the event server applies (PyJWT 1.7 + flask-jwt-extended 3.25 + its loader).
-
-    Raises EventServerRefusal(status, message) as its error handlers answer.
-    """
-    try:
-        data: dict[str, Any] = jwt.decode(
-            token,
-            SECRET,
-            algorithms=["HS256"],
-            # exp/nbf are checked below against ``now`` with leeway 0, as PyJWT 1.7 does.
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-        )
-    except jwt.InvalidTokenError as exc:
-        raise EventServerRefusal(422, str(exc)) from None
-    if "nbf" in data and seconds(data["nbf"], "Not Before claim (nbf)") > now:
-        raise EventServerRefusal(422, "The token is not yet valid (nbf)")
-    if "exp" in data and seconds(data["exp"], "Expiration Time claim (exp)") < now:
-        raise EventServerRefusal(401, "Token has expired")
-    if "aud" in data:
-        raise EventServerRefusal(422, "Invalid audience")
-    if "identity" not in data:
-        raise EventServerRefusal(422, "Missing claim: identity")
-    data.setdefault("type", "access")
-    if data["type"] not in ("access", "refresh"):
-        raise EventServerRefusal(422, "Missing or invalid claim: type")
-    if data["type"] == "access":
-        data.setdefault("fresh", False)
-    if data["type"] != request_type:
-        raise EventServerRefusal(422, f"Only {request_type} tokens are allowed")
-    # jwt_user_loader: User.query.filter_by(id=identity) -- an integer users.id.
-    if not isinstance(data["identity"], int) or isinstance(data["identity"], bool):
-        raise EventServerRefusal(401, f"Error loading the user {data['identity']}")
-    return data
-
-
-def seconds(value: Any, name: str) -> int:
-    # PyJWT 1.7 catches only ValueError here; a list or infinity escapes as a 500 there.
-    try:
-        return int(value)
-    except (ValueError, TypeError, OverflowError):
-        raise EventServerRefusal(422, f"{name} must be an integer.") from None
+    return event_server.decode(token, now=now, secret=SECRET, request_type=request_type)
 
 
 def is_uuid4(value: object) -> bool:
