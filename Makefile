@@ -5,9 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-SYSTEM_PACKAGES ?= postgres nginx systemd
+SYSTEM_PACKAGES ?= postgres nginx systemd chromium
 
-.PHONY: install webapp run test pytest lint format bench system-deps clean
+.PHONY: install webapp webapp-test run test pytest lint format bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,13 +22,17 @@ install: $(STAMP)
 webapp:
 	@if [ -f webapp/package.json ]; then cd webapp && npm ci --no-audit --no-fund && npm run build; fi
 
+# The browser app's unit tests (Vitest), on the same stacking table as the Python reference.
+webapp-test: webapp
+	cd webapp && npm test
+
 run: install webapp
 	$(BIN)/remotelab serve
 
 system-deps:
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
 
-test: install system-deps lint pytest
+test: install system-deps lint webapp-test pytest
 
 pytest: install
 	$(BIN)/pytest

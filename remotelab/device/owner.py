@@ -130,7 +130,9 @@ class DeviceOwner:
             loop.run_in_executor(self._executor, self.backend.open), self.limits.run_timeout
         )
         self._lab = lab
-        self.firmware = str(getattr(lab, "firmware", "")) or None
+        version = getattr(lab, "firmware", None)
+        parts = [getattr(version, k, None) for k in ("major", "minor", "patch")]
+        self.firmware = ".".join(map(str, parts)) if None not in parts else None
         self.state, self.fault = "connected", None
         log.info("instrument connected: %s (firmware %s)", self.backend.describe(), self.firmware)
 

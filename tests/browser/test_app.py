@@ -1,0 +1,183 @@
+"""The browser app in headless Chromium (Debian's package) against a real `remotelab serve`.
+
+Screenshots of every page go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (ROOT / "webapp" / "dist" / "index.html").is_file():
+        pytest.fail("the webapp is not built: run `make webapp`", pytrace=False)
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            "Chromium is missing: run `bash scripts/ensure-system-packages.sh chromium`",
+            pytrace=False,
+        )
+    tmp = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    env = {**os.environ, "REMOTELAB_BCRYPT_ROUNDS": "4", "REMOTELAB_ACCESS_LOG": "false"}
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "remotelab.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--instance",
+            str(tmp / "inst"),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("server did not start: " + (tmp / "server.log").read_text())
+    yield url
+    proc.terminate()
+    proc.wait(15)
+    log.close()
+
+
+@pytest.fixture
+async def page(server: str) -> AsyncIterator[Page]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = await browser.new_context(
+            base_url=server, viewport={"width": 1280, "height": 900}
+        )
+        tab = await context.new_page()
+        tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        yield tab
+        await browser.close()
+    assert not [e for e in errors if "401" not in e], errors
+
+
+async def shot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_student_flow(page: Page) -> None:
+    await page.goto("/")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await shot(page, "01-landing")
+    await page.get_by_label("Email").fill("ada@example.org")
+    await page.locator("#password").fill("analytical engine")
+    await page.get_by_role("button", name="show").click()
+    await expect(page.locator("#password")).to_have_attribute("type", "text")
+    await page.get_by_role("button", name="Create account").click()
+
+    # Home: the device, and a function string run from the box.
+    await expect(page.get_by_test_id("backend")).to_have_text("emulator")
+    await page.get_by_label("Function string").fill("set_pv1(2.5)")
+    await page.get_by_role("button", name="Run", exact=True).click()
+    await page.get_by_label("Function string").fill("get_voltage('CH3')")
+    await page.get_by_role("button", name="Run", exact=True).click()
+    # PV1 is wired to CH3; the reading carries a little noise, shown with 3 decimals.
+    result = page.get_by_test_id("function-result")
+    await expect(result).to_have_text(re.compile(r"^2\.(4|5)\d\d$"), timeout=5000)
+    await shot(page, "02-home")
+
+    # A script with a button and an xyy plot; the button re-plots two series.
+    await page.get_by_role("link", name="New script").click()
+    code = (
+        "import numpy as np\n"
+        "set_sine1(1000)\n"
+        "set_sine2(1000)\n"
+        "x = np.linspace(0, 1, 50)\n"
+        "plt = plot(x, x, 2 * x)\n"
+        "button('Capture', \"capture2(200, 2)\", 'update-plot', target=plt, stacking='xyy')\n"
+    )
+    await page.locator("#title").fill("two sines")
+    editor = page.locator(".cm-content")
+    await editor.click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.press("Delete")
+    await editor.fill(code)
+    await page.keyboard.press("Control+Enter")  # runs from the editor
+    await expect(page.get_by_test_id("timer")).to_contain_text("ok", timeout=10000)
+    legend = page.locator(".widget-plot .u-legend .u-series")
+    await expect(legend).to_have_count(3)  # x and two series
+    await page.get_by_role("button", name="Capture").click()
+    await page.wait_for_timeout(500)
+    await expect(legend).to_have_count(3)
+    await shot(page, "03-notebook")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_test_id("timer")).to_have_text("saved")
+
+    # A compile error highlights its line.
+    await editor.click()
+    await page.keyboard.press("Control+End")
+    await page.keyboard.type("\ny = 1 +")  # (brackets would be closed by the editor)
+    await page.keyboard.press("Control+Enter")
+    await expect(page.locator(".cm-error-line")).to_have_count(1, timeout=10000)
+
+    # Back home: the script is listed.
+    await page.get_by_role("link", name="Home", exact=True).click()
+    await expect(page.get_by_role("link", name="two sines")).to_be_visible()
+
+    # The live scope shows frames.
+    await page.get_by_role("link", name="Oscilloscope", exact=True).click()
+    await page.get_by_role("button", name="Run").click()
+    scope = page.locator("section.scope")
+    await expect(scope).to_have_attribute("data-fps", re.compile(r"\d"), timeout=10000)
+    fps = float(await scope.get_attribute("data-fps") or 0)
+    assert fps >= 10
+    await expect(page.get_by_test_id("meter")).to_contain_text("V", timeout=5000)
+    await shot(page, "04-scope")
+    await page.get_by_role("button", name="Stop").click()
+
+    # Log out: back to sign in.
+    await page.get_by_role("button", name="Log out (ada@example.org)").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -1,0 +1,63 @@
+// The lab's HTTP API, with the browser's session cookie (set by login).
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+    public code: string = "",
+    public details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Called when a request answers 401: the app returns to sign in, keeping the editor. */
+export let onUnauthorized: () => void = () => {};
+export function setUnauthorizedHandler(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+export async function api<T = any>(path: string, method = "GET", body?: unknown): Promise<T> {
+  const init: RequestInit = { method, credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 204) return undefined as T;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    if (response.status === 401 && !path.startsWith("/v1/auth/login")) onUnauthorized();
+    throw new ApiError(response.status, data.error ?? response.statusText, data.code, data.details);
+  }
+  return data as T;
+}
+
+export interface User {
+  id: number;
+  email: string;
+  name: string | null;
+  role: "student" | "teacher" | "admin";
+}
+
+export interface Script {
+  id: number;
+  title: string;
+  description: string;
+  code: string;
+  published: boolean;
+  builtin: boolean;
+  level: string | null;
+  owner_id: number | null;
+  updated_at: string;
+}
+
+export interface RunResult {
+  status: "ok" | "error" | "timeout" | "killed";
+  widgets: Widget[];
+  stdout: string;
+  error: { type: string; message: string; line: number | null } | null;
+  stats: { wall_ms: number; cpu_ms: number; device_calls: number; max_rss_kb: number };
+}
+
+export type Widget = { type: string; name: string; [key: string]: any };
