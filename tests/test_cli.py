@@ -122,5 +122,6 @@ def test_readme_session_against_a_real_server(server: str) -> None:
         assert r.json()["code"] == "print(2)"
         assert http.delete(f"/v1/scripts/{sid}", headers=auth).status_code == 204
         assert http.get("/v1/scripts", headers=auth).json()["total"] == 0
-        assert http.get("/nope").status_code == 404
+        missing = http.get("/v1/nope")
+        assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
         assert http.get("/openapi.json").status_code == 200

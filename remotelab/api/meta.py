@@ -68,12 +68,22 @@ async def health() -> Response:
 
 
 def install_webapp(app: Quart, folder: Path | None) -> None:
-    """Serve the built webapp at ``/`` (single-page app: unknown non-API paths get index.html)."""
-    if folder is None or not (folder / "index.html").is_file():
+    """Serve the built webapp at ``/`` (single-page app: unknown non-API paths get index.html).
 
-        @app.get("/")
-        async def no_webapp() -> Response:
-            """Where the webapp would be: names the API entry points until it is built."""
+    Without a build, ``/`` names the API's entry points instead and other paths are 404.
+    """
+    built = folder is not None and (folder / "index.html").is_file()
+    root = folder.resolve() if folder is not None and built else None
+
+    @app.get("/")
+    @app.get("/<path:path>")
+    async def webapp(path: str = "index.html") -> Response:
+        """The browser app: its files, or index.html for its client-side routes."""
+        if path.startswith(("v1/", "auth/")):
+            raise NotFound()
+        if root is None:
+            if path != "index.html":
+                raise NotFound()
             return jsonify(
                 {
                     "name": "remotelab",
@@ -82,17 +92,6 @@ def install_webapp(app: Quart, folder: Path | None) -> None:
                     "openapi": "/openapi.json",
                 }
             )
-
-        return
-
-    root = folder.resolve()
-
-    @app.get("/")
-    @app.get("/<path:path>")
-    async def webapp(path: str = "index.html") -> Response:
-        """The browser app (its files, or index.html for its client-side routes)."""
-        if path.startswith(("v1/", "auth/")):
-            raise NotFound()
         target = (root / path).resolve()
         if target.is_relative_to(root) and target.is_file():
             return await send_from_directory(root, path)

@@ -42,6 +42,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+INSTANCE: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (ROOT / "webapp" / "dist" / "index.html").is_file():
@@ -71,6 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    INSTANCE[url] = tmp / "inst"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -181,3 +185,84 @@ async def test_student_flow(page: Page) -> None:
     # Log out: back to sign in.
     await page.get_by_role("button", name="Log out (ada@example.org)").click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def create_user(server: str, email: str, role: str) -> None:
+    """An account made by an operator with `remotelab create-user` on the server's instance."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "remotelab.cli",
+            "create-user",
+            "--email",
+            email,
+            "--role",
+            role,
+            "--password-stdin",
+            "--instance",
+            str(INSTANCE[server]),
+        ],
+        input="long enough password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "REMOTELAB_BCRYPT_ROUNDS": "4"},
+    )
+    assert done.returncode == 0, done.stderr
+
+
+async def sign_in(page: Page, email: str, password: str = "long enough password") -> None:
+    await page.goto("/")
+    await page.get_by_label("Email").fill(email)
+    await page.locator("#password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_test_id("backend")).to_have_text("emulator")
+
+
+async def log_out(page: Page, email: str) -> None:
+    await page.get_by_role("button", name=f"Log out ({email})").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+async def test_examples_and_publishing(page: Page, server: str) -> None:
+    create_user(server, "teacher@example.org", "teacher")
+    create_user(server, "student@example.org", "student")
+
+    # A teacher writes a script and publishes it.
+    await sign_in(page, "teacher@example.org")
+    await page.get_by_role("link", name="New script").click()
+    await page.locator("#title").fill("Ohm's law today")
+    editor = page.locator(".cm-content")
+    await editor.click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.press("Delete")
+    await editor.fill("print('R = %.0f ohm' % get_resistance())\n")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_test_id("timer")).to_have_text("saved")
+    await page.get_by_role("link", name="Home", exact=True).click()
+    await page.get_by_role("link", name="Ohm's law today").click()  # the publish switch
+    await page.get_by_label("Published as an example").check()
+    await page.wait_for_timeout(300)
+    await shot(page, "05-teacher-publishes")
+    await log_out(page, "teacher@example.org")
+
+    # A student sees it among the examples, runs it (Application tab), views the source,
+    # and copies it into their own scripts.
+    await sign_in(page, "student@example.org")
+    await page.get_by_role("link", name="Ohm's law today").click()
+    await expect(page.get_by_test_id("output")).to_contain_text("R = 100", timeout=10000)
+    await expect(page.get_by_role("tab", name="Application")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    await page.get_by_role("tab", name="Source").click()
+    await expect(page.locator(".cm-content")).to_contain_text("get_resistance()")
+    await shot(page, "06-example-source")
+    await page.get_by_role("link", name="Home", exact=True).click()
+    item = page.get_by_role("listitem").filter(has_text="Ohm's law today")
+    await item.get_by_role("button", name="copy to my scripts").click()
+    await expect(page.locator("#title")).to_have_value("Ohm's law today")
+    await page.get_by_role("link", name="Home", exact=True).click()
+    mine = page.get_by_role("region", name="My scripts")
+    await expect(mine.get_by_role("link", name="Ohm's law today")).to_be_visible()
+    await log_out(page, "student@example.org")

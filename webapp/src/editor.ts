@@ -29,7 +29,12 @@ const errorLine = StateField.define<DecorationSet>({
   provide: (field) => EditorView.decorations.from(field),
 });
 
-export function createEditor(host: HTMLElement, doc: string, run: () => void): Editor {
+export function createEditor(
+  host: HTMLElement,
+  doc: string,
+  run: () => void,
+  readOnly = false,
+): Editor {
   const listeners: ((code: string) => void)[] = [];
   const view = new EditorView({
     parent: host,
@@ -40,6 +45,7 @@ export function createEditor(host: HTMLElement, doc: string, run: () => void): E
         basicSetup,
         python(),
         errorLine,
+        EditorState.readOnly.of(readOnly),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) listeners.forEach((l) => l(update.state.doc.toString()));
         }),

@@ -251,7 +251,12 @@ async function notebook(id: string | null, example = false): Promise<void> {
   const timer = h("span", { class: "muted", "data-testid": "timer" });
   const tools = h("div", { class: "row" }, title, run, save, timer);
   const draft = sessionStorage.getItem(DRAFT);
-  const editor: Editor = createEditor(editorHost, (!script && draft) || script?.code || "print('hello')\n", () => run.click());
+  const editor: Editor = createEditor(
+    editorHost,
+    (!script && draft) || script?.code || "print('hello')\n",
+    () => run.click(),
+    example, // an example's source is read-only: copy it to change it
+  );
   editor.onChange((code) => sessionStorage.setItem(DRAFT, code));
   if (example) {
     save.remove();
