@@ -5,6 +5,7 @@ Screenshots of every page go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -266,3 +267,48 @@ async def test_examples_and_publishing(page: Page, server: str) -> None:
     mine = page.get_by_role("region", name="My scripts")
     await expect(mine.get_by_role("link", name="Ohm's law today")).to_be_visible()
     await log_out(page, "student@example.org")
+
+
+async def test_admin_roles_reset_password_and_an_expired_session(page: Page, server: str) -> None:
+    create_user(server, "root@example.org", "admin")
+    create_user(server, "pupil@example.org", "student")
+
+    # An admin makes a student a teacher.
+    await sign_in(page, "root@example.org")
+    await page.get_by_role("link", name="Users").click()
+    row = page.get_by_role("row").filter(has_text="pupil@example.org")
+    await row.get_by_role("button", name="make teacher").click()
+    await expect(page.get_by_role("row").filter(has_text="pupil@example.org")).to_contain_text(
+        "teacher"
+    )
+    await shot(page, "07-admin")
+    await log_out(page, "root@example.org")
+
+    # A forgotten password: the link from the outbox sets a new one.
+    await page.get_by_label("Email").fill("pupil@example.org")
+    await page.get_by_role("button", name="Forgotten password?").click()
+    await expect(page.get_by_role("alert")).to_contain_text("If your email was registered")
+    outbox = (INSTANCE[server] / "outbox.txt").read_text().splitlines()
+    link = json.loads(outbox[-1])["link"]
+    await page.goto(link)
+    await page.locator("#new-password").fill("a brand new password")
+    await page.get_by_role("button", name="Set password").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await sign_in(page, "pupil@example.org", "a brand new password")
+
+    # The session ends while editing: sign in again and the unsaved code is still there.
+    await page.get_by_role("link", name="New script").click()
+    editor = page.locator(".cm-content")
+    await editor.click()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.press("Delete")
+    await editor.fill("print('unsaved work')\n")
+    await page.evaluate("fetch('/v1/auth/logout', {method: 'POST'})")
+    await page.wait_for_timeout(300)
+    await page.get_by_role("button", name="Run").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await page.get_by_label("Email").fill("pupil@example.org")
+    await page.locator("#password").fill("a brand new password")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("link", name="New script").click()
+    await expect(page.locator(".cm-content")).to_contain_text("unsaved work")

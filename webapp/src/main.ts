@@ -284,7 +284,16 @@ async function notebook(id: string | null, example = false): Promise<void> {
   run.addEventListener("click", async () => {
     editor.clearError();
     const started = performance.now();
-    const tick = setInterval(() => (timer.textContent = `running ${((performance.now() - started) / 1000).toFixed(1)} s`), 100);
+    let queue = "";
+    const tick = setInterval(() => (timer.textContent = `running ${((performance.now() - started) / 1000).toFixed(1)} s${queue}`), 100);
+    // While the run waits, show the instrument's queue (your place in it, when you have calls).
+    const poll = setInterval(async () => {
+      const device = await api("/v1/device").catch(() => null);
+      if (device) {
+        const place = device.queue.your_position;
+        queue = ` — instrument queue ${device.queue.length}` + (place ? `, you are #${place}` : "");
+      }
+    }, 500);
     run.disabled = true;
     try {
       const path = example ? `/v1/examples/${id}/run` : "/v1/run";
@@ -297,6 +306,7 @@ async function notebook(id: string | null, example = false): Promise<void> {
       timer.textContent = "";
     } finally {
       clearInterval(tick);
+      clearInterval(poll);
       run.disabled = false;
     }
   });

@@ -30,6 +30,8 @@ export function openScope(): HTMLElement {
   const samples = numberInput("scope-samples", 1000, "1");
   const timegap = numberInput("scope-timegap", 2);
   const trigger = numberInput("scope-trigger", 0);
+  const triggerChannel = select("scope-trigger-channel", ["CH1", "CH2", "CH3", "MIC"], "CH1");
+  const range = select("scope-range", ["16", "8", "4", "3", "2", "1.5", "1", "0.5"], "16");
   const useTrigger = document.createElement("input");
   useTrigger.type = "checkbox";
   useTrigger.id = "scope-use-trigger";
@@ -55,7 +57,8 @@ export function openScope(): HTMLElement {
   controls.className = "row wrap";
   controls.append(
     field("Channels", channels), field("Samples", samples), field("Timegap (µs)", timegap),
-    field("Trigger (V)", trigger), field("Trigger", useTrigger), toggle, csv, png,
+    field("Range CH1 (±V)", range), field("Trigger (V)", trigger),
+    field("Trigger on", triggerChannel), field("Trigger", useTrigger), toggle, csv, png,
   );
   root.append(heading, controls, host, stats, document.createTextNode("CH3 (multimeter): "), meter);
 
@@ -81,7 +84,11 @@ export function openScope(): HTMLElement {
       const config: Record<string, unknown> = {
         channels: Number(channels.value), samples: Number(samples.value), timegap: Number(timegap.value),
       };
-      if (useTrigger.checked) config.trigger = Number(trigger.value);
+      if (useTrigger.checked) {
+        config.trigger = Number(trigger.value);
+        config.trigger_channel = triggerChannel.value;
+      }
+      if (range.value !== "16") config.range = Number(range.value);
       socket!.send(JSON.stringify({ type: "subscribe", id: "scope", instrument: "oscilloscope", config }));
       socket!.send(JSON.stringify({ type: "subscribe", id: "meter", instrument: "multimeter", config: { channel: "CH3", rate: 5 } }));
     };
