@@ -183,6 +183,16 @@ async def test_student_flow(page: Page) -> None:
     await shot(page, "04-scope")
     await page.get_by_role("button", name="Stop").click()
 
+    # A tablet: the pages reflow, nothing scrolls sideways.
+    await page.set_viewport_size({"width": 820, "height": 1180})
+    for route, name in (("/#/home", "08-tablet-home"), ("/#/scope", "09-tablet-scope")):
+        await page.goto(route)
+        await page.wait_for_timeout(500)
+        overflow = await page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{route} scrolls sideways by {overflow}px"
+        await shot(page, name)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
     # Log out: back to sign in.
     await page.get_by_role("button", name="Log out (ada@example.org)").click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
