@@ -10,26 +10,17 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 from playwright.async_api import async_playwright
 
 from benchmarks.support import lab_server, table
+from tests.support.chromium import ARGS
+from tests.support.chromium import EXECUTABLE as CHROMIUM
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "webapp" / "dist"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def first_page_assets() -> list[tuple[str, int, int]]:
@@ -43,7 +34,7 @@ def first_page_assets() -> list[tuple[str, int, int]]:
 
 async def scope_fps(url: str, email: str, seconds: float = 10.0) -> list[float]:
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await browser.new_page(base_url=url, viewport={"width": 1280, "height": 900})
         await page.goto("/")
         await page.get_by_label("Email").fill(email)

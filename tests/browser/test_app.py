@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -19,19 +18,11 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from tests.support.chromium import ARGS
+from tests.support.chromium import EXECUTABLE as CHROMIUM
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 pytestmark = pytest.mark.browser
 
 

@@ -35,15 +35,9 @@ export function openScope(): HTMLElement {
   const useTrigger = document.createElement("input");
   useTrigger.type = "checkbox";
   useTrigger.id = "scope-use-trigger";
-  const toggle = document.createElement("button");
-  toggle.type = "button";
-  toggle.textContent = "Run";
-  const csv = document.createElement("button");
-  csv.type = "button";
-  csv.textContent = "CSV";
-  const png = document.createElement("button");
-  png.type = "button";
-  png.textContent = "PNG";
+  const toggle = button("Run");
+  const csv = button("CSV");
+  const png = button("PNG");
   const stats = document.createElement("p");
   stats.className = "muted";
   stats.dataset.testid = "scope-stats";
@@ -140,6 +134,13 @@ export function openScope(): HTMLElement {
   });
   window.addEventListener("hashchange", () => socket?.close(), { once: true });
   return root;
+}
+
+function button(text: string): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  return b;
 }
 
 function download(blob: Blob, name: string): void {
