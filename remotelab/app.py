@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Quart:
                 instrument,
                 StreamLimits(
                     max_subscriptions_per_user=settings.stream_max_subscriptions_per_user,
+                    max_connections_per_user=settings.stream_max_connections_per_user,
                     max_fps=settings.stream_max_fps,
                     max_rate_hz=settings.stream_max_rate_hz,
                     max_message_bytes=settings.stream_max_message_bytes,

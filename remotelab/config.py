@@ -237,6 +237,9 @@ class Settings:
     stream_max_subscriptions_per_user: int = _setting(
         4, "Live subscriptions one user may hold over all their connections.", group="streaming"
     )
+    stream_max_connections_per_user: int = _setting(
+        8, "Stream websockets one user may hold open; more are refused (429).", group="streaming"
+    )
     stream_max_fps: float = _setting(
         60.0,
         "Frames per second an oscilloscope stream captures at most (0: as fast as the device).",

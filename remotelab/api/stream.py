@@ -15,7 +15,7 @@ from quart import Blueprint, Response, jsonify, websocket
 from remotelab.api.context import lab
 from remotelab.api.errors import error_body, status_of
 from remotelab.api.identity import authenticate_websocket
-from remotelab.errors import AuthError, RemotelabError
+from remotelab.errors import RemotelabError
 
 bp = Blueprint("stream", __name__)
 
@@ -28,9 +28,9 @@ async def stream() -> Response | None:
     try:
         user = await authenticate_websocket()
         client = hub.connect(str(user.id))
-    except (AuthError, RemotelabError) as exc:
-        response = jsonify(error_body(exc.message, exc.code))
-        response.status_code = status_of(exc) if isinstance(exc, AuthError) else 503
+    except RemotelabError as exc:
+        response = jsonify(error_body(exc.message, exc.code, exc.details or None))
+        response.status_code = status_of(exc)
         return response
     await websocket.accept()
     sender = asyncio.create_task(client.send_loop(websocket.send))

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from remotelab.device.service import Instrument
-from remotelab.errors import RemotelabError
+from remotelab.errors import RateLimited, RemotelabError
 from remotelab.streaming.acquisition import Loop, prepare
 from remotelab.streaming.messages import (
     FrameBody,
@@ -41,6 +41,7 @@ Send = Callable[[str | bytes], Awaitable[None]]
 @dataclass(frozen=True)
 class StreamLimits:
     max_subscriptions_per_user: int = 4
+    max_connections_per_user: int = 8
     max_fps: float = 60.0
     max_rate_hz: float = 20.0
     max_message_bytes: int = 4096
@@ -157,8 +158,16 @@ class Hub:
         self._closing = False
 
     def connect(self, user: str) -> Client:
+        """A new client of ``user``. Raises RateLimited beyond the per-user connections."""
         if self._closing:
             raise ProtocolError("the server is shutting down")
+        open_ = sum(1 for c in self.clients if c.user == user)
+        if open_ >= self.limits.max_connections_per_user:
+            raise RateLimited(
+                f"at most {self.limits.max_connections_per_user} stream connections per user; "
+                "close one first",
+                retry_after=1.0,
+            )
         client = Client(self, user)
         self.clients.add(client)
         return client

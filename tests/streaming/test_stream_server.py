@@ -181,6 +181,15 @@ async def test_unauthenticated_connections_are_refused_before_accepting(live: Li
         async with connect(live.url, additional_headers=live.headers("not.a.token")):
             pass
     assert info.value.response.status_code == 422
+    # Too many connections of one user: 429 before accepting.
+    limit = live.app.extensions[EXTENSION].hub.limits.max_connections_per_user
+    held = [await connect(live.url, additional_headers=live.headers()) for _ in range(limit)]
+    with pytest.raises(InvalidStatus) as info:
+        async with connect(live.url, additional_headers=live.headers()):
+            pass
+    assert info.value.response.status_code == 429
+    for ws in held:
+        await ws.close()
     # A program that cannot set headers passes its token in the query.
     async with connect(f"{live.url}?token={live.token}") as ws:
         await ws.send(json.dumps({"type": "ping"}))
