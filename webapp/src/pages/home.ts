@@ -1,0 +1,91 @@
+// Home: the device, a function-string box, my scripts and the examples.
+import { api } from "../api";
+import type { Script } from "../api";
+import { Plot } from "../plot";
+import { go, h, page } from "../shell";
+import { formatNumber, stack } from "../stacking";
+
+export async function home(): Promise<void> {
+  const device = h("section", { class: "card", "aria-label": "Device" }, h("h2", {}, "Device"));
+  const fnBox = h("section", { class: "card", "aria-label": "Function" }, h("h2", {}, "Run a function"));
+  const mine = h("section", { class: "card", "aria-label": "My scripts" }, h("h2", {}, "My scripts"));
+  const examples = h("section", { class: "card", "aria-label": "Examples" }, h("h2", {}, "Examples"));
+  page(h("div", { class: "grid" }, device, fnBox, mine, examples));
+
+  const status = await api("/v1/device");
+  device.append(
+    h("dl", {},
+      h("dt", {}, "Backend"), h("dd", { "data-testid": "backend" }, status.backend + (status.fallback ? ` (${status.fallback})` : "")),
+      h("dt", {}, "Connected"), h("dd", {}, status.connected ? "yes" : `no — ${status.fault ?? status.state}`),
+      h("dt", {}, "Firmware"), h("dd", {}, status.firmware ?? "—"),
+      h("dt", {}, "Queue"), h("dd", {}, String(status.queue.length))),
+  );
+
+  const functions = (await api("/v1/functions")).functions as any[];
+  const list = h("datalist", { id: "function-names" }, ...functions.map((f) => h("option", { value: f.example ?? `${f.name}(` }, f.signature ?? f.name)));
+  const input = h("input", { id: "function", list: "function-names", placeholder: "get_voltage('CH1')", "aria-label": "Function string", autocomplete: "off" });
+  const doc = h("p", { class: "muted" });
+  const out = h("div", { class: "result", "data-testid": "function-result", "aria-live": "polite" });
+  const run = h("button", { type: "submit" }, "Run");
+  const form = h("form", { class: "row" }, input, run);
+  input.addEventListener("input", () => {
+    const name = input.value.split("(")[0].trim();
+    const f = functions.find((x) => x.name === name);
+    doc.textContent = f ? `${f.signature ?? f.name} — ${f.doc}` : "";
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    out.replaceChildren("…");
+    try {
+      const answer = await api("/v1/functions/run", "POST", { function: input.value });
+      showResult(out, answer.result);
+    } catch (e) {
+      out.replaceChildren(h("span", { class: "error" }, (e as Error).message));
+    }
+  });
+  fnBox.append(form, list, doc, out);
+
+  const scripts = (await api("/v1/scripts?limit=100")).items as Script[];
+  const newButton = h("button", { type: "button" }, "New script");
+  newButton.addEventListener("click", () => go("/notebook/new"));
+  mine.append(newButton, h("ul", { class: "list" }, ...scripts.map((s) => scriptItem(s))));
+
+  const published = (await api("/v1/examples?limit=100")).items as Script[];
+  examples.append(h("ul", { class: "list" }, ...published.map((s) => exampleItem(s))));
+}
+
+function showResult(out: HTMLElement, result: unknown): void {
+  if (typeof result === "number") {
+    out.replaceChildren(h("span", { class: "number" }, formatNumber(result)));
+  } else if (Array.isArray(result) && result.length >= 2 && result.every(Array.isArray)) {
+    const host = h("div");
+    out.replaceChildren(host);
+    const stacking = "x" + "y".repeat(result.length - 1);
+    new Plot(host, stack(result, stacking), [], Math.min(600, out.clientWidth || 600), 240);
+  } else {
+    out.replaceChildren(h("code", {}, JSON.stringify(result)));
+  }
+}
+
+function scriptItem(s: Script): HTMLElement {
+  const open = h("a", { href: `#/notebook/${s.id}` }, s.title);
+  const remove = h("button", { type: "button", class: "link danger", "aria-label": `Delete ${s.title}` }, "delete");
+  remove.addEventListener("click", async () => {
+    if (!confirm(`Delete “${s.title}”?`)) return;
+    await api(`/v1/scripts/${s.id}`, "DELETE");
+    void home();
+  });
+  return h("li", {}, open, s.published ? h("span", { class: "badge" }, "published") : "", remove);
+}
+
+function exampleItem(s: Script): HTMLElement {
+  const copy = h("button", { type: "button", class: "link" }, "copy to my scripts");
+  copy.addEventListener("click", async () => {
+    const mine = await api<Script>(`/v1/examples/${s.id}/copy`, "POST");
+    go(`/notebook/${mine.id}`);
+  });
+  return h("li", {}, h("a", { href: `#/example/${s.id}` }, s.title),
+    s.level ? h("span", { class: "badge" }, s.level) : "", copy,
+    h("p", { class: "muted" }, s.description));
+}
+
