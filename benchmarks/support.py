@@ -68,20 +68,26 @@ class LabServer:
         return {"Authorization": "JWT " + r.json()["access_token"]}
 
 
+def lab_environment(instance: str, **settings: str) -> dict[str, str]:
+    """The environment ``lab_server`` runs with (also given to the bare endpoint: Hypercorn's
+    access log formats every variable on each request, so both must carry the same)."""
+    return {
+        **os.environ,
+        "REMOTELAB_INSTANCE_PATH": instance,
+        "REMOTELAB_BCRYPT_ROUNDS": "4",
+        "REMOTELAB_LOG_LEVEL": "WARNING",
+        "REMOTELAB_SIGNUPS_PER_ADDRESS": "100000",
+        "REMOTELAB_LOGIN_ATTEMPTS_PER_ADDRESS": "100000",
+        **{f"REMOTELAB_{k.upper()}": v for k, v in settings.items()},
+    }
+
+
 @contextlib.contextmanager
 def lab_server(**settings: str) -> Iterator[LabServer]:
     """``remotelab serve`` (Hypercorn, one worker, emulator, SQLite) on a loopback port."""
     port = free_port()
     with tempfile.TemporaryDirectory() as instance:
-        env = {
-            **os.environ,
-            "REMOTELAB_INSTANCE_PATH": instance,
-            "REMOTELAB_BCRYPT_ROUNDS": "4",
-            "REMOTELAB_LOG_LEVEL": "WARNING",
-            "REMOTELAB_SIGNUPS_PER_ADDRESS": "100000",
-            "REMOTELAB_LOGIN_ATTEMPTS_PER_ADDRESS": "100000",
-            **{f"REMOTELAB_{k.upper()}": v for k, v in settings.items()},
-        }
+        env = lab_environment(instance, **settings)
         args = [sys.executable, "-m", "remotelab.cli", "serve", "--port", str(port)]
         url = f"http://127.0.0.1:{port}"
         with process(args, url + "/v1/health", env):
@@ -110,12 +116,16 @@ wrk.method = os.getenv("WRK_METHOD") or "GET"
 wrk.body = os.getenv("WRK_BODY")
 local auths = {}
 for a in string.gmatch(os.getenv("WRK_AUTHS") or "", "[^;]+") do table.insert(auths, a) end
+local bodies = {}
+for b in string.gmatch(os.getenv("WRK_BODIES") or "", "[^\n]+") do table.insert(bodies, b) end
 local i = 0
 request = function()
   i = i + 1
   local headers = {["Content-Type"] = "application/json"}
+  local body = wrk.body
   if #auths > 0 then headers["Authorization"] = auths[(i % #auths) + 1] end
-  return wrk.format(wrk.method, nil, headers, wrk.body)
+  if #bodies > 0 then body = bodies[(i % #bodies) + 1] end
+  return wrk.format(wrk.method, nil, headers, body)
 end
 """
 
@@ -128,15 +138,24 @@ def wrk(
     method: str = "GET",
     body: str = "",
     auths: list[str] | None = None,
+    bodies: list[str] | None = None,
     threads: int = 1,
 ) -> float:
     """Requests per second that wrk achieved (non-2xx answers make it fail loudly).
 
-    ``auths``: Authorization header values, used in turn (several users at once).
+    ``auths``: Authorization header values, used in turn (several users at once);
+    ``bodies``: request bodies used in the same turn (user ``i`` always sends body ``i``
+    when both lists have the same length).
     """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
-    env = {**os.environ, "WRK_METHOD": method, "WRK_BODY": body, "WRK_AUTHS": ";".join(auths or [])}
+    env = {
+        **os.environ,
+        "WRK_METHOD": method,
+        "WRK_BODY": body,
+        "WRK_AUTHS": ";".join(auths or []),
+        "WRK_BODIES": "\n".join(bodies or []),
+    }
     out = subprocess.run(
         [need_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
         capture_output=True,

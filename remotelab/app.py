@@ -13,11 +13,11 @@ import logging
 from pathlib import Path
 
 from quart import Quart
-from quart_auth import QuartAuth
 from quart_schema import Info, QuartSchema
 
 from remotelab import __version__, api
 from remotelab.api.context import EXTENSION, Lab
+from remotelab.api.identity import LabAuth
 from remotelab.api.openapi import LabOpenAPIProvider
 from remotelab.auth.accounts import Accounts
 from remotelab.auth.mailer import OutboxMailer
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         QUART_AUTH_SALT="remotelab session",
         QUART_SCHEMA_CONVERT_CASING=False,
     )
-    QuartAuth(app)
+    LabAuth(app)
     QuartSchema(
         app,
         info=Info(
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         openapi_provider_class=LabOpenAPIProvider,
     )
     api.register(app)
+    api.meta.skip_conversion_of_responses(app)  # after QuartSchema wrapped make_response
     api.meta.install_webapp(app, settings.webapp_dir or default_webapp_dir())
 
     # Every resource registers its closing as it opens: a failure half-way through the

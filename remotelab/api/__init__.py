@@ -10,6 +10,7 @@ from remotelab.api import auth, device, errors, meta, runs, scripts, stream
 def register(app: Quart) -> None:
     """Attach every blueprint, the error handlers and the request checks to ``app``."""
     app.request_class = meta.LabRequest
+    app.session_interface = meta.NoSessions()  # type: ignore[assignment]
     app.url_map.converters["int"] = meta.BoundedIntConverter
     app.before_request(meta.require_json)
     app.register_blueprint(meta.bp)

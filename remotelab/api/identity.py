@@ -7,8 +7,8 @@ deleted users and revoked tokens are refused the same way.
 
 from __future__ import annotations
 
-from quart import g, request, websocket
-from quart_auth import AuthUser, current_user, login_user, logout_user
+from quart import Response, g, request, websocket
+from quart_auth import AuthUser, QuartAuth, current_user, login_user, logout_user
 
 from remotelab.api.context import lab
 from remotelab.auth.accounts import CurrentUser
@@ -16,6 +16,21 @@ from remotelab.auth.tokens import Claims, parse_authorization
 from remotelab.errors import TokenError
 
 MISSING = "Missing Authorization Header"
+
+
+class LabAuth(QuartAuth):
+    """quart-auth's cookie sessions, without its per-response work when unused.
+
+    quart-auth's ``after_request`` reads the session cookie on every response to learn
+    whether a login or logout must change it. A request that never asked who its user is
+    (every request with an ``Authorization`` header) cannot have logged in or out, so its
+    response is left alone.
+    """
+
+    async def after_request(self, response: Response) -> Response:
+        if not hasattr(g, self.attribute_name):
+            return response
+        return await super().after_request(response)
 
 
 async def authenticate() -> CurrentUser:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from quart import Blueprint, Quart, Request, Response, jsonify, request, send_from_directory
+from quart.sessions import SessionInterface, SessionMixin
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, Map
 
@@ -24,6 +25,9 @@ def _has_body() -> bool:
 
 def check_json_type() -> None:
     """Raise 415 unless the body is declared JSON (which also keeps cross-site forms out)."""
+    # The common case without werkzeug's header parsing; anything else is parsed.
+    if request.headers.get("Content-Type") == "application/json":
+        return
     if request.mimetype != "application/json":
         raise UnsupportedMediaType(
             f"expected Content-Type application/json, got {request.mimetype or 'none'}"
@@ -53,6 +57,18 @@ class LabRequest(Request):
             ) from None
 
 
+class NoSessions(SessionInterface):
+    """The lab keeps no Quart session: quart-auth signs its own cookie, and the rest is in
+    the database. Quart's default would build an itsdangerous serializer on every request
+    just to find no session cookie."""
+
+    async def open_session(self, app: Quart, request: Any) -> SessionMixin | None:
+        return None
+
+    async def save_session(self, app: Quart, session: SessionMixin, response: Any) -> None:
+        return None
+
+
 class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` limited to what a database integer holds (larger ids: 404, not 500)."""
 
@@ -65,6 +81,24 @@ class BoundedIntConverter(IntegerConverter):
 async def health() -> Response:
     """Liveness: answers while the server runs."""
     return jsonify({"status": "ok", "version": __version__})
+
+
+def skip_conversion_of_responses(app: Quart) -> None:
+    """Let finished Responses bypass quart-schema's return-value conversion.
+
+    quart-schema wraps ``app.make_response`` to turn pydantic models and dataclasses into
+    JSON; a view that already built its Response (the function-string hot path) gains
+    nothing from the type checks on every request.
+    """
+    converting = app.make_response
+    plain = getattr(converting, "__wrapped__", converting)
+
+    async def make_response(result: Any) -> Any:
+        if isinstance(result, Response):
+            return await plain(result)
+        return await converting(result)
+
+    app.make_response = make_response  # type: ignore[method-assign]
 
 
 def install_webapp(app: Quart, folder: Path | None) -> None:

@@ -145,15 +145,19 @@ class DeviceOwner:
         *,
         label: str = "",
         timeout: float | None = None,
+        share_key: str | None = None,
     ) -> T:
         """Run ``fn(sciencelab)`` on the device thread on behalf of ``user``.
+
+        ``share_key``: calls with the same key are the same reading; those waiting when
+        one of them is taken are answered by its run, and share its (unmutated) result.
 
         Raises DeviceBusy (queue full), DeviceUnavailable (faulted, closed, or the
         device failed during the call), DeviceTimeout (waited + ran too long), or
         the exception ``fn`` raised for a non-device reason.
         """
         self._check_available()
-        job = new_job(user, fn, label)
+        job = new_job(user, fn, label, share_key)
         self.queue.put(job)
         return await wait_for_job(job, timeout or self.limits.scheduler.call_timeout)
 
@@ -193,13 +197,19 @@ class DeviceOwner:
                 self._running = []
 
     def _take_batch(self) -> list[Job[Any]]:
-        """Up to ``batch_max`` live jobs in round-robin order (dropped callers skipped)."""
+        """Up to ``batch_max`` live jobs in round-robin order (dropped callers skipped).
+
+        A shared reading takes every identical job still queued along as its followers:
+        one measurement answers all of them, and they leave the queue early.
+        """
         batch: list[Job[Any]] = []
         while len(batch) < self.limits.batch_max:
             job = self.queue.pop()
             if job is None:
                 break
-            if not job.future.done():  # else the caller went away or timed out: drop it
+            if job.key is not None:
+                job.followers = self.queue.take_matching(job.key)
+            if job.wanted():  # else every caller went away or timed out: drop it
                 batch.append(job)
         return batch
 
@@ -214,7 +224,7 @@ class DeviceOwner:
         are then failed by the loop with the rest of the queue.
         """
         for job in batch:
-            if job.future.cancelled():  # a plain read of the future's state
+            if not job.wanted():  # plain reads of the futures' states
                 continue
             try:
                 result = job.fn(lab)
@@ -227,9 +237,10 @@ class DeviceOwner:
         return None
 
     def _deliver(self, job: Job[Any], result: Any) -> None:
-        self.calls_served += 1
-        if not job.future.done():
-            job.future.set_result(result)
+        for future in job.futures():
+            self.calls_served += 1
+            if not future.done():
+                future.set_result(result)
 
     def _settle_error(self, job: Job[Any], exc: Exception) -> None:
         if isinstance(exc, RemotelabError):
@@ -280,7 +291,7 @@ class DeviceOwner:
     def status(self, user: str | None = None) -> dict[str, Any]:
         """JSON-safe state for ``GET /v1/device``."""
         info = self.backend.info()
-        running = any(not job.future.done() for job in self._running)
+        running = any(job.wanted() for job in self._running)
         return {
             **info,
             "state": self.state,
@@ -300,5 +311,6 @@ class DeviceOwner:
 
 
 def _settle(job: Job[Any], error: BaseException) -> None:
-    if not job.future.done():
-        job.future.set_exception(error)
+    for future in job.futures():
+        if not future.done():
+            future.set_exception(error)

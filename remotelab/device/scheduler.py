@@ -18,11 +18,10 @@ This module is pure asyncio bookkeeping; running a job is the owner's business
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -47,7 +46,19 @@ class Job(Generic[T]):
     label: str
     future: asyncio.Future[T]
     enqueued: float
+    #: Jobs with the same key (not None) are the same reading: one run answers them all.
+    key: str | None = None
+    #: Identical jobs taken out of the queue to share this one's outcome.
+    followers: list[Job[T]] = field(default_factory=list)
     id: int = field(default_factory=lambda: next(_ids))
+
+    def futures(self) -> list[asyncio.Future[T]]:
+        """The futures this job's outcome settles: its own, then its followers'."""
+        return [self.future, *(f.future for f in self.followers)]
+
+    def wanted(self) -> bool:
+        """Whether anyone still waits for this job's outcome."""
+        return not self.future.done() or any(not f.future.done() for f in self.followers)
 
 
 class FairQueue:
@@ -98,6 +109,24 @@ class FairQueue:
     async def wait(self) -> None:
         await self._ready.wait()
 
+    def take_matching(self, key: str) -> list[Job[Any]]:
+        """Remove and return every queued job whose key is ``key`` (shared readings)."""
+        taken: list[Job[Any]] = []
+        for user in list(self._queues):
+            queue = self._queues[user]
+            if not any(job.key == key for job in queue):
+                continue
+            kept = deque(job for job in queue if job.key != key)
+            taken += [job for job in queue if job.key == key]
+            if kept:
+                self._queues[user] = kept
+            else:
+                del self._queues[user]
+        self._size -= len(taken)
+        if not self._queues:
+            self._ready.clear()
+        return taken
+
     def drain(self) -> list[Job[Any]]:
         """Remove and return every queued job (used when the device faults)."""
         jobs = [job for queue in self._queues.values() for job in queue]
@@ -124,10 +153,15 @@ class FairQueue:
         return {user: len(queue) for user, queue in self._queues.items()}
 
 
-def new_job(user: str, fn: Callable[[Any], T], label: str) -> Job[T]:
+def new_job(user: str, fn: Callable[[Any], T], label: str, key: str | None = None) -> Job[T]:
     loop = asyncio.get_running_loop()
     return Job(
-        user=user, fn=fn, label=label, future=loop.create_future(), enqueued=time.monotonic()
+        user=user,
+        fn=fn,
+        label=label,
+        future=loop.create_future(),
+        enqueued=time.monotonic(),
+        key=key,
     )
 
 
@@ -161,29 +195,75 @@ class UserGate:
     server's CPU (parsing, auth, encoding) before and after the device. Parking their extra
     requests here, before any of that work, keeps other users' latency flat. At most
     ``max_waiting`` requests of one user may wait; more get DeviceBusy (429).
+
+    Entering under the limit costs a dict update, no await (this is on every request).
     """
 
     def __init__(self, per_user: int, max_waiting: int) -> None:
         self.per_user = per_user
         self.max_waiting = max_waiting
-        self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+        self._users: dict[str, _UserTurns] = {}
 
-    @contextlib.asynccontextmanager
-    async def enter(self, user: str) -> AsyncIterator[None]:
-        gate = self._gates.get(user)
-        if gate is None:
-            gate = self._gates[user] = (asyncio.Semaphore(self.per_user), [0])
-        semaphore, users = gate
-        if users[0] >= self.per_user + self.max_waiting:
-            raise DeviceBusy(f"you already have {users[0]} requests in progress; slow down")
-        users[0] += 1
-        try:
-            async with semaphore:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._gates[user]
+    def enter(self, user: str) -> _Turn:
+        """An async context manager holding one of ``user``'s places while inside."""
+        return _Turn(self, user)
 
     def __len__(self) -> int:
-        return len(self._gates)
+        return len(self._users)
+
+
+class _UserTurns:
+    __slots__ = ("active", "waiting")
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+
+class _Turn:
+    __slots__ = ("gate", "user")
+
+    def __init__(self, gate: UserGate, user: str) -> None:
+        self.gate = gate
+        self.user = user
+
+    async def __aenter__(self) -> None:
+        gate = self.gate
+        turns = gate._users.get(self.user)
+        if turns is None:
+            turns = gate._users[self.user] = _UserTurns()
+        if turns.active < gate.per_user and not turns.waiting:
+            turns.active += 1
+            return
+        in_progress = turns.active + len(turns.waiting)
+        if in_progress >= gate.per_user + gate.max_waiting:
+            raise DeviceBusy(f"you already have {in_progress} requests in progress; slow down")
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        turns.waiting.append(waiter)
+        try:
+            await waiter  # resolved by a leaving request, which hands over its place
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._leave(turns)  # the place was handed over already: pass it on
+            else:
+                turns.waiting.remove(waiter)
+                self._forget_if_idle(turns)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        gate = self.gate
+        turns = gate._users[self.user]
+        self._leave(turns)
+
+    def _leave(self, turns: _UserTurns) -> None:
+        while turns.waiting:
+            waiter = turns.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the place goes to the next waiter
+                return
+        turns.active -= 1
+        self._forget_if_idle(turns)
+
+    def _forget_if_idle(self, turns: _UserTurns) -> None:
+        if turns.active == 0 and not turns.waiting:
+            self.gate._users.pop(self.user, None)

@@ -88,6 +88,8 @@ class Instrument:
             )
 
         start = time.perf_counter()
-        result, notes = await self.owner.call(user, on_device, label=call.function.name)
+        result, notes = await self.owner.call(
+            user, on_device, label=call.function.name, share_key=call.share_key
+        )
         elapsed = (time.perf_counter() - start) * 1000
         return CallResult(call.function.name, result, notes, round(elapsed, 3))

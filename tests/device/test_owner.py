@@ -173,3 +173,62 @@ def test_permission_error_says_how_to_fix_it() -> None:
     message = describe_fault(PermissionError(13, "Permission denied: '/dev/ttyACM0'"))
     assert "dialout" in message
     assert "99-pslab.rules" in message
+
+
+async def test_identical_shared_readings_waiting_together_run_once(owner: DeviceOwner) -> None:
+    runs: list[str] = []
+    gate = threading.Event()
+
+    def blocker(lab: Any) -> None:
+        gate.wait(2)  # holds the device while the readings queue up
+
+    def reading(name: str) -> Any:
+        def run(lab: Any) -> float:
+            runs.append(name)
+            return voltage(lab)
+
+        return run
+
+    first = asyncio.create_task(owner.call("other", blocker))
+    await asyncio.sleep(0.05)
+    shared = [
+        asyncio.create_task(owner.call(f"s{i}", reading("v"), share_key="get_voltage(CH3)"))
+        for i in range(6)
+    ]
+    gone = asyncio.create_task(owner.call("s9", reading("v"), share_key="get_voltage(CH3)"))
+    unshared = [asyncio.create_task(owner.call(f"u{i}", reading("u"))) for i in range(3)]
+    other_key = asyncio.create_task(owner.call("s0", reading("w"), share_key="get_voltage(CH1)"))
+    await asyncio.sleep(0.01)
+    gone.cancel()
+    gate.set()
+    await first
+    values = await asyncio.gather(*shared)
+    await asyncio.gather(*unshared, other_key)
+    assert runs.count("v") == 1  # one measurement answered six callers
+    assert len(set(values)) == 1
+    assert runs.count("u") == 3  # calls without a key are never merged
+    assert runs.count("w") == 1
+    assert gone.cancelled()
+    assert owner.calls_served >= 1 + 6 + 3 + 1
+    assert owner.status()["queue"]["length"] == 0
+
+
+async def test_shared_readings_all_fail_with_their_run(owner: DeviceOwner) -> None:
+    gate = threading.Event()
+
+    def broken(lab: Any) -> None:
+        gate.wait(2)
+        raise ValueError("no such range")
+
+    blocker = asyncio.create_task(owner.call("other", lambda lab: gate.wait(2)))
+    await asyncio.sleep(0.05)
+    calls = [
+        asyncio.create_task(owner.call(f"s{i}", broken, share_key="k", label="get_voltage"))
+        for i in range(3)
+    ]
+    await asyncio.sleep(0.01)
+    gate.set()
+    await blocker
+    for call in calls:
+        with pytest.raises(InputError, match="get_voltage: no such range"):
+            await call

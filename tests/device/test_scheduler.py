@@ -103,3 +103,29 @@ async def test_user_gate_limits_requests_in_progress_per_user() -> None:
     await asyncio.gather(*tasks, other)
     assert peak == 3
     assert len(gate) == 0
+
+
+async def test_user_gate_passes_on_the_place_of_a_waiter_that_went_away() -> None:
+    from remotelab.device.scheduler import UserGate
+
+    gate = UserGate(per_user=1, max_waiting=2)
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def request(name: str) -> None:
+        async with gate.enter("u"):
+            order.append(name)
+            await release.wait()
+
+    first = asyncio.create_task(request("first"))
+    await asyncio.sleep(0)
+    gone = asyncio.create_task(request("gone"))
+    last = asyncio.create_task(request("last"))
+    await asyncio.sleep(0)
+    gone.cancel()  # it leaves while waiting: its turn must not be lost
+    release.set()
+    await asyncio.gather(first, last)
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert order == ["first", "last"]
+    assert len(gate) == 0

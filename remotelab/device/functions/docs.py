@@ -33,6 +33,9 @@ Rules:
 - Nothing persists from one call to the next unless the call's purpose is to set it
   (a voltage, a waveform, a gain): a capture without `trigger` is never triggered.
   The instrument is shared by everyone using the lab.
+- *Shared readings* (marked below, and `"shared": true` in `GET /v1/functions`) change
+  nothing on the instrument. When several callers wait for the same reading with the
+  same arguments at the same moment, one measurement answers all of them.
 
 Ranges below are shown with the default limits (waits of at most
 {max_wait:g} s, captures of at most {max_capture:g} s).
@@ -77,6 +80,9 @@ def _function(function: Function) -> list[str]:
     unit = f" ({function.returns.unit})" if function.returns.unit else ""
     lines.append(f"Returns `{function.returns.kind}`{unit}: {function.returns.doc}  ")
     lines.append(f"Example: `{function.example}`")
+    if function.shared:
+        lines[-1] += "  "
+        lines.append("Shared reading: identical calls waiting together get one measurement.")
     if function.see_also:
         names = ", ".join(f"`{name}`" for name in function.see_also)
         lines[-1] += "  "

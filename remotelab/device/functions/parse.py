@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import io
 import tokenize
 from collections.abc import Mapping, Sequence
@@ -53,6 +54,11 @@ class ParsedCall:
         """The call with every argument by keyword, aliases resolved: a stable key for logs."""
         inner = ", ".join(f"{k}={format_literal(v)}" for k, v in self.args.items())
         return f"{self.function.name}({inner})"
+
+    @functools.cached_property
+    def share_key(self) -> str | None:
+        """For a shared reading, the key identical calls have in common; else None."""
+        return self.canonical() if self.function.shared else None
 
 
 class _Source:

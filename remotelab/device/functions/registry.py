@@ -129,6 +129,9 @@ class Function:
     legacy: bool = False
     see_also: tuple[str, ...] = ()
     check: Check | None = field(default=None, repr=False)
+    #: A reading that changes nothing on the instrument: identical calls waiting at the
+    #: same moment may be answered by one measurement (see DeviceOwner).
+    shared: bool = False
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -176,6 +179,7 @@ class Function:
             "doc": self.doc,
             "category": self.category,
             "legacy": self.legacy,
+            "shared": self.shared,
             "see_also": list(self.see_also),
             "example": self.example,
             "params": [p.describe() for p in self.params],

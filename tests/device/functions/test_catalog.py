@@ -110,3 +110,17 @@ def test_describe_lists_everything_as_json() -> None:
     assert remap["aliases"] == {"SEN": "RES", "AN8": "VOL"}
     assert capture2["returns"]["type"] == "traces"
     assert capture2["legacy"] is True
+
+
+def test_shared_readings_are_calls_that_return_a_reading() -> None:
+    from remotelab.device.functions.catalog import SHARED_READINGS
+
+    registry = default_registry()
+    shared = {f.name for f in registry if f.shared}
+    assert shared == SHARED_READINGS
+    for function in registry:
+        if function.shared:  # a reading answers something; setters answer null
+            assert function.returns.kind != "null", function.name
+    assert registry.get("get_voltage").shared  # type: ignore[union-attr]
+    assert not registry.get("set_sine1").shared  # type: ignore[union-attr]
+    assert not registry.get("countPulses").shared  # type: ignore[union-attr]

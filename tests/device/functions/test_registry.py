@@ -128,6 +128,7 @@ def test_describe_is_json() -> None:
             "doc": "Do it.",
             "category": "device",
             "legacy": False,
+            "shared": False,
             "see_also": [],
             "example": "f()",
             "params": [function.params[0].describe()],
