@@ -20,3 +20,4 @@ def register(app: Quart) -> None:
     app.register_blueprint(runs.bp)
     app.register_blueprint(stream.bp)
     errors.install(app)
+    stream.refuse_compression()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from hypercorn.protocol import ws_stream
 from quart import Blueprint, Response, jsonify, websocket
+from wsproto.extensions import PerMessageDeflate
 
 from remotelab.api.context import lab
 from remotelab.api.errors import error_body, status_of
@@ -20,6 +22,26 @@ from remotelab.errors import RemotelabError
 bp = Blueprint("stream", __name__)
 
 GOING_AWAY = 1001
+
+
+class _DeclinedDeflate(PerMessageDeflate):
+    """permessage-deflate, always declined in the handshake."""
+
+    def accept(self, offer: str) -> None:
+        return None
+
+
+def refuse_compression() -> None:
+    """Serve websockets uncompressed, whatever the client offers (ADR 0005).
+
+    Hypercorn accepts permessage-deflate whenever a client offers it, and browsers and the
+    ``websockets`` library always do; every frame to every client is then compressed on the
+    server's one event loop. Stream frames are int16 samples that deflate barely shrinks, so
+    with 50 viewers zlib took most of the loop. Hypercorn has no setting for it: its
+    handshake builds ``ws_stream.PerMessageDeflate()``, which this replaces (process-wide,
+    idempotent) with an extension that declines every offer.
+    """
+    setattr(ws_stream, "PerMessageDeflate", _DeclinedDeflate)  # noqa: B010 (not re-exported)
 
 
 @bp.websocket("/v1/stream")

@@ -10,6 +10,7 @@ loop waits for the device to come back and resumes.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -37,6 +38,11 @@ _numbers = itertools.count(1)
 # (body, timestamp, x0, dx) for a frame; or an error message for the subscribers.
 Deliver = Callable[[FrameBody, int, float, float, float], None]
 Report = Callable[[str, str], None]
+
+
+def _cancel_all(tasks: collections.deque[asyncio.Task[Any]]) -> None:
+    while tasks:
+        tasks.popleft().cancel()
 
 
 def prepare(instrument: Instrument, sub: Subscribe) -> ParsedCall:
@@ -100,35 +106,42 @@ class Loop:
         owner = self.instrument.owner
         job = self._job()
         label = f"stream {self.call.function.name}"
+
+        def capture() -> asyncio.Task[Any]:
+            return asyncio.create_task(owner.call(self.user, job, label=label))
+
         next_at = time.monotonic()
-        # One capture is always queued ahead while the last one is encoded and handed
-        # out, so the device never waits for this loop (it still takes turns with others
-        # in the fair queue). With a frame-rate cap the next one is queued when due.
-        ahead: asyncio.Task[Any] | None = None
+        # Captures are queued ahead while the last one is encoded and handed out, so the
+        # device never waits for this loop (it still takes turns with others in the fair
+        # queue): two when the loop runs flat out, so that the next one is already queued
+        # when the device thread finishes one; one with a frame-rate cap, queued when due.
+        depth = 3 if self.period == 0 else 1
+        ahead: collections.deque[asyncio.Task[Any]] = collections.deque()
         try:
             while True:
-                if ahead is None:
-                    ahead = asyncio.create_task(owner.call(self.user, job, label=label))
+                if not ahead:
+                    ahead.append(capture())
                 try:
-                    raw = await ahead
+                    raw = await ahead[0]
                 except DeviceError as exc:
-                    ahead = None
+                    _cancel_all(ahead)
                     self.report(exc.code, f"{exc.message}; the stream resumes when the device does")
                     await self._wait_for_device()
                     self.report("resumed", "the device is back; the stream goes on")
                     next_at = time.monotonic()
                     continue
                 except RemotelabError as exc:  # the configuration itself fails: stop
-                    ahead = None
+                    _cancel_all(ahead)
                     self.report(exc.code, exc.message)
                     return
-                ahead = None
+                ahead.popleft()
                 stamp = time.time()
                 next_at += self.period
                 delay = next_at - time.monotonic()
                 if delay <= 0:
                     next_at = time.monotonic()
-                    ahead = asyncio.create_task(owner.call(self.user, job, label=label))
+                    while len(ahead) < depth:
+                        ahead.append(capture())
                 body, x0, dx = self._encode(raw)
                 self.deliver(body, self.seq, stamp, x0, dx)
                 self.seq += 1
@@ -138,8 +151,7 @@ class Loop:
                 else:
                     await asyncio.sleep(0)  # let the subscribers' senders run
         finally:
-            if ahead is not None:
-                ahead.cancel()  # the queued capture is dropped, never run
+            _cancel_all(ahead)  # queued captures are dropped, never run
 
     async def _wait_for_device(self) -> None:
         owner = self.instrument.owner

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -82,23 +80,35 @@ class Client:
         return sum(len(f) for f in self._frames.values()) + sum(len(t) for t in self._texts)
 
     async def send_loop(self, send: Send) -> None:
-        """Write queued messages until cancelled (one task per client)."""
-        next_status = time.monotonic() + self.hub.limits.status_interval
-        while True:
-            timeout = max(0.0, next_status - time.monotonic())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
-            self._wakeup.clear()
-            if time.monotonic() >= next_status:
-                self.offer_text(self.status())
-                next_status = time.monotonic() + self.hub.limits.status_interval
-            while self._texts:
-                await send(self._texts.popleft())
-            for sub_id in list(self._frames):
-                data = self._frames.pop(sub_id, None)
-                if data is not None:
-                    await send(data)
-                    self.sent[sub_id] += 1
+        """Write queued messages until cancelled (one task per client).
+
+        A status message is queued every ``status_interval`` by a timer; waiting is a
+        plain event wait (no ``wait_for`` task per frame: this runs for every client).
+        """
+        loop = asyncio.get_running_loop()
+        interval = self.hub.limits.status_interval
+        timer: asyncio.TimerHandle | None = None
+
+        def queue_status() -> None:
+            nonlocal timer
+            self.offer_text(self.status())
+            timer = loop.call_later(interval, queue_status)
+
+        timer = loop.call_later(interval, queue_status)
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._texts:
+                    await send(self._texts.popleft())
+                for sub_id in list(self._frames):
+                    data = self._frames.pop(sub_id, None)
+                    if data is not None:
+                        await send(data)
+                        self.sent[sub_id] += 1
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def status(self) -> str:
         owner = self.hub.instrument.owner

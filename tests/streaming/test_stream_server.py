@@ -111,6 +111,16 @@ async def frames(ws: ClientConnection, n: int, timeout: float = 10) -> list[Any]
     return out
 
 
+async def test_compression_is_declined_though_the_client_offers_it(live: Live) -> None:
+    async with connect(live.url, additional_headers=live.headers(), compression="deflate") as ws:
+        assert ws.request is not None and ws.response is not None
+        assert "permessage-deflate" in ws.request.headers["Sec-WebSocket-Extensions"]
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+        await subscribe(ws, "scope")
+        (frame,) = await frames(ws, 1)
+    assert len(frame.channels[0]) == 1000
+
+
 async def test_frames_carry_the_sine_of_the_bench(live: Live) -> None:
     async with connect(live.url, additional_headers=live.headers()) as ws:
         answer = await subscribe(ws, "scope")
