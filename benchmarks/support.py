@@ -117,7 +117,7 @@ wrk.body = os.getenv("WRK_BODY")
 local auths = {}
 for a in string.gmatch(os.getenv("WRK_AUTHS") or "", "[^;]+") do table.insert(auths, a) end
 local bodies = {}
-for b in string.gmatch(os.getenv("WRK_BODIES") or "", "[^\n]+") do table.insert(bodies, b) end
+for b in string.gmatch(os.getenv("WRK_BODIES") or "", "[^\\n]+") do table.insert(bodies, b) end
 local i = 0
 request = function()
   i = i + 1

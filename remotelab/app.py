@@ -231,4 +231,6 @@ async def open_instrument(settings: Settings) -> Instrument:
     )
     await owner.start()
     limits = function_limits(settings)
-    return Instrument(owner, default_registry(limits), limits)
+    return Instrument(
+        owner, default_registry(limits), limits, share_readings=settings.device_share_readings
+    )

@@ -308,6 +308,12 @@ class Settings:
         "Seconds one call may run on the device before the device counts as hung.",
         group="device",
     )
+    device_share_readings: bool = _setting(
+        True,
+        "Identical shared readings (marked in docs/reference/functions.md) that wait at the "
+        "same moment are answered by one measurement. Off: every call measures on its own.",
+        group="device",
+    )
     device_batch_max: int = _setting(
         8,
         "Queued calls handed to the device thread at once, in fair order (fewer thread "

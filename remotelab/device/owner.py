@@ -180,18 +180,17 @@ class DeviceOwner:
                 continue
             self._running = batch
             try:
-                running = loop.run_in_executor(
-                    self._executor, self._run_batch, loop, batch, self._lab
-                )
+                done: asyncio.Future[BaseException | None] = loop.create_future()
+                self._executor.submit(self._run_batch, loop, batch, self._lab, done)
                 # asyncio.wait, not wait_for: neither a timeout nor this task's cancellation
                 # (at shutdown) may try to cancel a batch the device thread is running.
-                done, _ = await asyncio.wait({running}, timeout=self.limits.run_timeout)
-                if not done:
+                finished, _ = await asyncio.wait({done}, timeout=self.limits.run_timeout)
+                if not finished:
                     # The device thread is stuck in a read: give up on it, use a fresh thread.
                     self._executor.shutdown(wait=False, cancel_futures=True)
                     self._executor = self._new_executor()
                     self._fault(batch, TimeoutError("no answer within the run timeout"))
-                elif (fault := running.result()) is not None:
+                elif (fault := done.result()) is not None:
                     self._fault(batch, fault)
             finally:
                 self._running = []
@@ -214,27 +213,42 @@ class DeviceOwner:
         return batch
 
     def _run_batch(
-        self, loop: asyncio.AbstractEventLoop, batch: list[Job[Any]], lab: Any
-    ) -> BaseException | None:
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[Job[Any]],
+        lab: Any,
+        done: asyncio.Future[BaseException | None],
+    ) -> None:
         """On the device thread: run the jobs in order, hand each outcome to the loop.
 
         Handing a batch to the thread at once saves a thread switch per call (the GIL
         passes between the loop and this thread once per batch, not once per call).
-        Returns the device fault that stopped the batch, if any; the jobs not yet run
-        are then failed by the loop with the rest of the queue.
+        Each outcome goes to the loop as soon as the next job starts; the last one travels
+        with the end of the batch, so a batch costs the loop one wake-up per job, not one
+        more. ``done`` gets the device fault that stopped the batch, or None; the jobs not
+        yet run are then failed by the loop with the rest of the queue.
         """
-        for job in batch:
-            if not job.wanted():  # plain reads of the futures' states
-                continue
-            try:
-                result = job.fn(lab)
-            except DEVICE_FAULTS as exc:
-                return exc
-            except Exception as exc:
-                loop.call_soon_threadsafe(self._settle_error, job, exc)
-            else:
-                loop.call_soon_threadsafe(self._deliver, job, result)
-        return None
+        last: tuple[Callable[..., None], Job[Any], Any] | None = None
+        fault: BaseException | None = None
+        try:
+            for job in batch:
+                if not job.wanted():  # plain reads of the futures' states
+                    continue
+                if last is not None:
+                    callback, previous, outcome = last
+                    loop.call_soon_threadsafe(callback, previous, outcome)
+                    last = None
+                try:
+                    result = job.fn(lab)
+                except DEVICE_FAULTS as exc:
+                    fault = exc
+                    break
+                except Exception as exc:
+                    last = (self._settle_error, job, exc)
+                else:
+                    last = (self._deliver, job, result)
+        finally:
+            loop.call_soon_threadsafe(_end_batch, done, last, fault)
 
     def _deliver(self, job: Job[Any], result: Any) -> None:
         for future in job.futures():
@@ -308,6 +322,18 @@ class DeviceOwner:
             "calls_served": self.calls_served,
             "checked_at": time.time(),
         }
+
+
+def _end_batch(
+    done: asyncio.Future[BaseException | None],
+    last: tuple[Callable[..., None], Job[Any], Any] | None,
+    fault: BaseException | None,
+) -> None:
+    if last is not None:
+        callback, job, outcome = last
+        callback(job, outcome)
+    if not done.done():
+        done.set_result(fault)
 
 
 def _settle(job: Job[Any], error: BaseException) -> None:

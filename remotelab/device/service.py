@@ -38,10 +38,19 @@ class CallResult:
 class Instrument:
     """The registry, its limits and the device owner, behind two entry points."""
 
-    def __init__(self, owner: DeviceOwner, registry: Registry, limits: FunctionLimits) -> None:
+    def __init__(
+        self,
+        owner: DeviceOwner,
+        registry: Registry,
+        limits: FunctionLimits,
+        *,
+        share_readings: bool = True,
+    ) -> None:
         self.owner = owner
         self.registry = registry
         self.limits = limits
+        #: Whether identical shared readings waiting together get one measurement (ADR 0007).
+        self.share_readings = share_readings
         self._parsed: OrderedDict[str, ParsedCall] = OrderedDict()
 
     def parse(self, source: str) -> ParsedCall:
@@ -89,7 +98,10 @@ class Instrument:
 
         start = time.perf_counter()
         result, notes = await self.owner.call(
-            user, on_device, label=call.function.name, share_key=call.share_key
+            user,
+            on_device,
+            label=call.function.name,
+            share_key=call.share_key if self.share_readings else None,
         )
         elapsed = (time.perf_counter() - start) * 1000
         return CallResult(call.function.name, result, notes, round(elapsed, 3))
