@@ -11,6 +11,9 @@ Bounds (all settings): the total queue length and the queue per user
 cancelled, its request closed) leaves a cancelled future behind, and the worker
 drops the job without touching the device.
 
+Jobs may carry a key: identical shared readings (same key) still queued when one of
+them is taken leave the queue with it and share its outcome (:meth:`FairQueue.take_matching`).
+
 This module is pure asyncio bookkeeping; running a job is the owner's business
 (:class:`~remotelab.device.owner.DeviceOwner`).
 """
