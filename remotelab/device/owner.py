@@ -182,15 +182,20 @@ class DeviceOwner:
             try:
                 done: asyncio.Future[BaseException | None] = loop.create_future()
                 self._executor.submit(self._run_batch, loop, batch, self._lab, done)
-                # asyncio.wait, not wait_for: neither a timeout nor this task's cancellation
-                # (at shutdown) may try to cancel a batch the device thread is running.
-                finished, _ = await asyncio.wait({done}, timeout=self.limits.run_timeout)
-                if not finished:
+                # A timer on a plain future (cheaper than asyncio.wait): neither the timeout
+                # nor this task's cancellation (at shutdown) touches the batch the device
+                # thread is running; the thread's late answer finds ``done`` settled.
+                timer = loop.call_later(self.limits.run_timeout, _settle_done, done, _HUNG)
+                try:
+                    fault = await done
+                finally:
+                    timer.cancel()
+                if fault is _HUNG:
                     # The device thread is stuck in a read: give up on it, use a fresh thread.
                     self._executor.shutdown(wait=False, cancel_futures=True)
                     self._executor = self._new_executor()
                     self._fault(batch, TimeoutError("no answer within the run timeout"))
-                elif (fault := done.result()) is not None:
+                elif fault is not None:
                     self._fault(batch, fault)
             finally:
                 self._running = []
@@ -324,6 +329,15 @@ class DeviceOwner:
         }
 
 
+#: What ``done`` holds when a batch outlived the run timeout.
+_HUNG = TimeoutError("no answer within the run timeout")
+
+
+def _settle_done(done: asyncio.Future[BaseException | None], value: BaseException | None) -> None:
+    if not done.done():
+        done.set_result(value)
+
+
 def _end_batch(
     done: asyncio.Future[BaseException | None],
     last: tuple[Callable[..., None], Job[Any], Any] | None,
@@ -332,8 +346,7 @@ def _end_batch(
     if last is not None:
         callback, job, outcome = last
         callback(job, outcome)
-    if not done.done():
-        done.set_result(fault)
+    _settle_done(done, fault)
 
 
 def _settle(job: Job[Any], error: BaseException) -> None:

@@ -232,3 +232,28 @@ async def test_shared_readings_all_fail_with_their_run(owner: DeviceOwner) -> No
     for call in calls:
         with pytest.raises(InputError, match="get_voltage: no such range"):
             await call
+
+
+async def test_a_batch_that_outlives_the_run_timeout_faults_and_a_fresh_thread_serves(
+    emulator: Emulator,
+) -> None:
+    limits = OwnerLimits(run_timeout=0.2, reconnect_initial=0.02, reconnect_max=0.1)
+    device = DeviceOwner(EmulatorBackend(emulator), limits)
+    await device.start()
+    try:
+        gate = threading.Event()
+        hung = asyncio.create_task(device.call("a", lambda lab: gate.wait(3), label="hung"))
+        await asyncio.sleep(0.02)
+        queued = asyncio.create_task(device.call("b", voltage))
+        with pytest.raises(DeviceUnavailable, match="stopped answering"):
+            await hung
+        with pytest.raises(DeviceUnavailable):
+            await queued
+        await wait_connected(device)
+        assert isinstance(await device.call("c", voltage), float)
+        gate.set()  # the stuck thread's late answer changes nothing
+        await asyncio.sleep(0.05)
+        assert device.state == "connected"
+    finally:
+        gate.set()
+        await device.close()
