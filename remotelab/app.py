@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from pathlib import Path
 
 from quart import Quart
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.before_serving
     async def open_resources() -> None:
         logging.basicConfig(level=settings.log_level.upper())
+        # One process, one GIL: the device thread must get it back soon after each wait.
+        if settings.device_gil_switch_ms > 0:
+            sys.setswitchinterval(settings.device_gil_switch_ms / 1000)
         async with contextlib.AsyncExitStack() as stack:
             db = Database(settings.database_url, accounts=settings.accounts)
             stack.push_async_callback(db.close)

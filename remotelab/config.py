@@ -308,6 +308,13 @@ class Settings:
         "Seconds one call may run on the device before the device counts as hung.",
         group="device",
     )
+    device_gil_switch_ms: float = _setting(
+        0.5,
+        "Longest the event loop holds Python's GIL while the device thread waits for it "
+        "(sys.setswitchinterval; Python's default is 5 ms). Shorter lets a capture resume "
+        "sooner after its waits while streams are being sent. 0: leave Python's default.",
+        group="device",
+    )
     device_share_readings: bool = _setting(
         True,
         "Identical shared readings (marked in docs/reference/functions.md) that wait at the "
