@@ -116,6 +116,18 @@ def light_under_load(
     return samples
 
 
+def class_rps(url: str, students: list[str], seconds: int) -> float:
+    """A class: ``get_voltage('CH1')`` from each student's keep-alive connection (wrk)."""
+    return wrk(
+        url + "/v1/functions/run",
+        connections=len(students),
+        seconds=seconds,
+        method="POST",
+        body=VOLTAGE,
+        auths=students,
+    )
+
+
 def main() -> None:
     psl = ScienceLab(device=Emulator(seed=1))
     direct_v = direct_latencies(lambda: psl.multimeter.measure_voltage("CH1"))
@@ -141,14 +153,7 @@ def main() -> None:
 
         # Lab and bare endpoint in turns, so that drifts of the machine hit both alike.
         def lab_class() -> float:
-            return wrk(
-                server.url + "/v1/functions/run",
-                connections=32,
-                seconds=ROUND_SECONDS,
-                method="POST",
-                body=VOLTAGE,
-                auths=students,
-            )
+            return class_rps(server.url, students, ROUND_SECONDS)
 
         def bare_class() -> float:
             return wrk(
@@ -192,16 +197,8 @@ def main() -> None:
     # The same class with shared readings off: every call reaches the device.
     with lab_server(**limits, device_share_readings="false") as server:
         students = [server.account(f"s{i}@example.org")["Authorization"] for i in range(32)]
-        wrk(server.url + "/v1/functions/run", connections=32, seconds=2, method="POST",
-            body=VOLTAGE, auths=students)  # fmt: skip
-        unshared_rps = wrk(
-            server.url + "/v1/functions/run",
-            connections=32,
-            seconds=SECONDS,
-            method="POST",
-            body=VOLTAGE,
-            auths=students,
-        )
+        class_rps(server.url, students, 2)  # warm up
+        unshared_rps = class_rps(server.url, students, SECONDS)
 
     dv50, dv99 = summary(direct_v)
     hv50, hv99 = summary(http_v)
