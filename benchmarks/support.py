@@ -116,16 +116,12 @@ wrk.method = os.getenv("WRK_METHOD") or "GET"
 wrk.body = os.getenv("WRK_BODY")
 local auths = {}
 for a in string.gmatch(os.getenv("WRK_AUTHS") or "", "[^;]+") do table.insert(auths, a) end
-local bodies = {}
-for b in string.gmatch(os.getenv("WRK_BODIES") or "", "[^\\n]+") do table.insert(bodies, b) end
 local i = 0
 request = function()
   i = i + 1
   local headers = {["Content-Type"] = "application/json"}
-  local body = wrk.body
   if #auths > 0 then headers["Authorization"] = auths[(i % #auths) + 1] end
-  if #bodies > 0 then body = bodies[(i % #bodies) + 1] end
-  return wrk.format(wrk.method, nil, headers, body)
+  return wrk.format(wrk.method, nil, headers, wrk.body)
 end
 """
 
@@ -138,24 +134,15 @@ def wrk(
     method: str = "GET",
     body: str = "",
     auths: list[str] | None = None,
-    bodies: list[str] | None = None,
     threads: int = 1,
 ) -> float:
     """Requests per second that wrk achieved (non-2xx answers make it fail loudly).
 
-    ``auths``: Authorization header values, used in turn (several users at once);
-    ``bodies``: request bodies used in the same turn (user ``i`` always sends body ``i``
-    when both lists have the same length).
+    ``auths``: Authorization header values, used in turn (several users at once).
     """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
-    env = {
-        **os.environ,
-        "WRK_METHOD": method,
-        "WRK_BODY": body,
-        "WRK_AUTHS": ";".join(auths or []),
-        "WRK_BODIES": "\n".join(bodies or []),
-    }
+    env = {**os.environ, "WRK_METHOD": method, "WRK_BODY": body, "WRK_AUTHS": ";".join(auths or [])}
     out = subprocess.run(
         [need_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
         capture_output=True,

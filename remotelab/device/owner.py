@@ -194,8 +194,7 @@ class DeviceOwner:
                     # The device thread is stuck in a read: give up on it, use a fresh thread.
                     self._executor.shutdown(wait=False, cancel_futures=True)
                     self._executor = self._new_executor()
-                    self._fault(batch, TimeoutError("no answer within the run timeout"))
-                elif fault is not None:
+                if fault is not None:
                     self._fault(batch, fault)
             finally:
                 self._running = []

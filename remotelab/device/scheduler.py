@@ -115,12 +115,12 @@ class FairQueue:
     def take_matching(self, key: str) -> list[Job[Any]]:
         """Remove and return every queued job whose key is ``key`` (shared readings)."""
         taken: list[Job[Any]] = []
-        for user in list(self._queues):
-            queue = self._queues[user]
-            if not any(job.key == key for job in queue):
+        for user, queue in list(self._queues.items()):
+            kept: deque[Job[Any]] = deque()
+            for job in queue:
+                (taken if job.key == key else kept).append(job)
+            if len(kept) == len(queue):
                 continue
-            kept = deque(job for job in queue if job.key != key)
-            taken += [job for job in queue if job.key == key]
             if kept:
                 self._queues[user] = kept
             else:
@@ -254,9 +254,7 @@ class _Turn:
             raise
 
     async def __aexit__(self, *exc_info: object) -> None:
-        gate = self.gate
-        turns = gate._users[self.user]
-        self._leave(turns)
+        self._leave(self.gate._users[self.user])
 
     def _leave(self, turns: _UserTurns) -> None:
         while turns.waiting:
