@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SYSTEM_PACKAGES ?= postgres nginx systemd chromium
 
-.PHONY: install webapp webapp-test run test pytest lint format bench system-deps clean
+.PHONY: install webapp webapp-test run test pytest lint format docs docs-check bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,11 +37,25 @@ test: install system-deps lint webapp-test pytest
 pytest: install
 	$(BIN)/pytest
 
-lint: install
+lint: install docs-check
 	$(BIN)/ruff check remotelab tests benchmarks
 	$(BIN)/ruff format --check remotelab tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Reference pages generated from the code: page name, then the module that prints it.
+GENERATED_DOCS := settings:remotelab.config api:remotelab.reference functions:remotelab.device.functions
+
+docs: install
+	@for page in $(GENERATED_DOCS); do \
+	  $(BIN)/python -m $${page#*:} > docs/reference/$${page%%:*}.md && echo "wrote docs/reference/$${page%%:*}.md"; \
+	done
+
+docs-check: install
+	@for page in $(GENERATED_DOCS); do \
+	  $(BIN)/python -m $${page#*:} | diff -u docs/reference/$${page%%:*}.md - >/dev/null \
+	    || { echo "docs/reference/$${page%%:*}.md is not current: run make docs"; exit 1; }; \
+	done
 
 format: install
 	$(BIN)/ruff check --fix remotelab tests benchmarks

@@ -24,7 +24,7 @@ from remotelab.device.emulator import Emulator
 SAMPLES = 1000
 CONFIG = {"channels": 1, "samples": SAMPLES, "timegap": 1}
 SECONDS = 5.0
-DEFAULT_MAX_FPS = Settings.from_env({}).stream_max_fps
+DEFAULT_MAX_FPS = Settings.from_env({}).streaming.max_fps
 
 
 def direct_rate(seconds: float = SECONDS) -> float:

@@ -25,14 +25,14 @@ from remotelab.auth.mailer import OutboxMailer
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
 from remotelab.device.backends import select_backend
-from remotelab.device.functions import FunctionLimits, default_registry
-from remotelab.device.owner import DeviceOwner, OwnerLimits
-from remotelab.device.scheduler import SchedulerLimits, UserGate
+from remotelab.device.functions import default_registry
+from remotelab.device.owner import DeviceOwner
+from remotelab.device.scheduler import UserGate
 from remotelab.device.service import Instrument
 from remotelab.sandbox import SandboxLimits, SandboxPool
 from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
-from remotelab.streaming.hub import Hub, StreamLimits
+from remotelab.streaming.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,16 @@ def create_app(settings: Settings | None = None) -> Quart:
     """Build the Quart app for ``settings`` (default: read from ``REMOTELAB_*``)."""
     settings = (settings or Settings.from_env()).with_instance_defaults()
     app = Quart("remotelab")
-    app.secret_key = settings.secret_key.reveal()
+    app.secret_key = settings.auth.secret_key.reveal()
     app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        MAX_CONTENT_LENGTH=settings.server.max_request_bytes,
         # Form bodies are refused (415) before parsing, but bound them anyway.
-        MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
-        QUART_AUTH_COOKIE_SECURE=settings.cookie_secure,
-        QUART_AUTH_COOKIE_SAMESITE=settings.cookie_samesite,
+        MAX_FORM_MEMORY_SIZE=settings.server.max_request_bytes,
+        QUART_AUTH_COOKIE_SECURE=settings.auth.cookie_secure,
+        QUART_AUTH_COOKIE_SAMESITE=settings.auth.cookie_samesite,
         QUART_AUTH_COOKIE_HTTP_ONLY=True,
         QUART_AUTH_COOKIE_NAME="remotelab_session",
-        QUART_AUTH_DURATION=settings.cookie_max_age_seconds,
+        QUART_AUTH_DURATION=settings.auth.cookie_max_age_seconds,
         QUART_AUTH_SALT="remotelab session",
         QUART_SCHEMA_CONVERT_CASING=False,
     )
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     )
     api.register(app)
     api.meta.skip_conversion_of_responses(app)  # after QuartSchema wrapped make_response
-    api.meta.install_webapp(app, settings.webapp_dir or default_webapp_dir())
+    api.meta.install_webapp(app, settings.server.webapp_dir or default_webapp_dir())
 
     # Every resource registers its closing as it opens: a failure half-way through the
     # start closes what was already open, and the stop closes all in reverse order.
@@ -97,42 +97,31 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def open_resources() -> None:
-        logging.basicConfig(level=settings.log_level.upper())
+        logging.basicConfig(level=settings.server.log_level.upper())
         # One process, one GIL: the device thread must get it back soon after each wait.
-        if settings.device_gil_switch_ms > 0:
-            sys.setswitchinterval(settings.device_gil_switch_ms / 1000)
+        if settings.device.gil_switch_ms > 0:
+            sys.setswitchinterval(settings.device.gil_switch_ms / 1000)
         async with contextlib.AsyncExitStack() as stack:
-            db = Database(settings.database_url, accounts=settings.accounts)
+            db = Database(settings.storage.database_url, accounts=settings.storage.accounts)
             stack.push_async_callback(db.close)
             await db.migrate()
-            examples = settings.examples_dir or default_examples_dir()
-            if settings.load_examples and examples is not None:
+            examples = settings.storage.examples_dir or default_examples_dir()
+            if settings.storage.load_examples and examples is not None:
                 await publish_examples(db, examples)
-            mailer = OutboxMailer(settings.instance_path / "outbox.txt")
+            mailer = OutboxMailer(settings.server.instance_path / "outbox.txt")
             accounts = Accounts(settings, db, mailer)
             await accounts.load_revocations()
             instrument = await open_instrument(settings)
             stack.push_async_callback(instrument.owner.close)
             sandbox = SandboxPool(
                 sandbox_limits(settings),
-                max_concurrent=settings.sandbox_max_concurrent,
-                max_queued=settings.sandbox_max_queued,
+                max_concurrent=settings.sandbox.max_concurrent,
+                max_queued=settings.sandbox.max_queued,
                 function_names=instrument.registry.names(),
             )
             stack.push_async_callback(sandbox.close)
             await sandbox.start()
-            hub = Hub(
-                instrument,
-                StreamLimits(
-                    max_subscriptions_per_user=settings.stream_max_subscriptions_per_user,
-                    max_connections_per_user=settings.stream_max_connections_per_user,
-                    max_fps=settings.stream_max_fps,
-                    max_rate_hz=settings.stream_max_rate_hz,
-                    max_message_bytes=settings.stream_max_message_bytes,
-                    max_queued_messages=settings.stream_max_queued_messages,
-                    status_interval=settings.stream_status_seconds,
-                ),
-            )
+            hub = Hub(instrument, settings.streaming)
             stack.push_async_callback(hub.close)
             app.extensions[EXTENSION] = Lab(
                 settings=settings,
@@ -140,14 +129,18 @@ def create_app(settings: Settings | None = None) -> Quart:
                 accounts=accounts,
                 instrument=instrument,
                 function_limiter=SlidingWindowLimiter(
-                    settings.function_calls_per_minute, 60, max_keys=settings.rate_limit_max_keys
+                    settings.functions.calls_per_minute,
+                    60,
+                    max_keys=settings.auth.rate_limit_max_keys,
                 ),
                 user_gate=UserGate(
-                    settings.device_inflight_per_user, settings.device_queue_per_user
+                    settings.device.inflight_per_user, settings.device.queue_per_user
                 ),
                 sandbox=sandbox,
                 run_limiter=SlidingWindowLimiter(
-                    settings.script_runs_per_minute, 60, max_keys=settings.rate_limit_max_keys
+                    settings.sandbox.script_runs_per_minute,
+                    60,
+                    max_keys=settings.auth.rate_limit_max_keys,
                 ),
                 hub=hub,
             )
@@ -155,7 +148,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         log.info(
             "remotelab %s ready (%s accounts, %s)",
             __version__,
-            settings.accounts,
+            settings.storage.accounts,
             instrument.owner.backend.describe(),
         )
 
@@ -169,17 +162,17 @@ def create_app(settings: Settings | None = None) -> Quart:
 
 def sandbox_limits(settings: Settings) -> SandboxLimits:
     return SandboxLimits(
-        wall_seconds=settings.sandbox_wall_seconds,
-        cpu_seconds=settings.sandbox_cpu_seconds,
-        memory_bytes=settings.sandbox_memory_mb * 1024 * 1024,
-        stdout_bytes=settings.sandbox_stdout_bytes,
-        max_widgets=settings.sandbox_max_widgets,
-        max_plot_points=settings.sandbox_max_plot_points,
-        max_device_calls=settings.sandbox_max_device_calls,
-        max_source_bytes=settings.max_script_bytes,
-        max_result_bytes=settings.sandbox_max_result_bytes,
-        max_open_files=settings.sandbox_max_open_files,
-        nice=settings.sandbox_nice,
+        wall_seconds=settings.sandbox.wall_seconds,
+        cpu_seconds=settings.sandbox.cpu_seconds,
+        memory_bytes=settings.sandbox.memory_mb * 1024 * 1024,
+        stdout_bytes=settings.sandbox.stdout_bytes,
+        max_widgets=settings.widgets.max_widgets,
+        max_plot_points=settings.widgets.max_plot_points,
+        max_device_calls=settings.sandbox.max_device_calls,
+        max_source_bytes=settings.scripts.max_script_bytes,
+        max_result_bytes=settings.sandbox.max_result_bytes,
+        max_open_files=settings.sandbox.max_open_files,
+        nice=settings.sandbox.nice,
     )
 
 
@@ -195,46 +188,14 @@ async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:
         await state.hub.close()
 
 
-def function_limits(settings: Settings) -> FunctionLimits:
-    return FunctionLimits(
-        max_source_chars=settings.function_max_chars,
-        max_nesting=settings.function_max_nesting,
-        max_wait_seconds=settings.function_max_wait_seconds,
-        max_capture_seconds=settings.function_max_capture_seconds,
-        max_average_samples=settings.function_max_average_samples,
-        max_result_items=settings.function_max_result_items,
-        max_result_depth=settings.function_max_result_depth,
-        max_result_notes=settings.function_max_result_notes,
-    )
-
-
 async def open_instrument(settings: Settings) -> Instrument:
     """Pick the backend (a USB scan may block: off the loop), start the device owner."""
-    backend = await asyncio.to_thread(
-        select_backend,
-        settings.device,
-        port=settings.device_port,
-        bench=settings.emulator_bench,
-        realtime=settings.emulator_realtime,
-        seed=settings.emulator_seed,
-        read_timeout=settings.emulator_read_timeout,
-    )
-    owner = DeviceOwner(
-        backend,
-        OwnerLimits(
-            scheduler=SchedulerLimits(
-                max_queue=settings.device_queue_max,
-                max_queue_per_user=settings.device_queue_per_user,
-                call_timeout=settings.device_call_timeout,
-            ),
-            run_timeout=settings.device_run_timeout,
-            batch_max=settings.device_batch_max,
-            reconnect_initial=settings.device_reconnect_initial,
-            reconnect_max=settings.device_reconnect_max,
-        ),
-    )
+    backend = await asyncio.to_thread(select_backend, settings.device, settings.emulator)
+    owner = DeviceOwner(backend, settings.device)
     await owner.start()
-    limits = function_limits(settings)
     return Instrument(
-        owner, default_registry(limits), limits, share_readings=settings.device_share_readings
+        owner,
+        default_registry(settings.functions),
+        settings.functions,
+        share_readings=settings.device.share_readings,
     )

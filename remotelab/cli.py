@@ -6,18 +6,24 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from remotelab.config import Settings
+from remotelab.config import Settings, unknown_variables
 from remotelab.errors import RemotelabError
 
 log = logging.getLogger("remotelab")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    for name in unknown_variables(os.environ):
+        print(
+            f"remotelab: warning: {name} names no setting (see docs/reference/settings.md)",
+            file=sys.stderr,
+        )
     return Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
@@ -33,7 +39,7 @@ def hypercorn_config(host: str, port: int, *, access_log: bool = True) -> Any:
 
     config = Config()
     config.bind = [f"{host}:{port}"]
-    config.workers = 1  # one process owns the instrument (DESIGN.md §3)
+    config.workers = 1  # one process owns the instrument (docs/architecture.md)
     config.accesslog = "-" if access_log else None
     config.graceful_timeout = 10  # as deploy/hypercorn.toml
     return config
@@ -44,20 +50,22 @@ async def _serve(settings: Settings) -> None:
 
     from remotelab.app import create_app, shutdown_trigger
 
-    config = hypercorn_config(settings.host, settings.port, access_log=settings.access_log)
+    config = hypercorn_config(
+        settings.server.host, settings.server.port, access_log=settings.server.access_log
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
-    print(f"remotelab serving on http://{settings.host}:{settings.port}", flush=True)
+    print(f"remotelab serving on http://{settings.server.host}:{settings.server.port}", flush=True)
     await serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))
 
 
 async def _init_db(settings: Settings) -> None:
     from remotelab.storage.database import Database
 
-    db = Database(settings.database_url, accounts=settings.accounts)
+    db = Database(settings.storage.database_url, accounts=settings.storage.accounts)
     try:
         revision = await db.migrate()
     finally:
@@ -77,10 +85,12 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
         password = getpass.getpass("Password: ")
         if password != getpass.getpass("Repeat: "):
             raise RemotelabError("the passwords differ")
-    db = Database(settings.database_url, accounts=settings.accounts)
+    db = Database(settings.storage.database_url, accounts=settings.storage.accounts)
     try:
         await db.migrate()
-        accounts = Accounts(settings, db, OutboxMailer(settings.instance_path / "outbox.txt"))
+        accounts = Accounts(
+            settings, db, OutboxMailer(settings.server.instance_path / "outbox.txt")
+        )
         user = await accounts.create_account(
             email=args.email,
             password=password,

@@ -21,7 +21,9 @@ Hierarchy::
     │   ├── DeviceBusy              scheduler queue full (429)
     │   ├── DeviceUnavailable       faulted, reconnecting or not connected (503)
     │   └── DeviceTimeout           the call waited or ran too long (503)
-    └── SandboxError                the sandbox machinery itself failed (503)
+    ├── SandboxError                the sandbox machinery itself failed (503)
+    └── ConfigError                 a setting that does not parse or is out of range
+                                    (stops the server at start; never an HTTP answer)
 
 User code errors inside a sandboxed run are *not* exceptions here: they are
 data in the run result (``status``, ``error.type``, ``error.line``).
@@ -115,3 +117,13 @@ class DeviceTimeout(DeviceError):
 
 class SandboxError(RemotelabError):
     code = "sandbox_error"
+
+
+class ConfigError(RemotelabError):
+    """A setting with a value that does not parse or is not allowed.
+
+    The message is one line naming the variable, the value and what is allowed,
+    e.g. ``REMOTELAB_SANDBOX_NICE=40: must be between 1 and 19``.
+    """
+
+    code = "bad_setting"

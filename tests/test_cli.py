@@ -33,6 +33,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def test_a_wrong_setting_stops_serve_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "REMOTELAB_SANDBOX_NICE": "40", "REMOTELAB_SANDBOX_NCE": "1"}
+    done = subprocess.run(
+        [*REMOTELAB, "serve", "--instance", str(tmp_path / "inst")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[-1] == "remotelab: REMOTELAB_SANDBOX_NICE=40: must be between 1 and 19"
+    assert "REMOTELAB_SANDBOX_NCE names no setting" in lines[0]
+    assert not (tmp_path / "inst").exists()  # stopped before anything was created
+
+
 def test_init_db_and_create_user(tmp_path: Path) -> None:
     done = run(["init-db"], tmp_path)
     assert done.returncode == 0, done.stderr

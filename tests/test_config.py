@@ -1,22 +1,35 @@
 from __future__ import annotations
 
+import dataclasses
 import stat
 from pathlib import Path
 
 import pytest
 
-from remotelab.config import Secret, Settings, settings_markdown
-from remotelab.errors import InputError
+from remotelab.config import (
+    DeviceSettings,
+    SandboxSettings,
+    Secret,
+    Settings,
+    StreamSettings,
+    WidgetSettings,
+    unknown_variables,
+)
+from remotelab.config.reference import COMMAND, settings_markdown
+from remotelab.config.settings import override_index, sections
+from remotelab.errors import ConfigError, InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults_need_no_environment() -> None:
     s = Settings.from_env({})
-    assert s.port == 8000
-    assert s.host == "127.0.0.1"
-    assert s.device == "emulator"
-    assert s.accounts == "standalone"
+    assert s.server.port == 8000
+    assert s.server.host == "127.0.0.1"
+    assert s.device.kind == "emulator"
+    assert s.storage.accounts == "standalone"
+    assert s.sandbox.nice == 10
+    assert s == Settings()
 
 
 def test_environment_is_parsed_and_typed() -> None:
@@ -27,57 +40,147 @@ def test_environment_is_parsed_and_typed() -> None:
             "REMOTELAB_DEVICE": "auto",
             "REMOTELAB_INSTANCE_PATH": "/tmp/x",
             "REMOTELAB_SECRET_KEY": "k" * 40,
+            "REMOTELAB_SANDBOX_WALL_SECONDS": "2.5",
+            "REMOTELAB_SANDBOX_MAX_PLOT_POINTS": "500",
+            "REMOTELAB_STREAM_STATUS_SECONDS": "0.5",
+            "REMOTELAB_SCRIPT_RUNS_PER_MINUTE": "7",
+            "REMOTELAB_EMULATOR_SEED": "",
         }
     )
-    assert s.port == 9001
-    assert s.cookie_secure is True
-    assert s.device == "auto"
-    assert s.instance_path == Path("/tmp/x")
-    assert s.secret_key.reveal() == "k" * 40
+    assert s.server.port == 9001
+    assert s.auth.cookie_secure is True
+    assert s.device.kind == "auto"
+    assert s.server.instance_path == Path("/tmp/x")
+    assert s.auth.secret_key.reveal() == "k" * 40
+    assert s.sandbox.wall_seconds == 2.5
+    assert s.widgets.max_plot_points == 500
+    assert s.streaming.status_seconds == 0.5
+    assert s.sandbox.script_runs_per_minute == 7
+    assert s.emulator.seed is None
+
+
+def test_every_variable_keeps_its_name_and_names_one_field() -> None:
+    # The variables a deployment sets never change name; the field is the variable's
+    # name less its section's prefix, save for the few that predate the sections.
+    variables = [spec.variable for _, section in sections() for spec in section.specs()]
+    assert len(variables) == len(set(variables))
+    assert {
+        "REMOTELAB_DEVICE",
+        "REMOTELAB_SANDBOX_NICE",
+        "REMOTELAB_SANDBOX_MAX_WIDGETS",
+        "REMOTELAB_SCRIPT_RUNS_PER_MINUTE",
+        "REMOTELAB_STREAM_STATUS_SECONDS",
+        "REMOTELAB_FUNCTION_MAX_CHARS",
+        "REMOTELAB_EMULATOR_READ_TIMEOUT",
+        "REMOTELAB_DEVICE_QUEUE_MAX",
+    } <= set(variables)
+    assert SandboxSettings.variable("nice") == "REMOTELAB_SANDBOX_NICE"
+    assert DeviceSettings.variable("kind") == "REMOTELAB_DEVICE"
+    assert WidgetSettings.variable("max_plot_points") == "REMOTELAB_SANDBOX_MAX_PLOT_POINTS"
 
 
 def test_overrides_beat_environment_and_none_is_ignored() -> None:
     s = Settings.from_env({"REMOTELAB_PORT": "9001"}, port=9002, host=None)
-    assert s.port == 9002
-    assert s.host == "127.0.0.1"
+    assert s.server.port == 9002
+    assert s.server.host == "127.0.0.1"
+    assert Settings.from_env({}, sandbox_nice="3").sandbox.nice == 3
+    assert set(override_index()) >= {"port", "sandbox_nice", "device", "stream_max_fps"}
+
+
+def test_an_override_that_names_no_setting_is_a_programming_error() -> None:
+    with pytest.raises(TypeError, match="no setting is named 'prot'"):
+        Settings.from_env({}, prot=1)
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("REMOTELAB_PORT", "eighty", "REMOTELAB_PORT='eighty': invalid literal"),
-        ("REMOTELAB_PORT", "-1", "REMOTELAB_PORT='-1': must not be negative"),
+        ("REMOTELAB_PORT", "eighty", "REMOTELAB_PORT='eighty': expected a whole number"),
+        ("REMOTELAB_PORT", "-1", "REMOTELAB_PORT=-1: must be between 0 and 65535"),
+        ("REMOTELAB_PORT", "70000", "REMOTELAB_PORT=70000: must be between 0 and 65535"),
+        ("REMOTELAB_SANDBOX_NICE", "40", "REMOTELAB_SANDBOX_NICE=40: must be between 1 and 19"),
+        ("REMOTELAB_SANDBOX_NICE", "0", "REMOTELAB_SANDBOX_NICE=0: must be between 1 and 19"),
+        ("REMOTELAB_SANDBOX_WALL_SECONDS", "0", "must be more than 0"),
+        ("REMOTELAB_SANDBOX_WALL_SECONDS", "inf", "must be a finite number"),
+        ("REMOTELAB_SANDBOX_WALL_SECONDS", "nan", "must be a finite number"),
+        ("REMOTELAB_STREAM_MAX_FPS", "fast", "REMOTELAB_STREAM_MAX_FPS='fast': expected a number"),
         ("REMOTELAB_COOKIE_SECURE", "maybe", "expected true or false"),
         ("REMOTELAB_DEVICE", "arduino", "expected one of emulator, pslab, auto"),
         ("REMOTELAB_ACCOUNTS", "both", "expected one of standalone, shared"),
         ("REMOTELAB_COOKIE_SAMESITE", "None", "expected one of Lax, Strict"),
+        ("REMOTELAB_LOG_LEVEL", "loud", "expected one of DEBUG, INFO"),
+        ("REMOTELAB_BCRYPT_ROUNDS", "3", "REMOTELAB_BCRYPT_ROUNDS=3: must be between 4 and 31"),
     ],
 )
-def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
-    with pytest.raises(InputError) as info:
+def test_bad_values_name_the_variable_the_value_and_what_is_allowed(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
         Settings.from_env({name: value})
     assert message in info.value.message
-    assert name in info.value.message
+    assert info.value.message.startswith(name + "=")
+    assert "\n" not in info.value.message
+    # A configuration error is not a client's bad request (it never becomes a 400).
+    assert not isinstance(info.value, InputError)
+
+
+def test_sections_check_themselves_when_built_in_code() -> None:
+    with pytest.raises(ConfigError, match="REMOTELAB_SANDBOX_NICE=40: must be between 1 and 19"):
+        SandboxSettings(nice=40)
+    with pytest.raises(ConfigError, match="REMOTELAB_STREAM_MAX_FPS=True: expected a number"):
+        StreamSettings(max_fps=True)
+    with pytest.raises(ConfigError, match="REMOTELAB_DEVICE_QUEUE_MAX='9': expected a whole"):
+        DeviceSettings(queue_max="9")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"REMOTELAB_SANDBOX_MAX_PLOT_POINTS": "20"},
+            "REMOTELAB_SANDBOX_MAX_PLOT_POINTS=20: must be at least 2 x "
+            "REMOTELAB_SANDBOX_MAX_SERIES (32)",
+        ),
+        (
+            {"REMOTELAB_PAGE_SIZE_DEFAULT": "500"},
+            "REMOTELAB_PAGE_SIZE_DEFAULT=500: must not exceed REMOTELAB_PAGE_SIZE_MAX (100)",
+        ),
+        (
+            {"REMOTELAB_PASSWORD_MIN_LENGTH": "2000"},
+            "REMOTELAB_PASSWORD_MIN_LENGTH=2000: must not exceed",
+        ),
+    ],
+)
+def test_rules_between_settings_name_both(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(environ)
+    assert message in info.value.message
+
+
+def test_unknown_variables_are_found() -> None:
+    environ = {"REMOTELAB_SANDBOX_NCE": "4", "REMOTELAB_PORT": "1", "HOME": "/"}
+    assert unknown_variables(environ) == ["REMOTELAB_SANDBOX_NCE"]
 
 
 def test_secret_never_shows() -> None:
     s = Settings.from_env({"REMOTELAB_SECRET_KEY": "hunter2-very-secret"})
     assert "hunter2" not in repr(s)
-    assert "hunter2" not in str(s.secret_key)
-    assert s.secret_key == Secret("hunter2-very-secret")
+    assert "hunter2" not in str(s.auth.secret_key)
+    assert s.auth.secret_key == Secret("hunter2-very-secret")
 
 
 def test_generated_secret_is_kept_private_and_reused(tmp_path: Path) -> None:
     first = Settings.from_env({}, instance_path=tmp_path / "inst").with_instance_defaults()
     second = Settings.from_env({}, instance_path=tmp_path / "inst").with_instance_defaults()
     key_file = tmp_path / "inst" / "secret_key"
-    assert first.secret_key.reveal() == second.secret_key.reveal()
-    assert len(first.secret_key.reveal()) >= 32
+    assert first.auth.secret_key.reveal() == second.auth.secret_key.reveal()
+    assert len(first.auth.secret_key.reveal()) >= 32
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert (
-        first.database_url
+        first.storage.database_url
         == f"sqlite+aiosqlite:///{(tmp_path / 'inst').resolve()}/remotelab.sqlite3"
     )
+    assert first.storage.is_sqlite
 
 
 def test_explicit_secret_is_not_written(tmp_path: Path) -> None:
@@ -87,8 +190,12 @@ def test_explicit_secret_is_not_written(tmp_path: Path) -> None:
     assert not (tmp_path / "i" / "secret_key").exists()
 
 
+def test_sections_are_frozen() -> None:
+    s = Settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.sandbox.nice = 3  # type: ignore[misc]
+
+
 def test_settings_reference_is_in_sync() -> None:
     doc = (ROOT / "docs" / "reference" / "settings.md").read_text()
-    assert doc == settings_markdown(), (
-        "run: python -m remotelab.config > docs/reference/settings.md"
-    )
+    assert doc == settings_markdown(), f"run: {COMMAND} (or make docs)"

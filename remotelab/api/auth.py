@@ -188,7 +188,9 @@ async def list_users(query_args: ListQuery) -> dict[str, Any]:
     if user.role is not Role.ADMIN:
         raise PermissionDenied("only an admin can list users")
     settings = lab().settings
-    limit = min(query_args.limit or settings.page_size_default, settings.page_size_max)
+    limit = min(
+        query_args.limit or settings.scripts.page_size_default, settings.scripts.page_size_max
+    )
     users, total = await lab().accounts.list_users(offset=query_args.offset, limit=limit)
     return {
         "items": [u.to_dict() for u in users],

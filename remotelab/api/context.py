@@ -40,7 +40,7 @@ def lab() -> Lab:
 
 def client_address() -> str:
     """The caller's address; the first X-Forwarded-For hop only when trusted."""
-    if lab().settings.trust_proxy_headers:
+    if lab().settings.auth.trust_proxy_headers:
         forwarded = request.headers.get("X-Forwarded-For", "")
         first = forwarded.split(",")[0].strip()
         if first:

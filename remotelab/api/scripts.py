@@ -41,7 +41,7 @@ def script_dict(script: LabScript) -> dict[str, Any]:
 
 
 def _check_sizes(title: str | None, code: str | None, description: str | None) -> None:
-    s = lab().settings
+    s = lab().settings.scripts
     if title is not None:
         if not title.strip():
             raise InputError("title: must not be blank", details={"field": "title"})
@@ -59,7 +59,7 @@ def _check_sizes(title: str | None, code: str | None, description: str | None) -
 
 
 def _page(query: ListQuery) -> q.Page:
-    s = lab().settings
+    s = lab().settings.scripts
     limit = min(query.limit or s.page_size_default, s.page_size_max)
     return q.Page(offset=query.offset, limit=limit, sort=query.sort)
 
@@ -84,9 +84,10 @@ async def _create_for(
 ) -> LabScript:
     settings = lab().settings
     async with lab().db.session() as session:
-        if await q.count_own(session, user.id) >= settings.max_scripts_per_user:
+        if await q.count_own(session, user.id) >= settings.scripts.max_scripts_per_user:
             raise PermissionDenied(
-                f"you already keep {settings.max_scripts_per_user} scripts; delete some first"
+                f"you already keep {settings.scripts.max_scripts_per_user} scripts; "
+                "delete some first"
             )
         return await q.create(
             session,

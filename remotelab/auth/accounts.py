@@ -79,32 +79,32 @@ class Accounts:
         self.db = db
         self.mailer = mailer
         self.scheme: Literal["bcrypt", "scrypt"] = (
-            "scrypt" if settings.accounts == "shared" else "bcrypt"
+            "scrypt" if settings.storage.accounts == "shared" else "bcrypt"
         )
         self.codec = TokenCodec(
-            settings.secret_key.reveal(),
-            access_seconds=settings.access_token_seconds,
-            access_remember_seconds=settings.access_token_remember_seconds,
-            refresh_seconds=settings.refresh_token_seconds,
-            max_token_chars=settings.token_max_chars,
+            settings.auth.secret_key.reveal(),
+            access_seconds=settings.auth.access_token_seconds,
+            access_remember_seconds=settings.auth.access_token_remember_seconds,
+            refresh_seconds=settings.auth.refresh_token_seconds,
+            max_token_chars=settings.auth.token_max_chars,
         )
-        window = settings.login_window_seconds
-        keys = settings.rate_limit_max_keys
+        window = settings.auth.login_window_seconds
+        keys = settings.auth.rate_limit_max_keys
         self.per_account = SlidingWindowLimiter(
-            settings.login_attempts_per_account, window, max_keys=keys
+            settings.auth.login_attempts_per_account, window, max_keys=keys
         )
         self.per_address = SlidingWindowLimiter(
-            settings.login_attempts_per_address, window, max_keys=keys
+            settings.auth.login_attempts_per_address, window, max_keys=keys
         )
         self.signups = SlidingWindowLimiter(
-            settings.signups_per_address, settings.signup_window_seconds, max_keys=keys
+            settings.auth.signups_per_address, settings.auth.signup_window_seconds, max_keys=keys
         )
         self.standing: StandingCache[CurrentUser] = StandingCache(
-            settings.auth_cache_seconds, settings.auth_cache_max_users
+            settings.auth.auth_cache_seconds, settings.auth.auth_cache_max_users
         )
         self.revoked = RevokedTokens()
         self.resets = SlidingWindowLimiter(
-            settings.resets_per_window, settings.signup_window_seconds, max_keys=keys
+            settings.auth.resets_per_window, settings.auth.signup_window_seconds, max_keys=keys
         )
 
     # ---------------------------------------------------------------- helpers
@@ -121,14 +121,14 @@ class Accounts:
             raise InputError(
                 "Password must not contain NUL characters", details={"field": "password"}
             )
-        if len(password) < s.password_min_length:
+        if len(password) < s.auth.password_min_length:
             raise InputError(
-                f"Password should have minimum {s.password_min_length} characters",
+                f"Password should have minimum {s.auth.password_min_length} characters",
                 details={"field": "password"},
             )
-        if len(password) > s.password_max_length:
+        if len(password) > s.auth.password_max_length:
             raise InputError(
-                f"Password should have at most {s.password_max_length} characters",
+                f"Password should have at most {s.auth.password_max_length} characters",
                 details={"field": "password"},
             )
         if self.scheme == "bcrypt" and len(encoded) > 72:
@@ -139,7 +139,7 @@ class Accounts:
     async def _hash(self, password: str) -> tuple[str, str | None]:
         # Hashing is deliberately slow (bcrypt / scrypt): keep it off the event loop.
         return await asyncio.to_thread(
-            hash_password, password, self.scheme, bcrypt_rounds=self.settings.bcrypt_rounds
+            hash_password, password, self.scheme, bcrypt_rounds=self.settings.auth.bcrypt_rounds
         )
 
     async def _current(self, user: User) -> CurrentUser:
@@ -221,7 +221,7 @@ class Accounts:
         if user is None:
             # Same work as a real check, so timing does not reveal which emails exist.
             await asyncio.to_thread(
-                dummy_verify, password, self.scheme, bcrypt_rounds=self.settings.bcrypt_rounds
+                dummy_verify, password, self.scheme, bcrypt_rounds=self.settings.auth.bcrypt_rounds
             )
             self.per_account.hit(key)
             raise InvalidCredentials(INVALID_CREDENTIALS)
@@ -230,7 +230,7 @@ class Accounts:
             password,
             user.password,
             user.salt,
-            max_bcrypt_rounds=self.settings.bcrypt_max_rounds,
+            max_bcrypt_rounds=self.settings.auth.bcrypt_max_rounds,
         )
         if not ok or user.deleted_at is not None:
             self.per_account.hit(key)
@@ -327,7 +327,7 @@ class Accounts:
             old,
             user.password,
             user.salt,
-            max_bcrypt_rounds=self.settings.bcrypt_max_rounds,
+            max_bcrypt_rounds=self.settings.auth.bcrypt_max_rounds,
         ):
             raise InputError("Wrong Password. Please enter correct current password.")
         if old == new:
@@ -354,7 +354,7 @@ class Accounts:
             user.reset_password = token
             account = await q.get_account(session, user.id)
             account.reset_expires_at = utcnow() + timedelta(
-                seconds=self.settings.reset_token_seconds
+                seconds=self.settings.auth.reset_token_seconds
             )
         await self.mailer.send_reset(user.email, f"{base_url}/reset-password?token={token}")
 

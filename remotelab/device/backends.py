@@ -12,13 +12,13 @@ PSLab's Wi-Fi address — and every pslab object gets an explicit ``device``.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from pslab import ScienceLab
 from pslab.connection import SerialHandler
 
+from remotelab.config import DeviceSettings, EmulatorSettings
 from remotelab.device.emulator import Emulator, EmulatorLimits, load_bench_file
 from remotelab.errors import InputError
 
@@ -146,39 +146,30 @@ def find_pslab() -> str | None:
     return None
 
 
-def make_emulator(
-    bench: Path | None, *, realtime: bool, seed: int | None = None, read_timeout: float = 0.05
-) -> Emulator:
+def make_emulator(settings: EmulatorSettings) -> Emulator:
+    """The emulator of the ``emulator`` settings (its bench file read, if one is set)."""
     try:
-        wiring = None if bench is None else load_bench_file(bench)
+        wiring = None if settings.bench is None else load_bench_file(settings.bench)
     except OSError as exc:
-        raise InputError(f"cannot read the emulator bench file {bench}: {exc}") from None
+        raise InputError(f"cannot read the emulator bench file {settings.bench}: {exc}") from None
     return Emulator(
-        wiring, seed=seed, realtime=realtime, limits=EmulatorLimits(read_timeout=read_timeout)
+        wiring,
+        seed=settings.seed,
+        realtime=settings.realtime,
+        limits=EmulatorLimits(read_timeout=settings.read_timeout),
     )
 
 
-def select_backend(
-    kind: str,
-    *,
-    port: str = "",
-    bench: Path | None = None,
-    realtime: bool = False,
-    seed: int | None = None,
-    read_timeout: float = 0.05,
-) -> Backend:
-    """The backend for the ``device`` setting.
+def select_backend(device: DeviceSettings, emulator: EmulatorSettings) -> Backend:
+    """The backend for the ``device`` settings (``emulator`` settings for the emulator).
 
     ``emulator``: the emulator. ``pslab``: the given port, or the first PSLab found
     (when none is found the port is unknown and the owner keeps retrying the scan).
     ``auto``: hardware when found, else the emulator with the reason in ``fallback``.
     """
-
-    def emulator() -> Emulator:
-        return make_emulator(bench, realtime=realtime, seed=seed, read_timeout=read_timeout)
-
+    kind, port = device.kind, device.port
     if kind == "emulator":
-        return EmulatorBackend(emulator())
+        return EmulatorBackend(make_emulator(emulator))
     if kind == "pslab":
         return SerialBackend(port) if port else ScanningBackend()
     if kind == "auto":
@@ -188,7 +179,7 @@ def select_backend(
             return SerialBackend(found)
         reason = "no PSLab found on USB (VID:PID 04d8:00df or 10c4:ea60)"
         log.warning("device auto: %s; falling back to the emulator", reason)
-        return EmulatorBackend(emulator(), fallback=reason)
+        return EmulatorBackend(make_emulator(emulator), fallback=reason)
     raise InputError(f"unknown device kind {kind!r}: choose emulator, pslab or auto")
 
 

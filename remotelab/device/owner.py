@@ -21,13 +21,13 @@ import struct
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from serial import SerialException
 
+from remotelab.config import DeviceSettings
 from remotelab.device.backends import Backend
-from remotelab.device.scheduler import FairQueue, Job, SchedulerLimits, new_job, wait_for_job
+from remotelab.device.scheduler import FairQueue, Job, new_job, wait_for_job
 from remotelab.errors import DeviceUnavailable, InputError, RemotelabError
 
 log = logging.getLogger(__name__)
@@ -44,17 +44,6 @@ DEVICE_FAULTS: tuple[type[BaseException], ...] = (
     OSError,
     struct.error,
 )
-
-
-@dataclass(frozen=True)
-class OwnerLimits:
-    scheduler: SchedulerLimits = field(default_factory=SchedulerLimits)
-    #: Longest a batch of calls may run on the device thread before the device counts as hung.
-    run_timeout: float = 20.0
-    #: Calls handed to the device thread at once (in round-robin order).
-    batch_max: int = 8
-    reconnect_initial: float = 0.2
-    reconnect_max: float = 10.0
 
 
 def describe_fault(exc: BaseException) -> str:
@@ -79,10 +68,10 @@ def describe_fault(exc: BaseException) -> str:
 class DeviceOwner:
     """Owns the backend's ScienceLab. Open with :meth:`start`, close with :meth:`close`."""
 
-    def __init__(self, backend: Backend, limits: OwnerLimits | None = None) -> None:
+    def __init__(self, backend: Backend, limits: DeviceSettings | None = None) -> None:
         self.backend = backend
-        self.limits = limits or OwnerLimits()
-        self.queue = FairQueue(self.limits.scheduler)
+        self.limits = limits or DeviceSettings()
+        self.queue = FairQueue(self.limits)
         self.state: State = "connecting"
         self.fault: str | None = None
         self.firmware: str | None = None
@@ -159,7 +148,7 @@ class DeviceOwner:
         self._check_available()
         job = new_job(user, fn, label, share_key)
         self.queue.put(job)
-        return await wait_for_job(job, timeout or self.limits.scheduler.call_timeout)
+        return await wait_for_job(job, timeout or self.limits.call_timeout)
 
     def _check_available(self) -> None:
         if self.state == "closed":
@@ -320,7 +309,7 @@ class DeviceOwner:
             "queue": {
                 "length": len(self.queue),
                 "running": running,
-                "max": self.limits.scheduler.max_queue,
+                "max": self.limits.queue_max,
                 "your_position": self.queue.position(user) if user is not None else None,
             },
             "calls_served": self.calls_served,

@@ -28,18 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from remotelab.config import DeviceSettings
 from remotelab.errors import DeviceBusy, DeviceTimeout
 
 T = TypeVar("T")
 
 _ids = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class SchedulerLimits:
-    max_queue: int = 256
-    max_queue_per_user: int = 32
-    call_timeout: float = 30.0
 
 
 @dataclass(eq=False)
@@ -67,7 +61,7 @@ class Job(Generic[T]):
 class FairQueue:
     """Per-user FIFO queues served round robin. Not thread-safe: one event loop."""
 
-    def __init__(self, limits: SchedulerLimits) -> None:
+    def __init__(self, limits: DeviceSettings) -> None:
         self.limits = limits
         self._queues: OrderedDict[str, deque[Job[Any]]] = OrderedDict()
         self._size = 0
@@ -78,14 +72,14 @@ class FairQueue:
 
     def put(self, job: Job[Any]) -> None:
         """Queue ``job``. Raises DeviceBusy when a bound is reached."""
-        if self._size >= self.limits.max_queue:
+        if self._size >= self.limits.queue_max:
             raise DeviceBusy(
-                f"the instrument queue is full ({self.limits.max_queue} calls); try again shortly"
+                f"the instrument queue is full ({self.limits.queue_max} calls); try again shortly"
             )
         queue = self._queues.get(job.user)
-        if queue is not None and len(queue) >= self.limits.max_queue_per_user:
+        if queue is not None and len(queue) >= self.limits.queue_per_user:
             raise DeviceBusy(
-                f"you already have {self.limits.max_queue_per_user} instrument calls waiting"
+                f"you already have {self.limits.queue_per_user} instrument calls waiting"
             )
         if queue is None:
             queue = self._queues[job.user] = deque()

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from remotelab.config import FunctionSettings
 from remotelab.device.functions import (
-    FunctionLimits,
     ParsedCall,
     Registry,
     bind_call,
@@ -42,7 +42,7 @@ class Instrument:
         self,
         owner: DeviceOwner,
         registry: Registry,
-        limits: FunctionLimits,
+        limits: FunctionSettings,
         *,
         share_readings: bool = True,
     ) -> None:
@@ -61,7 +61,7 @@ class Instrument:
         call = parse_call(
             source,
             self.registry,
-            max_chars=self.limits.max_source_chars,
+            max_chars=self.limits.max_chars,
             max_nesting=self.limits.max_nesting,
         )
         # Good strings repeat (buttons, polling programs); a ParsedCall is immutable in use

@@ -14,9 +14,10 @@ import collections
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from remotelab.config import StreamSettings
 from remotelab.device.service import Instrument
 from remotelab.errors import RateLimited, RemotelabError
 from remotelab.streaming.acquisition import Loop, prepare
@@ -34,17 +35,6 @@ from remotelab.streaming.messages import (
 log = logging.getLogger(__name__)
 
 Send = Callable[[str | bytes], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class StreamLimits:
-    max_subscriptions_per_user: int = 4
-    max_connections_per_user: int = 8
-    max_fps: float = 60.0
-    max_rate_hz: float = 20.0
-    max_message_bytes: int = 4096
-    max_queued_messages: int = 32
-    status_interval: float = 1.0
 
 
 class Client:
@@ -86,7 +76,7 @@ class Client:
         plain event wait (no ``wait_for`` task per frame: this runs for every client).
         """
         loop = asyncio.get_running_loop()
-        interval = self.hub.limits.status_interval
+        interval = self.hub.limits.status_seconds
         timer: asyncio.TimerHandle | None = None
 
         def queue_status() -> None:
@@ -159,9 +149,9 @@ def _id_of(raw: str | bytes) -> str | None:
 class Hub:
     """All clients and loops. Open with :meth:`start`, close with :meth:`close`."""
 
-    def __init__(self, instrument: Instrument, limits: StreamLimits | None = None) -> None:
+    def __init__(self, instrument: Instrument, limits: StreamSettings | None = None) -> None:
         self.instrument = instrument
-        self.limits = limits or StreamLimits()
+        self.limits = limits or StreamSettings()
         self.clients: set[Client] = set()
         self._loops: dict[tuple[Any, ...], Loop] = {}
         self._subscribers: dict[tuple[Any, ...], dict[Client, str]] = {}

@@ -166,7 +166,7 @@ async def test_reset_password_flow_is_single_use(app: Quart, settings: Settings)
         "/v1/auth/reset-password", json={"data": {"email": "nobody@example.org"}}
     )
     assert (await unknown.get_json())["message"] == (await response.get_json())["message"]
-    outbox = (settings.instance_path / "outbox.txt").read_text().splitlines()
+    outbox = (settings.server.instance_path / "outbox.txt").read_text().splitlines()
     assert len(outbox) == 1
     link = json.loads(outbox[0])["link"]
     assert link.startswith("http://localhost/reset-password?token=")
@@ -209,7 +209,7 @@ async def test_blocked_and_deleted_users_lose_access(app: Quart) -> None:
 async def test_login_is_rate_limited_per_account(app: Quart, settings: Settings) -> None:
     client = app.test_client()
     await sign_up(client)
-    for _ in range(settings.login_attempts_per_account):
+    for _ in range(settings.auth.login_attempts_per_account):
         assert (await login(client, password="wrong password")).status_code == 401
     limited = await login(client, password="wrong password")
     assert limited.status_code == 429

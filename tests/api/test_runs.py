@@ -78,7 +78,7 @@ async def test_runs_need_a_login_and_are_rate_limited(
 ) -> None:
     assert (await client.post("/v1/run", json={"code": "print(1)"})).status_code == 401
     a = await signup("a@example.org")
-    for _ in range(settings.script_runs_per_minute):
+    for _ in range(settings.sandbox.script_runs_per_minute):
         assert (await client.post("/v1/run", headers=a, json={"code": "1"})).status_code == 200
     limited = await client.post("/v1/run", headers=a, json={"code": "1"})
     assert limited.status_code == 429

@@ -81,7 +81,7 @@ def test_nginx_t_catches_a_broken_site(tmp_path: Path) -> None:
 def test_body_limit_matches_the_app_default() -> None:
     match = re.search(r"^\s*client_max_body_size\s+(\d+)m;", SITE.read_text(), re.MULTILINE)
     assert match is not None
-    assert int(match.group(1)) * 1024 * 1024 == Settings().max_request_bytes
+    assert int(match.group(1)) * 1024 * 1024 == Settings().server.max_request_bytes
 
 
 # --- a real nginx in front of a backend that records what it receives ---------------------
@@ -207,7 +207,7 @@ def test_proxy_overwrites_forwarded_for_and_keeps_host(proxied: int) -> None:
 
 
 def test_proxy_refuses_bodies_over_one_mebibyte(proxied: int) -> None:
-    limit = Settings().max_request_bytes
+    limit = Settings().server.max_request_bytes
     status, body = request(proxied, "POST", "/v1/functions/run", b"x" * limit)
     assert status == 200
     assert json.loads(body)["body"] == limit

@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 
+from remotelab.config import DeviceSettings
 from remotelab.device.backends import EmulatorBackend
 from remotelab.device.emulator import Emulator
-from remotelab.device.owner import DeviceOwner, OwnerLimits, describe_fault
-from remotelab.device.scheduler import SchedulerLimits
+from remotelab.device.owner import DeviceOwner, describe_fault
 from remotelab.errors import DeviceBusy, DeviceTimeout, DeviceUnavailable, InputError
 
-FAST = OwnerLimits(
-    scheduler=SchedulerLimits(max_queue=64, max_queue_per_user=16, call_timeout=5.0),
+FAST = DeviceSettings(
+    queue_max=64,
+    queue_per_user=16,
+    call_timeout=5.0,
     run_timeout=2.0,
     reconnect_initial=0.02,
     reconnect_max=0.1,
@@ -107,7 +109,7 @@ async def test_calls_whose_caller_left_never_reach_the_device(owner: DeviceOwner
 
 
 async def test_call_timeout(emulator: Emulator) -> None:
-    limits = OwnerLimits(scheduler=SchedulerLimits(call_timeout=0.05), run_timeout=2.0)
+    limits = DeviceSettings(call_timeout=0.05, run_timeout=2.0)
     device = DeviceOwner(EmulatorBackend(emulator), limits)
     await device.start()
     try:
@@ -237,7 +239,7 @@ async def test_shared_readings_all_fail_with_their_run(owner: DeviceOwner) -> No
 async def test_a_batch_that_outlives_the_run_timeout_faults_and_a_fresh_thread_serves(
     emulator: Emulator,
 ) -> None:
-    limits = OwnerLimits(run_timeout=0.2, reconnect_initial=0.02, reconnect_max=0.1)
+    limits = DeviceSettings(run_timeout=0.2, reconnect_initial=0.02, reconnect_max=0.1)
     device = DeviceOwner(EmulatorBackend(emulator), limits)
     await device.start()
     try:

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from remotelab.device.scheduler import FairQueue, SchedulerLimits, new_job, wait_for_job
+from remotelab.config import DeviceSettings
+from remotelab.device.scheduler import FairQueue, new_job, wait_for_job
 from remotelab.errors import DeviceBusy, DeviceTimeout
 
 
@@ -16,7 +17,7 @@ def jobs_for(queue: FairQueue, user: str, n: int) -> None:
 
 
 async def test_round_robin_between_users_not_first_come_first_served() -> None:
-    queue = FairQueue(SchedulerLimits())
+    queue = FairQueue(DeviceSettings())
     jobs_for(queue, "hog", 5)
     jobs_for(queue, "light", 1)
     jobs_for(queue, "other", 2)
@@ -27,7 +28,7 @@ async def test_round_robin_between_users_not_first_come_first_served() -> None:
 
 
 async def test_positions_follow_service_order() -> None:
-    queue = FairQueue(SchedulerLimits())
+    queue = FairQueue(DeviceSettings())
     jobs_for(queue, "hog", 5)
     jobs_for(queue, "light", 1)
     assert queue.position("hog") == 1
@@ -40,7 +41,7 @@ async def test_positions_follow_service_order() -> None:
 
 
 async def test_bounds_per_user_and_in_total() -> None:
-    queue = FairQueue(SchedulerLimits(max_queue=5, max_queue_per_user=3))
+    queue = FairQueue(DeviceSettings(queue_max=5, queue_per_user=3))
     jobs_for(queue, "a", 3)
     with pytest.raises(DeviceBusy, match="you already have 3 instrument calls waiting"):
         jobs_for(queue, "a", 1)
@@ -51,7 +52,7 @@ async def test_bounds_per_user_and_in_total() -> None:
 
 
 async def test_drain_empties_everything() -> None:
-    queue = FairQueue(SchedulerLimits())
+    queue = FairQueue(DeviceSettings())
     jobs_for(queue, "a", 2)
     jobs_for(queue, "b", 1)
     assert [j.label for j in queue.drain()] == ["a0", "a1", "b0"]

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from remotelab.config import FunctionSettings
 from remotelab.device.backends import EmulatorBackend
 from remotelab.device.emulator import Emulator
-from remotelab.device.functions import FunctionLimits, default_registry
+from remotelab.device.functions import default_registry
 from remotelab.device.owner import DeviceOwner
 
 
@@ -26,7 +27,7 @@ async def readings_while_busy(owner: DeviceOwner, *, share: bool) -> list[float]
     """Four users ask for the same voltage while the device is busy with something else."""
     from remotelab.device.service import Instrument
 
-    instrument = Instrument(owner, default_registry(), FunctionLimits(), share_readings=share)
+    instrument = Instrument(owner, default_registry(), FunctionSettings(), share_readings=share)
     await instrument.run("setup", "set_sine1(1000)")  # CH1 changes from one moment to the next
     gate = threading.Event()
     busy = asyncio.create_task(owner.call("other", lambda lab: gate.wait(2)))

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from remotelab.config import FunctionSettings, StreamSettings
 from remotelab.device.backends import EmulatorBackend
 from remotelab.device.emulator import Emulator
-from remotelab.device.functions import FunctionLimits, default_registry
+from remotelab.device.functions import default_registry
 from remotelab.device.owner import DeviceOwner
 from remotelab.device.service import Instrument
-from remotelab.streaming.hub import Hub, StreamLimits
+from remotelab.streaming.hub import Hub
 from remotelab.streaming.messages import ScopeConfig, Subscribe, decode_frame
 
 
@@ -20,8 +21,8 @@ from remotelab.streaming.messages import ScopeConfig, Subscribe, decode_frame
 async def hub() -> AsyncIterator[Hub]:
     owner = DeviceOwner(EmulatorBackend(Emulator(seed=1)))
     await owner.start()
-    instrument = Instrument(owner, default_registry(), FunctionLimits())
-    streams = Hub(instrument, StreamLimits(max_fps=200))
+    instrument = Instrument(owner, default_registry(), FunctionSettings())
+    streams = Hub(instrument, StreamSettings(max_fps=200))
     yield streams
     await streams.close()
     await owner.close()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from remotelab.device.functions.catalog import build_registry, default_registry
 from remotelab.device.functions.jsonsafe import ResultError, to_json_safe
-from remotelab.device.functions.limits import FunctionLimits
 from remotelab.device.functions.params import REQUIRED, Param
 from remotelab.device.functions.parse import ParsedCall, bind_arguments, bind_call, parse_call
 from remotelab.device.functions.registry import Function, Registry, Returns
@@ -22,7 +21,6 @@ from remotelab.device.functions.registry import Function, Registry, Returns
 __all__ = [
     "REQUIRED",
     "Function",
-    "FunctionLimits",
     "Param",
     "ParsedCall",
     "Registry",

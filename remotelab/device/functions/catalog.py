@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from functools import lru_cache
 
+from remotelab.config import FunctionSettings
 from remotelab.device.functions import catalog_legacy, catalog_legacy_digital, catalog_modern
-from remotelab.device.functions.limits import FunctionLimits
 from remotelab.device.functions.registry import Registry
 
 #: Readings: they measure and change nothing the next call could notice (no output, no
@@ -53,7 +53,7 @@ SHARED_READINGS = frozenset(
 )
 
 
-def build_registry(limits: FunctionLimits) -> Registry:
+def build_registry(limits: FunctionSettings) -> Registry:
     """A registry of the pslab 4.x style functions, then the pslab-remote legacy ones."""
     functions = [
         *catalog_modern.functions(limits),
@@ -68,11 +68,11 @@ def build_registry(limits: FunctionLimits) -> Registry:
     )
 
 
-def default_registry(limits: FunctionLimits | None = None) -> Registry:
+def default_registry(limits: FunctionSettings | None = None) -> Registry:
     """The registry for ``limits`` (default limits when ``None``); built once per limits."""
-    return _cached(limits or FunctionLimits())
+    return _cached(limits or FunctionSettings())
 
 
 @lru_cache(maxsize=8)
-def _cached(limits: FunctionLimits) -> Registry:
+def _cached(limits: FunctionSettings) -> Registry:
     return build_registry(limits)

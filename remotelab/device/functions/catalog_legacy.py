@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from remotelab.config import FunctionSettings
 from remotelab.device.functions import bindings as b
 from remotelab.device.functions.checks import check_capture
 from remotelab.device.functions.hardware import (
@@ -32,13 +33,12 @@ from remotelab.device.functions.hardware import (
     samples_param,
     timegap_param,
 )
-from remotelab.device.functions.limits import FunctionLimits
 from remotelab.device.functions.params import Param
 from remotelab.device.functions.registry import NOTHING, Check, Function, Returns
 
 
 def _capture_check(
-    channels: int, samples: str, timegap: str, one: str | None, limits: FunctionLimits
+    channels: int, samples: str, timegap: str, one: str | None, limits: FunctionSettings
 ) -> Check:
     def check(function: str, args: dict[str, Any]) -> None:
         check_capture(
@@ -143,7 +143,7 @@ def _wave(n: int) -> Function:
     )
 
 
-def functions(limits: FunctionLimits) -> list[Function]:
+def functions(limits: FunctionSettings) -> list[Function]:
     """The legacy multimeter, oscilloscope, waveform, power and device functions."""
     analog = "Analog input: CH1, CH2, CH3, MIC, CAP, RES (SEN) or VOL (AN8)."
     functions = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from remotelab.config import FunctionSettings
 from remotelab.device.functions import bindings as b
 from remotelab.device.functions.hardware import (
     COUNTER_INPUTS,
@@ -22,7 +23,6 @@ from remotelab.device.functions.hardware import (
     pin,
     wait,
 )
-from remotelab.device.functions.limits import FunctionLimits
 from remotelab.device.functions.params import Param
 from remotelab.device.functions.registry import NOTHING, Function, Returns
 
@@ -44,7 +44,7 @@ def _fraction(name: str, doc: str) -> Param:
     return number(name, doc, low=0, high=1)
 
 
-def _edge_period(name: str, mode: str, limits: FunctionLimits) -> Function:
+def _edge_period(name: str, mode: str, limits: FunctionSettings) -> Function:
     word = "rising" if mode == "rising" else "falling"
     return Function(
         name=name,
@@ -86,7 +86,7 @@ def _interval(sl: Any, a: dict[str, Any]) -> float:
     return float("nan") if measured is None else measured * 1e-6  # pslab 1.x: NaN on timeout
 
 
-def functions(limits: FunctionLimits) -> list[Function]:
+def functions(limits: FunctionSettings) -> list[Function]:
     """The legacy PWM and logic-analyzer functions, with the policy bounds of ``limits``."""
     mw = limits.max_wait_seconds
     functions = [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from remotelab.config import FunctionSettings
 from remotelab.device.functions import bindings as b
 from remotelab.device.functions.checks import (
     check_capture,
@@ -48,12 +49,11 @@ from remotelab.device.functions.hardware import (
     timegap_param,
     wait,
 )
-from remotelab.device.functions.limits import FunctionLimits
 from remotelab.device.functions.params import Param
 from remotelab.device.functions.registry import NOTHING, Check, Function, Returns
 
 
-def _scope_check(limits: FunctionLimits) -> Check:
+def _scope_check(limits: FunctionSettings) -> Check:
     def check(function: str, args: dict[str, Any]) -> None:
         channels = args["channels"]
         check_capture(
@@ -96,7 +96,7 @@ def _source(name: str, rng: tuple[float, float], unit: str, doc: str) -> Param:
     return number(name, doc, low=rng[0], high=rng[1], unit=unit, default=None)
 
 
-def functions(limits: FunctionLimits) -> list[Function]:
+def functions(limits: FunctionSettings) -> list[Function]:
     """The pslab 4.x style functions, with the policy bounds of ``limits``."""
     mw = limits.max_wait_seconds
     return [

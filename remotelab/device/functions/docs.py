@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from remotelab.config import FunctionSettings
 from remotelab.device.functions.hardware import OLD_NAMES
-from remotelab.device.functions.limits import FunctionLimits
 from remotelab.device.functions.params import Param, format_literal
 from remotelab.device.functions.registry import CATEGORIES, Function, Registry
 
@@ -103,16 +103,16 @@ def _section(title: str, functions: list[Function]) -> list[str]:
     return lines
 
 
-def render_markdown(registry: Registry, limits: FunctionLimits | None = None) -> str:
+def render_markdown(registry: Registry, limits: FunctionSettings | None = None) -> str:
     """The reference page for ``registry`` (built with ``limits``, default limits if None)."""
-    limits = limits or FunctionLimits()
+    limits = limits or FunctionSettings()
     lines = [
         "# Function strings",
         "",
         f"<!-- Generated from the registry by `{COMMAND}`; do not edit. -->",
         "",
         _INTRO.format(
-            max_chars=limits.max_source_chars,
+            max_chars=limits.max_chars,
             max_nesting=limits.max_nesting,
             max_wait=limits.max_wait_seconds,
             max_capture=limits.max_capture_seconds,

@@ -13,10 +13,10 @@ from typing import Any, Final
 
 import numpy as np
 
-from remotelab.device.functions.limits import FunctionLimits
+from remotelab.config import FunctionSettings
 from remotelab.errors import DeviceError
 
-_DEFAULTS: Final = FunctionLimits()
+_DEFAULTS: Final = FunctionSettings()
 
 
 class ResultError(DeviceError):

@@ -25,12 +25,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from remotelab.device.functions.limits import FunctionLimits
+from remotelab.config import FunctionSettings
 from remotelab.device.functions.params import argument_error, format_literal, join_or
 from remotelab.device.functions.registry import Function, Registry
 from remotelab.errors import FunctionStringError
 
-_DEFAULTS: Final = FunctionLimits()
+_DEFAULTS: Final = FunctionSettings()
 ONLY_ONE_CALL: Final = "only one call with literal arguments is allowed"
 _FILENAME: Final = "<function string>"
 
@@ -101,7 +101,7 @@ def parse_call(
     source: str,
     registry: Registry,
     *,
-    max_chars: int = _DEFAULTS.max_source_chars,
+    max_chars: int = _DEFAULTS.max_chars,
     max_nesting: int = _DEFAULTS.max_nesting,
 ) -> ParsedCall:
     """Parse and check one function string such as ``capture1('CH1', 100, 10)``.

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from remotelab.config import FunctionSettings
 from remotelab.device.functions import (
     REQUIRED,
     Function,
-    FunctionLimits,
     build_registry,
     default_registry,
     parse_call,
@@ -64,10 +64,10 @@ def test_pslab_remote_examples_parse() -> None:
 
 def test_default_registry_is_built_once_per_limits() -> None:
     assert default_registry() is default_registry()
-    assert default_registry(FunctionLimits()) is default_registry()
-    other = default_registry(FunctionLimits(max_wait_seconds=3))
+    assert default_registry(FunctionSettings()) is default_registry()
+    other = default_registry(FunctionSettings(max_wait_seconds=3))
     assert other is not default_registry()
-    assert build_registry(FunctionLimits()).names() == default_registry().names()
+    assert build_registry(FunctionSettings()).names() == default_registry().names()
 
 
 @pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.name)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from remotelab.device.functions import FunctionLimits, default_registry
+from remotelab.config import FunctionSettings
+from remotelab.device.functions import default_registry
 from remotelab.device.functions.__main__ import main
 from remotelab.device.functions.docs import COMMAND, render_markdown
 
@@ -28,7 +29,7 @@ def test_every_function_is_documented() -> None:
 
 
 def test_limits_show_in_the_page() -> None:
-    limits = FunctionLimits(max_source_chars=500, max_wait_seconds=3)
+    limits = FunctionSettings(max_chars=500, max_wait_seconds=3)
     text = render_markdown(default_registry(limits), limits)
     assert "At most 500 characters" in text
     assert "waits of at most\n3 s" in text

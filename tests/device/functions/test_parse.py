@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from remotelab.config import FunctionSettings
 from remotelab.device.functions import (
-    FunctionLimits,
     ParsedCall,
     Registry,
     bind_call,
@@ -992,7 +992,7 @@ def test_defaults_are_fresh_lists() -> None:
 
 
 def test_custom_limits_change_ranges() -> None:
-    registry = default_registry(FunctionLimits(max_wait_seconds=1, max_capture_seconds=0.01))
+    registry = default_registry(FunctionSettings(max_wait_seconds=1, max_capture_seconds=0.01))
     with pytest.raises(FunctionStringError, match=r"between 0\.001 and 1 s, got 2"):
         parse_call("get_freq('ID1', 2)", registry)
     assert parse_call("get_freq()", registry).args["timeout"] == 1  # default clamped

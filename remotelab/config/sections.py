@@ -1,0 +1,403 @@
+"""The sections of the settings tree, one per area, each read where it is used.
+
+``Settings.sandbox`` is handed to the sandbox, ``Settings.streaming`` to the
+stream hub, and so on: the code reads its section's fields by the names
+declared here, and each name is its variable's (``REMOTELAB_SANDBOX_NICE`` is
+``SandboxSettings.nice``). Ranges are checked when a section is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from remotelab.config.fields import Secret, Section, setting
+from remotelab.errors import ConfigError
+
+MIB = 1024 * 1024
+
+DeviceKind = Literal["emulator", "pslab", "auto"]
+AccountsMode = Literal["standalone", "shared"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class ServerSettings(Section):
+    """The process: where it listens, what it logs, what it serves."""
+
+    instance_path: Path = setting(
+        Path("instance"),
+        "Folder for the SQLite file, the generated secret key and the mail outbox.",
+    )
+    host: str = setting("127.0.0.1", "Address `remotelab serve` binds to.")
+    port: int = setting(8000, "Port `remotelab serve` listens on (0: any free port).", le=65535)
+    log_level: str = setting(
+        "INFO", "Python logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)."
+    )
+    access_log: bool = setting(True, "Log every request (Hypercorn's access log, to stdout).")
+    webapp_dir: Path | None = setting(
+        None,
+        "Folder with the built webapp (default: `webapp/dist` beside the package, if present).",
+    )
+    max_request_bytes: int = setting(
+        1_048_576, "Largest request body accepted, in bytes; larger bodies get 413.", ge=1
+    )
+
+    def check(self) -> None:
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(
+                f"{self.variable('log_level')}={self.log_level!r}: expected one of "
+                + ", ".join(LOG_LEVELS)
+            )
+
+
+@dataclass(frozen=True)
+class StorageSettings(Section):
+    """The database and what is loaded into it at start."""
+
+    database_url: str = setting(
+        "",
+        "SQLAlchemy async URL. Empty: SQLite file `remotelab.sqlite3` in the instance folder. "
+        "PostgreSQL: `postgresql+asyncpg://user:pass@host/db`.",
+    )
+    accounts: AccountsMode = setting(
+        "standalone",
+        "`standalone`: the lab owns its `users` table and writes bcrypt hashes. `shared`: the "
+        "`users` table belongs to the Open Event server (same database); the lab never creates or "
+        "alters it and writes new accounts with the event server's scrypt scheme.",
+    )
+    load_examples: bool = setting(
+        True, "Publish the scripts of the examples folder as examples on start."
+    )
+    examples_dir: Path | None = setting(
+        None,
+        "Folder of built-in example scripts (default: `examples/` beside the package, if present).",
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class AuthSettings(Section):
+    """Tokens, passwords, cookies and the rate limits on logging in."""
+
+    secret_key: Secret = setting(
+        Secret(""),
+        "HS256 key for JWTs and cookie sessions. Set it to the Open Event server's `SECRET_KEY` to "
+        "share tokens (at least 32 bytes is advised; a shorter key works with a warning). "
+        "Empty: generated once and kept in `<instance>/secret_key`.",
+    )
+    access_token_seconds: int = setting(86_400, "Lifetime of an access token.", ge=1)
+    access_token_remember_seconds: int = setting(
+        5_400,
+        "Lifetime of an access token when logging in with `remember-me` (as the event server).",
+        ge=1,
+    )
+    refresh_token_seconds: int = setting(365 * 86_400, "Lifetime of a refresh token.", ge=1)
+    reset_token_seconds: int = setting(3_600, "How long a password-reset token stays valid.", ge=1)
+    bcrypt_rounds: int = setting(
+        12, "bcrypt cost factor for accounts the lab creates in standalone mode.", ge=4, le=31
+    )
+    bcrypt_max_rounds: int = setting(
+        16, "bcrypt cost above which a stored hash is refused instead of computed.", ge=4, le=31
+    )
+    token_max_chars: int = setting(
+        4_096, "Longest JWT accepted; a longer one is refused (422).", ge=64
+    )
+    password_min_length: int = setting(8, "Shortest password accepted at sign up.", ge=1)
+    password_max_length: int = setting(
+        1_024, "Longest password accepted (bounds hashing work).", ge=1
+    )
+    login_attempts_per_account: int = setting(
+        5, "Failed logins allowed per account per window before 429.", ge=1
+    )
+    login_attempts_per_address: int = setting(
+        30, "Login attempts allowed per client address per window before 429.", ge=1
+    )
+    login_window_seconds: int = setting(300, "Window of the login rate limits, in seconds.", ge=1)
+    signups_per_address: int = setting(
+        20, "Sign ups allowed per client address per window before 429.", ge=1
+    )
+    signup_window_seconds: int = setting(
+        3_600, "Window of the sign-up rate limit, in seconds.", ge=1
+    )
+    resets_per_window: int = setting(
+        3, "Password-reset requests per email and per address per sign-up window.", ge=1
+    )
+    rate_limit_max_keys: int = setting(
+        100_000, "Keys each rate limiter remembers at most; the stalest is forgotten.", ge=1
+    )
+    auth_cache_seconds: float = setting(
+        5.0,
+        "How long a user's standing (blocked, deleted, role, token cut-off) is cached. Changes "
+        "made through the lab apply at once; changes made directly in a shared event-server "
+        "database apply within this time. 0 turns the cache off.",
+    )
+    auth_cache_max_users: int = setting(10_000, "Users whose standing is cached at most.", ge=1)
+    cookie_secure: bool = setting(False, "Mark the session cookie `Secure` (turn on behind HTTPS).")
+    cookie_samesite: Literal["Lax", "Strict"] = setting(
+        "Lax", "SameSite attribute of the session cookie."
+    )
+    cookie_max_age_seconds: int = setting(86_400, "Lifetime of a browser session cookie.", ge=1)
+    trust_proxy_headers: bool = setting(
+        False, "Take the client address from `X-Forwarded-For` (only behind a proxy you control)."
+    )
+
+    def check(self) -> None:
+        if self.password_min_length > self.password_max_length:
+            raise ConfigError(
+                f"{self.variable('password_min_length')}={self.password_min_length}: must not "
+                f"exceed {self.variable('password_max_length')} ({self.password_max_length})"
+            )
+
+
+@dataclass(frozen=True)
+class ScriptSettings(Section):
+    """Stored scripts and the lists that show them."""
+
+    max_script_bytes: int = setting(
+        65_536, "Largest script source, in bytes (UTF-8); checked on save and on run.", ge=1
+    )
+    max_title_chars: int = setting(200, "Longest script title.", ge=1)
+    max_description_chars: int = setting(4_000, "Longest script description.", ge=1)
+    max_scripts_per_user: int = setting(
+        500, "Scripts one user may keep (not counting deleted ones).", ge=1
+    )
+    page_size_default: int = setting(20, "Items per page when `limit` is not given.", ge=1)
+    page_size_max: int = setting(100, "Largest `limit` accepted on lists.", ge=1)
+
+    def check(self) -> None:
+        if self.page_size_default > self.page_size_max:
+            raise ConfigError(
+                f"{self.variable('page_size_default')}={self.page_size_default}: must not "
+                f"exceed {self.variable('page_size_max')} ({self.page_size_max})"
+            )
+
+
+@dataclass(frozen=True)
+class SandboxSettings(Section):
+    """One script run's bounds, and how many runs go at once."""
+
+    PREFIX = "SANDBOX_"
+
+    wall_seconds: float = setting(
+        10.0, "Wall-clock limit of a script run; the server kills the worker.", gt=0
+    )
+    cpu_seconds: int = setting(10, "CPU-time limit of a script run (RLIMIT_CPU).", ge=1)
+    memory_mb: int = setting(
+        512, "Address space of a worker in MiB (numpy's own ~150 MiB included).", ge=64
+    )
+    stdout_bytes: int = setting(
+        65_536, "Printed text kept per run; more is cut with a marker.", ge=1
+    )
+    max_device_calls: int = setting(1_000, "Instrument calls one run may make.", ge=1)
+    max_result_bytes: int = setting(
+        16 * MIB, "Largest encoded result a worker may send back.", ge=1024
+    )
+    max_open_files: int = setting(16, "File descriptors a worker may hold.", ge=8)
+    nice: int = setting(
+        10,
+        "Scheduling niceness of script workers: the server and the instrument get the CPU first.",
+        ge=1,
+        le=19,
+    )
+    max_concurrent: int = setting(
+        4, "Script runs executing at once (one worker process each).", ge=1
+    )
+    max_queued: int = setting(32, "Script runs waiting for a worker; more get 429.")
+    script_runs_per_minute: int = setting(
+        30,
+        "Script runs one user may start per minute (then 429).",
+        env="SCRIPT_RUNS_PER_MINUTE",
+        ge=1,
+    )
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb * MIB
+
+
+@dataclass(frozen=True)
+class WidgetSettings(Section):
+    """What one run may put into its widget list."""
+
+    PREFIX = "SANDBOX_"
+
+    max_widgets: int = setting(
+        200, "Widgets one run may create (a button's automatic label counts).", ge=1
+    )
+    max_plot_points: int = setting(
+        100_000,
+        "Points one plot keeps over all its series; beyond it every series is decimated "
+        "evenly, keeping its first and last points.",
+        ge=2,
+    )
+    max_text_chars: int = setting(
+        10_000,
+        "Characters one print/print_/label widget may show; beyond it the text is cut and "
+        'the widget marked `"truncated": true`.',
+        ge=1,
+    )
+    max_series: int = setting(16, "Series one plot (or one `update-plot` stacking) may hold.", ge=1)
+    max_name_chars: int = setting(
+        100, "Characters in a widget name, target, CSS class or button label.", ge=1
+    )
+
+    def check(self) -> None:
+        # Decimation keeps at least the first and the last point of every series.
+        if self.max_plot_points < 2 * self.max_series:
+            raise ConfigError(
+                f"{self.variable('max_plot_points')}={self.max_plot_points}: must be at least "
+                f"2 x {self.variable('max_series')} ({2 * self.max_series})"
+            )
+
+
+@dataclass(frozen=True)
+class StreamSettings(Section):
+    """Live streams over the websocket."""
+
+    PREFIX = "STREAM_"
+
+    max_subscriptions_per_user: int = setting(
+        4, "Live subscriptions one user may hold over all their connections.", ge=1
+    )
+    max_connections_per_user: int = setting(
+        8, "Stream websockets one user may hold open; more are refused (429).", ge=1
+    )
+    max_fps: float = setting(
+        60.0,
+        "Frames per second an oscilloscope stream captures at most (0: as fast as the device).",
+    )
+    max_rate_hz: float = setting(
+        20.0, "Highest `rate` a multimeter or logic-analyzer stream may ask for.", gt=0
+    )
+    max_message_bytes: int = setting(
+        4_096, "Longest message a client may send on the stream.", ge=256
+    )
+    max_queued_messages: int = setting(
+        32,
+        "Text messages waiting for one client; beyond it the oldest is dropped (frames are "
+        "always latest-wins, one per subscription).",
+        ge=1,
+    )
+    status_seconds: float = setting(1.0, "How often a client gets a `status` message.", gt=0)
+
+
+@dataclass(frozen=True)
+class DeviceSettings(Section):
+    """The instrument: which backend, and the fair queue in front of it."""
+
+    PREFIX = "DEVICE_"
+
+    kind: DeviceKind = setting(
+        "emulator",
+        "`emulator` (built-in PSLab emulator), `pslab` (hardware; fails if none) or `auto` "
+        "(hardware when found, else the emulator, said in the log and `/v1/device`).",
+        env="DEVICE",
+    )
+    port: str = setting(
+        "", "Serial port of the PSLab (e.g. `/dev/ttyACM0`). Empty: scan USB ports."
+    )
+    queue_max: int = setting(
+        256, "Instrument calls waiting at most, all users together; more get 429.", ge=1
+    )
+    queue_per_user: int = setting(
+        32, "Instrument calls one user may have waiting; more get 429.", ge=1
+    )
+    inflight_per_user: int = setting(
+        2,
+        "Requests of one user that use the instrument at the same time; more wait before any "
+        "work is done for them, so one user cannot slow the server for everyone.",
+        ge=1,
+    )
+    call_timeout: float = setting(
+        30.0, "Seconds an instrument call may wait in the queue and run (then 503).", gt=0
+    )
+    run_timeout: float = setting(
+        20.0, "Seconds one call may run on the device before the device counts as hung.", gt=0
+    )
+    gil_switch_ms: float = setting(
+        0.5,
+        "Longest the event loop holds Python's GIL while the device thread waits for it "
+        "(sys.setswitchinterval; Python's default is 5 ms). Shorter lets a capture resume "
+        "sooner after its waits while streams are being sent. 0: leave Python's default.",
+        le=100,
+    )
+    share_readings: bool = setting(
+        True,
+        "Identical shared readings (marked in docs/reference/functions.md) that wait at the "
+        "same moment are answered by one measurement. Off: every call measures on its own.",
+    )
+    batch_max: int = setting(
+        8,
+        "Queued calls handed to the device thread at once, in fair order (fewer thread "
+        "switches under load).",
+        ge=1,
+    )
+    reconnect_initial: float = setting(
+        0.2,
+        "First wait before reconnecting a faulted device, in seconds (doubles each try).",
+        gt=0,
+    )
+    reconnect_max: float = setting(
+        10.0, "Longest wait between reconnection attempts, in seconds.", gt=0
+    )
+
+
+@dataclass(frozen=True)
+class EmulatorSettings(Section):
+    """The built-in PSLab emulator (used when the device is `emulator`, or `auto` finds none)."""
+
+    PREFIX = "EMULATOR_"
+
+    bench: Path | None = setting(
+        None, "TOML file with the emulator's `wiring = [...]`. Empty: the default bench."
+    )
+    realtime: bool = setting(False, "Emulator takes real capture and 1 Mbaud transfer time.")
+    seed: int | None = setting(
+        None, "Seed of the emulator's noise. Empty: different each start.", ge=None
+    )
+    read_timeout: float = setting(
+        0.05,
+        "Seconds an emulator read waits for bytes that never come (real-time mode, silent fault).",
+        gt=0,
+    )
+
+
+@dataclass(frozen=True)
+class FunctionSettings(Section):
+    """Function strings: their size, their arguments' bounds and their results' size."""
+
+    PREFIX = "FUNCTION_"
+
+    calls_per_minute: int = setting(
+        1_200, "Function strings one user may run per minute over HTTP (then 429).", ge=1
+    )
+    max_chars: int = setting(1_000, "Longest function string, checked before parsing.", ge=16)
+    max_nesting: int = setting(
+        8,
+        "Deepest bracket nesting in a function string (the call's own parentheses count), "
+        "and longest run of consecutive operators.",
+        ge=1,
+    )
+    max_wait_seconds: float = setting(
+        10.0, "Largest `timeout`/`interval` argument a function accepts.", gt=0
+    )
+    max_capture_seconds: float = setting(
+        10.0, "Longest oscilloscope capture (samples x timegap) a function accepts.", gt=0
+    )
+    max_average_samples: int = setting(
+        100, "Most readings `get_average_voltage` may average.", ge=1
+    )
+    max_result_items: int = setting(
+        100_000,
+        "Most values in one function result (each number, string, list and dict counts one).",
+        ge=1,
+    )
+    max_result_depth: int = setting(16, "Deepest list nesting in one function result.", ge=1)
+    max_result_notes: int = setting(
+        10, "Most `inf`/`nan` notes listed for one result; the rest are counted.", ge=0
+    )
