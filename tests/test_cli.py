@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.ports import free_port
 
 REMOTELAB = [sys.executable, "-m", "remotelab.cli"]
 
@@ -25,12 +26,6 @@ def run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.Complete
     return subprocess.run(
         REMOTELAB + args, input=stdin, capture_output=True, text=True, env=env, timeout=60
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_wrong_setting_stops_serve_with_one_line(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Accounts over HTTP: sign up, login (JWT and cookie), refresh, logout, passwords, roles.
 
-Paths, bodies and messages follow the Open Event server (DESIGN.md §7) so that
+Paths, bodies and messages follow the Open Event server (docs/reference/tokens.md) so that
 its clients work against the lab unchanged.
 """
 

@@ -49,19 +49,8 @@ STATUS: dict[type[e.RemotelabError], int] = {
     SandboxBusy: 429,  # too many runs waiting for a worker: try again shortly
 }
 
-# Websocket close codes (RFC 6455 private range 4000-4999), used by the stream endpoint.
-CLOSE_CODE: dict[int, int] = {400: 4400, 401: 4401, 403: 4403, 404: 4404, 429: 4429, 503: 4503}
-
-
-def register_status(cls: type[e.RemotelabError], status: int) -> None:
-    """Give a domain error class defined in a lower layer its HTTP status."""
-    STATUS[cls] = status
-
 
 def status_of(exc: e.RemotelabError) -> int:
-    explicit = getattr(exc, "http_status", None)
-    if isinstance(explicit, int):
-        return explicit
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]

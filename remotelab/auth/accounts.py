@@ -31,7 +31,7 @@ from remotelab.storage import users as q
 from remotelab.storage.database import Database
 from remotelab.storage.models import LabAccount, User, utcnow
 
-# The event server's login messages, kept verbatim (DESIGN.md §7).
+# The event server's login messages, kept verbatim: its clients match on them.
 MISSING_CREDENTIALS = "username or password missing"
 INVALID_CREDENTIALS = "Invalid Credentials"
 BLOCKED = "Admin has marked this account as spam"

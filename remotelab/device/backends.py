@@ -1,6 +1,6 @@
 """Instrument backends: the emulator, or a PSLab on a USB serial port.
 
-Detection never leaves the machine (DESIGN.md §3): it looks only at USB serial
+Detection never leaves the machine: it looks only at USB serial
 ports whose VID:PID is a PSLab's (04d8:00df, 10c4:ea60), opens each with
 pslab's ``SerialHandler`` and keeps the first that answers the version query.
 pslab's ``detect()``/``autoconnect()`` are never called — they also probe the

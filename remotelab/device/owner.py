@@ -1,7 +1,7 @@
 """The one owner of the instrument: a dedicated thread, a fair queue, fault recovery.
 
 Every pslab call runs on one thread, one call at a time, so the serial protocol
-is never interleaved (DESIGN.md §3). Calls reach that thread only through
+is never interleaved (docs/architecture.md, ADR 0004). Calls reach that thread only through
 :meth:`DeviceOwner.call`, which queues them fairly (:mod:`.scheduler`).
 
 States: ``connecting`` → ``connected`` ⇄ ``faulted`` → ``closed``. A call that

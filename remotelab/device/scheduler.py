@@ -146,9 +146,6 @@ class FairQueue:
                         return place
         return None  # pragma: no cover - the loop always returns
 
-    def per_user(self) -> dict[str, int]:
-        return {user: len(queue) for user, queue in self._queues.items()}
-
 
 def new_job(user: str, fn: Callable[[Any], T], label: str, key: str | None = None) -> Job[T]:
     loop = asyncio.get_running_loop()

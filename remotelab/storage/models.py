@@ -1,6 +1,6 @@
 """Database tables.
 
-``users`` has the Open Event server's shape (DESIGN.md §7): in shared mode it
+``users`` has the Open Event server's shape (ADR 0002): in shared mode it
 *is* the event server's table, so the lab maps only the columns it needs and
 never creates or alters it. Everything the lab owns lives in ``lab_*`` tables.
 """

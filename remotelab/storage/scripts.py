@@ -7,7 +7,6 @@ indistinguishable from one that does not exist (both :class:`NotFound`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from remotelab.errors import NotFound
 from remotelab.storage.models import LabScript, utcnow
 
-SortKey = Literal["created", "-created", "updated", "-updated", "title", "-title"]
 SORT_KEYS: tuple[str, ...] = ("created", "-created", "updated", "-updated", "title", "-title")
 _COLUMNS = {
     "created": LabScript.created_at,

@@ -42,7 +42,6 @@ INT16 = 1
 FLOAT32 = 2
 HEADER = struct.Struct("<4sBBHIQdff")
 INSTRUMENTS = ("oscilloscope", "multimeter", "logic_analyzer")
-SCOPE_CHANNELS = ("CH1", "CH2", "CH3", "MIC")
 MAX_ID_CHARS = 64
 
 Instrument = Literal["oscilloscope", "multimeter", "logic_analyzer"]

@@ -1,4 +1,4 @@
-"""Widget specs and stacking: the pure core of a script's app (DESIGN.md §5).
+"""Widget specs and stacking: the pure core of a script's app (pslab-remote's wire format).
 
 - :class:`WidgetCollector` builds the widget list of one run (``print``,
   ``print_``, ``label``, ``button``, ``plot``) within :class:`WidgetLimits`;

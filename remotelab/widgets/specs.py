@@ -1,4 +1,4 @@
-"""The widget list of one script run (DESIGN.md §5, compatible with pslab-remote).
+"""The widget list of one script run (compatible with pslab-remote; docs/reference/widgets.md).
 
 :class:`WidgetCollector` is what the sandbox exposes to a user script as
 ``print``, ``print_``, ``label``, ``button`` and ``plot``: each call appends one

@@ -1,4 +1,4 @@
-"""Stacking: turning a function-string result into plot series (DESIGN.md §5).
+"""Stacking: turning a function-string result into plot series (docs/reference/widgets.md).
 
 A capture returns separate arrays ``[x, y1, y2, ...]``; a plot wants series of
 ``[x, y]`` pairs. The stacking string of an ``update-plot`` button says how:

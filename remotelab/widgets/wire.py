@@ -1,4 +1,4 @@
-"""The widget specs as types: the wire format of DESIGN.md §5.
+"""The widget specs as types: the wire format of docs/reference/widgets.md.
 
 One ``TypedDict`` per widget, so the sandbox, the API (an OpenAPI schema) and
 the tests share one statement of the format. Keys appear in this order in the

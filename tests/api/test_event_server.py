@@ -35,7 +35,7 @@ SQL = Path(__file__).resolve().parent.parent / "support" / "open_event_users.sql
 
 
 def event_server_scrypt(password: str) -> tuple[str, str]:
-    """The event server's password formula (DESIGN.md §7): (_password, salt)."""
+    """The event server's password formula (ADR 0002): (_password, salt)."""
     salt = base64.b64encode(os.urandom(64)).decode()
     digest = hashlib.scrypt(password.encode(), salt=salt.encode(), n=16384, r=8, p=1, dklen=64)
     return base64.b64encode(digest).decode(), salt

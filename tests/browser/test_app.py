@@ -20,18 +20,11 @@ from playwright.async_api import Page, async_playwright, expect
 
 from tests.support.chromium import ARGS
 from tests.support.chromium import EXECUTABLE as CHROMIUM
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 INSTANCE: dict[str, Path] = {}

@@ -1,7 +1,8 @@
 """Every example in examples/ runs on the emulator's default bench and makes physical sense.
 
-The two pslab-remote-style panels are checked against the exact widget JSON of DESIGN.md §5,
-and their buttons are pressed the way the browser does (POST /v1/functions/run).
+The two pslab-remote-style panels are checked against the exact widget JSON of
+docs/reference/widgets.md, and their buttons are pressed the way the browser does
+(POST /v1/functions/run).
 """
 
 from __future__ import annotations

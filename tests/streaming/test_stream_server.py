@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from remotelab.api.context import EXTENSION
 from remotelab.app import create_app, shutdown_trigger
 from remotelab.streaming.messages import decode_frame
 from tests.conftest import make_settings
+from tests.support.ports import free_port
 
 SCOPE = {"channels": 1, "samples": 1000, "timegap": 1}
 
@@ -44,12 +44,6 @@ class Live:
         accounts = self.app.extensions[EXTENSION].accounts
         user = await accounts.create_account(email=email, password="password123")
         return str(accounts.codec.issue_access(user.id))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

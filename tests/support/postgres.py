@@ -28,7 +28,6 @@ import pwd
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -36,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.support.ports import free_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
 SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres", "psql")
@@ -83,13 +84,6 @@ def find_bin_dir(root: Path = PG_ROOT) -> Path:
             f"{root}/*/bin: {INSTALL_HINT}"
         )
     return max(found, key=version)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _clean_env() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""WidgetCollector: the exact widget JSON of DESIGN.md §5, naming, limits, validation."""
+"""WidgetCollector: the widget JSON of docs/reference/widgets.md, naming, limits, validation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-// The widget renderer on pslab-remote's JSON (DESIGN.md §5), buttons pressed.
+// The widget renderer on pslab-remote's JSON (docs/reference/widgets.md), buttons pressed.
 import { renderWidgets } from "./widgets";
 
 const widgets = [

@@ -15,7 +15,7 @@ from remotelab.device.functions import (
     parse_call,
 )
 
-# Named by the design (DESIGN.md §3) and used by pslab-remote's scripts and docs.
+# The legacy names (docs/reference/functions.md), used by pslab-remote's scripts and docs.
 LEGACY = [
     "get_voltage",
     "get_average_voltage",
