@@ -18,11 +18,11 @@ What is enforced where: ``docs/reference/sandbox.md``.
 
 from __future__ import annotations
 
-from remotelab.sandbox.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.pool import SandboxPool
 from remotelab.sandbox.result import RunError, RunResult, RunStats, Status
-from remotelab.sandbox.session import DeviceCall, FunctionValidator
+from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
+from remotelab.sandbox.server.pool import SandboxPool
+from remotelab.sandbox.server.session import DeviceCall, FunctionValidator
 
 __all__ = [
     "DeviceCall",

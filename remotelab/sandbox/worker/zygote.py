@@ -28,17 +28,17 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from remotelab.sandbox.isolation import (
+from remotelab.sandbox.limits import SandboxLimits
+from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES
+from remotelab.sandbox.worker.child import worker_main
+from remotelab.sandbox.worker.isolation import (
     IsolationError,
     Plan,
     candidate_plans,
     harden,
     inspect_isolation,
 )
-from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES
-from remotelab.sandbox.runner import Job, execute
-from remotelab.sandbox.worker import worker_main
+from remotelab.sandbox.worker.runner import Job, execute
 
 # Exercises the lazy imports of numpy (npy_cache_import) and of the facades
 # once, in the zygote, so that workers never need to load a module.

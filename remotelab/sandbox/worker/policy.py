@@ -19,10 +19,10 @@ from typing import Any
 from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
-from remotelab.sandbox.facades import Facade, Importer
-from remotelab.sandbox.guards import DENIED_ATTRIBUTES, Guards, denied_message
 from remotelab.sandbox.result import LIMIT_EXCEEDED, POLICY_ERROR, RunError
-from remotelab.sandbox.safe_builtins import make_builtins
+from remotelab.sandbox.worker.facades import Facade, Importer
+from remotelab.sandbox.worker.guards import DENIED_ATTRIBUTES, Guards, denied_message
+from remotelab.sandbox.worker.safe_builtins import make_builtins
 
 SCRIPT_FILENAME = "<script>"
 MAX_MESSAGE_CHARS = 2_000
@@ -155,7 +155,7 @@ def exception_message(exc: BaseException) -> str:
 
 
 def _server_paths() -> list[str]:
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parents[2])}
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parents[3])}
     roots.update(p for p in sys.path if p.startswith("/"))
     return sorted((r for r in roots if len(r) > 1), key=len, reverse=True)
 

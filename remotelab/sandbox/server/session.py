@@ -18,7 +18,6 @@ from typing import Any
 
 from remotelab.errors import InputError, RemotelabError, SandboxError
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.policy import MAX_MESSAGE_CHARS
 from remotelab.sandbox.protocol import HEADER, ProtocolError, decode, encode, json_safe
 from remotelab.sandbox.result import (
     KILLED,
@@ -29,9 +28,10 @@ from remotelab.sandbox.result import (
     RunStats,
     Status,
 )
-from remotelab.sandbox.rpc import NO_DEVICE_MESSAGE
-from remotelab.sandbox.runner import TRUNCATION_MARKER, Job
-from remotelab.sandbox.supervisor import ExitInfo, RunHandle, ZygoteLost, ZygoteProcess
+from remotelab.sandbox.server.supervisor import ExitInfo, RunHandle, ZygoteLost, ZygoteProcess
+from remotelab.sandbox.worker.policy import MAX_MESSAGE_CHARS
+from remotelab.sandbox.worker.rpc import NO_DEVICE_MESSAGE
+from remotelab.sandbox.worker.runner import TRUNCATION_MARKER, Job
 
 log = logging.getLogger(__name__)
 

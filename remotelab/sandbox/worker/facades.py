@@ -3,7 +3,7 @@
 A script never gets a module object. ``import math`` binds a :class:`Facade`:
 a read-only object whose only public attributes are the vetted names listed
 here; everything else raises ``AttributeError``. ``numpy`` is in
-:mod:`remotelab.sandbox.numpy_facade`. :class:`Importer` is the script's
+:mod:`remotelab.sandbox.worker.numpy_facade`. :class:`Importer` is the script's
 ``__import__``: it hands out facades by name and refuses every other import.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from remotelab.sandbox.errors import LimitExceeded
+from remotelab.sandbox.worker.errors import LimitExceeded
 
 
 class Facade:

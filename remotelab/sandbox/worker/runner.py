@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from remotelab.errors import InputError
-from remotelab.sandbox.errors import LimitExceeded
-from remotelab.sandbox.facades import STATIC_FACADES, Facade, time_facade
-from remotelab.sandbox.guards import Guards
 from remotelab.sandbox.limits import MIB, SandboxLimits
-from remotelab.sandbox.numpy_facade import NUMPY_FACADES
-from remotelab.sandbox.policy import compile_script, error_from_exception, make_namespace
 from remotelab.sandbox.result import LIMIT_EXCEEDED, RunError
-from remotelab.sandbox.rpc import Channel, device_functions
+from remotelab.sandbox.worker.errors import LimitExceeded
+from remotelab.sandbox.worker.facades import STATIC_FACADES, Facade, time_facade
+from remotelab.sandbox.worker.guards import Guards
+from remotelab.sandbox.worker.numpy_facade import NUMPY_FACADES
+from remotelab.sandbox.worker.policy import compile_script, error_from_exception, make_namespace
+from remotelab.sandbox.worker.rpc import Channel, device_functions
 from remotelab.widgets import WidgetCollector, WidgetLimitError, WidgetLimits
 
 TRUNCATION_MARKER = "\n[output truncated: more than {limit} bytes]\n"

@@ -1,0 +1,1 @@
+"""The zygote and worker side of the sandbox."""
