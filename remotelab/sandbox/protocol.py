@@ -1,4 +1,9 @@
-"""Messages between the server, the zygote and a run's worker. Pure encoding.
+"""The sandbox protocol: what the server and the zygote or a worker say to each other.
+
+Shared by both sides, and the only sandbox code (with :mod:`.result` and
+:mod:`.limits`) that both import: the job description (:class:`Job`), the
+constants both sides must agree on, the frame encoding and the conversion of
+values for the wire. Pure: no processes, no sandbox policy, no server state.
 
 Run socket (one stream socketpair per run, server <-> worker): frames of a
 4-byte big-endian length and a UTF-8 JSON object with a ``"type"``::
@@ -29,13 +34,67 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from remotelab.sandbox.limits import SandboxLimits
+from remotelab.sandbox.result import LIMIT_EXCEEDED, RunError
+
 HEADER = struct.Struct(">I")
+"""A frame's length prefix on the run socket."""
 CONTROL_DATAGRAM_BYTES = 65_536
+"""Largest control-socket datagram either end reads."""
 MAX_WIRE_DEPTH = 32
+"""Deepest nesting of lists and dicts :func:`to_wire` converts."""
+MAX_MESSAGE_CHARS = 2_000
+"""Longest error message a worker reports (the server allows some more for the marks)."""
+TRUNCATION_MARKER = "\n[output truncated: more than {limit} bytes]\n"
+"""Appended to printed text cut at ``stdout_bytes`` (``{limit}`` is that cap)."""
+NO_DEVICE_MESSAGE = "the instrument is not available to this run"
+"""What an instrument call says in a run that has no instrument."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the server sends a worker: the script and how to run it."""
+
+    code: str
+    limits: SandboxLimits
+    functions: tuple[str, ...] = ()
+
+    def to_message(self, *, device: bool, validate: bool) -> dict[str, Any]:
+        return {
+            "type": "job",
+            "code": self.code,
+            "limits": self.limits.to_dict(),
+            "functions": list(self.functions),
+            "device": device,
+            "validate": validate,
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Job:
+        """Raises ``KeyError``, ``TypeError`` or ``ValueError`` for a malformed job."""
+        code = message["code"]
+        functions = message["functions"]
+        if not isinstance(code, str) or not isinstance(functions, list):
+            raise TypeError("malformed job")
+        return cls(code, SandboxLimits.from_dict(message["limits"]), tuple(map(str, functions)))
+
+
+def source_size_error(source: str, max_source_bytes: int) -> RunError | None:
+    """A ``LimitExceeded`` error when ``source`` is over the cap (UTF-8 bytes), else None.
+
+    The server checks before it starts a worker, the worker again before it compiles.
+    """
+    size = len(source.encode("utf-8", "surrogatepass"))
+    if size <= max_source_bytes:
+        return None
+    return RunError(
+        LIMIT_EXCEEDED, f"the script is {size} bytes long; the limit is {max_source_bytes}", None
+    )
 
 
 class ProtocolError(Exception):

@@ -17,10 +17,10 @@ import pytest_asyncio
 
 from remotelab.errors import DeviceBusy, FunctionStringError, ScriptTooLarge
 from remotelab.sandbox.limits import SandboxLimits
+from remotelab.sandbox.protocol import NO_DEVICE_MESSAGE
 from remotelab.sandbox.server.errors import SandboxBusy
 from remotelab.sandbox.server.pool import SandboxPool
 from remotelab.sandbox.server.supervisor import ZYGOTE_ENV
-from remotelab.sandbox.worker.rpc import NO_DEVICE_MESSAGE
 from tests.sandbox.helpers import full_root
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

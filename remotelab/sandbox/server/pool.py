@@ -16,6 +16,7 @@ from typing import Any
 
 from remotelab.errors import ScriptTooLarge
 from remotelab.sandbox.limits import MIB, SandboxLimits
+from remotelab.sandbox.protocol import source_size_error
 from remotelab.sandbox.result import RunResult
 from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.server.session import (
@@ -25,7 +26,6 @@ from remotelab.sandbox.server.session import (
     ZygoteUnresponsive,
 )
 from remotelab.sandbox.server.supervisor import ZygoteLost, ZygoteProcess
-from remotelab.sandbox.worker.policy import source_size_error
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,17 @@ from typing import Any
 
 from remotelab.errors import InputError, RemotelabError, SandboxError
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.protocol import HEADER, ProtocolError, decode, encode, json_safe
+from remotelab.sandbox.protocol import (
+    HEADER,
+    MAX_MESSAGE_CHARS,
+    NO_DEVICE_MESSAGE,
+    TRUNCATION_MARKER,
+    Job,
+    ProtocolError,
+    decode,
+    encode,
+    json_safe,
+)
 from remotelab.sandbox.result import (
     KILLED,
     TIMEOUT,
@@ -29,9 +39,6 @@ from remotelab.sandbox.result import (
     Status,
 )
 from remotelab.sandbox.server.supervisor import ExitInfo, RunHandle, ZygoteLost, ZygoteProcess
-from remotelab.sandbox.worker.policy import MAX_MESSAGE_CHARS
-from remotelab.sandbox.worker.rpc import NO_DEVICE_MESSAGE
-from remotelab.sandbox.worker.runner import TRUNCATION_MARKER, Job
 
 log = logging.getLogger(__name__)
 

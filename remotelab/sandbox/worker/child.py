@@ -18,10 +18,10 @@ from typing import NoReturn
 
 import numpy as np
 
-from remotelab.sandbox.protocol import HEADER, recv_frame, send_frame
+from remotelab.sandbox.protocol import HEADER, Job, recv_frame, send_frame
 from remotelab.sandbox.worker.isolation import IsolationError, Plan, harden, relax_memory_limit
 from remotelab.sandbox.worker.rpc import Channel
-from remotelab.sandbox.worker.runner import Job, encode_result, execute
+from remotelab.sandbox.worker.runner import encode_result, execute
 
 RUN_FD = 3
 MAX_JOB_BYTES = 4 * 1024 * 1024

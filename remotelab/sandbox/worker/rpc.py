@@ -15,10 +15,15 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from remotelab.sandbox.protocol import ProtocolError, from_wire, recv_frame, send_frame, to_wire
+from remotelab.sandbox.protocol import (
+    NO_DEVICE_MESSAGE,
+    ProtocolError,
+    from_wire,
+    recv_frame,
+    send_frame,
+    to_wire,
+)
 from remotelab.sandbox.worker.errors import LimitExceeded
-
-NO_DEVICE_MESSAGE = "the instrument is not available to this run"
 
 
 class Channel:

@@ -29,7 +29,7 @@ from types import FrameType
 from typing import Any
 
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES
+from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES, Job
 from remotelab.sandbox.worker.child import worker_main
 from remotelab.sandbox.worker.isolation import (
     IsolationError,
@@ -38,7 +38,7 @@ from remotelab.sandbox.worker.isolation import (
     harden,
     inspect_isolation,
 )
-from remotelab.sandbox.worker.runner import Job, execute
+from remotelab.sandbox.worker.runner import execute
 
 # Exercises the lazy imports of numpy (npy_cache_import) and of the facades
 # once, in the zygote, so that workers never need to load a module.
