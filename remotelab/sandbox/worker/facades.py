@@ -14,7 +14,7 @@ import math
 import random
 import statistics
 import time as _time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -177,6 +177,3 @@ class Importer:
             return facade
         # `import numpy.fft` binds the top-level name, as Python does.
         return self._modules[name.partition(".")[0]]
-
-
-ImportHook = Callable[..., Facade | None]
