@@ -150,9 +150,13 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 
 def to_wire(value: object, depth: int = 0) -> Any:
-    """A script's instrument-call argument as JSON data, or ``TypeError``.
+    """An instrument call's value as JSON data, or ``TypeError``: both directions.
 
-    Accepts None, bools, ints, floats, strings, lists and tuples of these,
+    A worker converts a script's arguments (the message is the script's
+    ``TypeError``); the server converts the instrument's result (the device
+    service has already made it JSON data; anything else is refused and logged).
+    Accepts None, bools, ints, floats (NaN and infinities travel as JSON
+    extensions between our processes), strings, lists and tuples of these,
     dicts with string keys, numpy scalars and (non-object) numpy arrays.
     """
     if depth > MAX_WIRE_DEPTH:
@@ -192,21 +196,3 @@ def from_wire(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: from_wire(item) for key, item in value.items()}
     return value
-
-
-def json_safe(value: Any, depth: int = 0) -> Any:
-    """A device handler's result as plain JSON data (arrays to lists, numpy scalars to numbers).
-
-    Raises ``TypeError`` for anything else (the handler returned a host object).
-    """
-    if depth > MAX_WIRE_DEPTH:
-        raise TypeError("result nested too deeply")
-    if value is None or isinstance(value, bool | int | float | str):
-        return value  # NaN and infinities travel as JSON extensions between our processes
-    if isinstance(value, np.generic | np.ndarray):
-        return json_safe(value.tolist(), depth + 1)
-    if isinstance(value, list | tuple):
-        return [json_safe(item, depth + 1) for item in value]
-    if isinstance(value, dict):
-        return {str(key): json_safe(item, depth + 1) for key, item in value.items()}
-    raise TypeError(f"cannot send a {type(value).__name__} to a script")

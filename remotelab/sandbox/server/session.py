@@ -27,7 +27,7 @@ from remotelab.sandbox.protocol import (
     ProtocolError,
     decode,
     encode,
-    json_safe,
+    to_wire,
 )
 from remotelab.sandbox.result import (
     KILLED,
@@ -229,7 +229,7 @@ class RunSession:
             log.exception("instrument call %s from a sandboxed script failed", name)
             return _failure("failed", f"{name}: the instrument call failed")
         try:
-            reply = {"type": "reply", "ok": True, "value": json_safe(value)}
+            reply = {"type": "reply", "ok": True, "value": to_wire(value)}
         except TypeError:
             log.error("instrument call %s returned a %s", name, type(value).__name__)
             return _failure("failed", f"{name}: the instrument returned an unsupported value")
