@@ -20,6 +20,7 @@ Control socket (one ``SOCK_SEQPACKET`` pair, server <-> zygote): one JSON object
 per datagram, with an ``"op"``::
 
     zygote -> server  {"op": "ready", "pid", "isolation": {...}, "vm_kb"}
+                      {"op": "error", "message"}     (instead of ready: it cannot serve)
     server -> zygote  {"op": "run", "id"}            + the worker's socket (SCM_RIGHTS)
     zygote -> server  {"op": "started", "id", "pid"}
                       {"op": "failed", "id", "message"}   (fork failed)
@@ -49,7 +50,8 @@ CONTROL_DATAGRAM_BYTES = 65_536
 MAX_WIRE_DEPTH = 32
 """Deepest nesting of lists and dicts :func:`to_wire` converts."""
 MAX_MESSAGE_CHARS = 2_000
-"""Longest error message a worker reports (the server allows some more for the marks)."""
+"""Longest exception message a worker reports (then cut and marked); the server accepts
+some more (the mark, server paths replaced by ``<server>``), then cuts."""
 TRUNCATION_MARKER = "\n[output truncated: more than {limit} bytes]\n"
 """Appended to printed text cut at ``stdout_bytes`` (``{limit}`` is that cap)."""
 NO_DEVICE_MESSAGE = "the instrument is not available to this run"

@@ -71,7 +71,9 @@ class _Child:
     run_dir: str
 
 
-# Nothing of the server may be in the zygote's memory, hence in a worker's.
+# Nothing of the server may be in the zygote's memory, hence in a worker's. (The
+# remotelab.sandbox package, run before this module, loads its own server side:
+# classes only, no state, and the zygote never calls them.)
 FORBIDDEN_MODULES = (
     "pslab",
     "serial",
