@@ -1,4 +1,4 @@
-"""Running students' scripts safely (DESIGN.md §4).
+"""Running students' scripts safely, in forked worker processes.
 
 The server uses :class:`SandboxPool`::
 
@@ -8,21 +8,34 @@ The server uses :class:`SandboxPool`::
     result.to_dict()  # {"status", "widgets", "stdout", "error", "stats"}
     await pool.close()
 
-Layers, outside in: :mod:`.pool` (slots, zygote restarts) -> :mod:`.session`
-(one run: job, instrument RPC, wall clock) -> :mod:`.supervisor` (the zygote
-process) -> :mod:`.zygote` (fork server) -> :mod:`.worker` (one forked child:
-:mod:`.isolation`, then :mod:`.runner`) -> :mod:`.policy`, :mod:`.guards`,
-:mod:`.safe_builtins`, :mod:`.facades`, :mod:`.numpy_facade`, :mod:`.rpc`.
+The package is split at the process boundary:
+
+- :mod:`.server` runs in the server process: :mod:`.server.pool` (slots,
+  zygote restarts) -> :mod:`.server.session` (one run: job, instrument RPC,
+  wall clock) -> :mod:`.server.supervisor` (the zygote process).
+- :mod:`.worker` runs in the zygote and its forked workers:
+  :mod:`.worker.zygote` (fork server) -> :mod:`.worker.child` (one forked
+  worker: :mod:`.worker.isolation`, then :mod:`.worker.runner`) ->
+  :mod:`.worker.policy`, :mod:`.worker.guards`, :mod:`.worker.safe_builtins`,
+  :mod:`.worker.facades`, :mod:`.worker.numpy_facade`, :mod:`.worker.rpc`.
+- Both sides share :mod:`.protocol` (the job, the constants both need, the
+  wire encoding), :mod:`.result` and :mod:`.limits`; neither imports the
+  other (import-linter contracts in ``pyproject.toml``).
+
+This file exports the server API and imports only the server side. Python runs
+it before any submodule, so the zygote (which imports
+``remotelab.sandbox.worker.zygote``) loads the server modules too, unused.
+
 What is enforced where: ``docs/reference/sandbox.md``.
 """
 
 from __future__ import annotations
 
-from remotelab.sandbox.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.pool import SandboxPool
 from remotelab.sandbox.result import RunError, RunResult, RunStats, Status
-from remotelab.sandbox.session import DeviceCall, FunctionValidator
+from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
+from remotelab.sandbox.server.pool import SandboxPool
+from remotelab.sandbox.server.session import DeviceCall, FunctionValidator
 
 __all__ = [
     "DeviceCall",

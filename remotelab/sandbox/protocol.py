@@ -1,4 +1,9 @@
-"""Messages between the server, the zygote and a run's worker. Pure encoding.
+"""The sandbox protocol: what the server and the zygote or a worker say to each other.
+
+Shared by both sides, and the only sandbox code (with :mod:`.result` and
+:mod:`.limits`) that both import: the job description (:class:`Job`), the
+constants both sides must agree on, the frame encoding and the conversion of
+values for the wire. Pure: no processes, no sandbox policy, no server state.
 
 Run socket (one stream socketpair per run, server <-> worker): frames of a
 4-byte big-endian length and a UTF-8 JSON object with a ``"type"``::
@@ -15,6 +20,7 @@ Control socket (one ``SOCK_SEQPACKET`` pair, server <-> zygote): one JSON object
 per datagram, with an ``"op"``::
 
     zygote -> server  {"op": "ready", "pid", "isolation": {...}, "vm_kb"}
+                      {"op": "error", "message"}     (instead of ready: it cannot serve)
     server -> zygote  {"op": "run", "id"}            + the worker's socket (SCM_RIGHTS)
     zygote -> server  {"op": "started", "id", "pid"}
                       {"op": "failed", "id", "message"}   (fork failed)
@@ -29,13 +35,68 @@ from __future__ import annotations
 import json
 import socket
 import struct
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from remotelab.sandbox.limits import SandboxLimits
+from remotelab.sandbox.result import LIMIT_EXCEEDED, RunError
+
 HEADER = struct.Struct(">I")
+"""A frame's length prefix on the run socket."""
 CONTROL_DATAGRAM_BYTES = 65_536
+"""Largest control-socket datagram either end reads."""
 MAX_WIRE_DEPTH = 32
+"""Deepest nesting of lists and dicts :func:`to_wire` converts."""
+MAX_MESSAGE_CHARS = 2_000
+"""Longest exception message a worker reports (then cut and marked); the server accepts
+some more (the mark, server paths replaced by ``<server>``), then cuts."""
+TRUNCATION_MARKER = "\n[output truncated: more than {limit} bytes]\n"
+"""Appended to printed text cut at ``stdout_bytes`` (``{limit}`` is that cap)."""
+NO_DEVICE_MESSAGE = "the instrument is not available to this run"
+"""What an instrument call says in a run that has no instrument."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the server sends a worker: the script and how to run it."""
+
+    code: str
+    limits: SandboxLimits
+    functions: tuple[str, ...] = ()
+
+    def to_message(self, *, device: bool, validate: bool) -> dict[str, Any]:
+        return {
+            "type": "job",
+            "code": self.code,
+            "limits": self.limits.to_dict(),
+            "functions": list(self.functions),
+            "device": device,
+            "validate": validate,
+        }
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Job:
+        """Raises ``KeyError``, ``TypeError`` or ``ValueError`` for a malformed job."""
+        code = message["code"]
+        functions = message["functions"]
+        if not isinstance(code, str) or not isinstance(functions, list):
+            raise TypeError("malformed job")
+        return cls(code, SandboxLimits.from_dict(message["limits"]), tuple(map(str, functions)))
+
+
+def source_size_error(source: str, max_source_bytes: int) -> RunError | None:
+    """A ``LimitExceeded`` error when ``source`` is over the cap (UTF-8 bytes), else None.
+
+    The server checks before it starts a worker, the worker again before it compiles.
+    """
+    size = len(source.encode("utf-8", "surrogatepass"))
+    if size <= max_source_bytes:
+        return None
+    return RunError(
+        LIMIT_EXCEEDED, f"the script is {size} bytes long; the limit is {max_source_bytes}", None
+    )
 
 
 class ProtocolError(Exception):
@@ -91,9 +152,13 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 
 def to_wire(value: object, depth: int = 0) -> Any:
-    """A script's instrument-call argument as JSON data, or ``TypeError``.
+    """An instrument call's value as JSON data, or ``TypeError``: both directions.
 
-    Accepts None, bools, ints, floats, strings, lists and tuples of these,
+    A worker converts a script's arguments (the message is the script's
+    ``TypeError``); the server converts the instrument's result (the device
+    service has already made it JSON data; anything else is refused and logged).
+    Accepts None, bools, ints, floats (NaN and infinities travel as JSON
+    extensions between our processes), strings, lists and tuples of these,
     dicts with string keys, numpy scalars and (non-object) numpy arrays.
     """
     if depth > MAX_WIRE_DEPTH:
@@ -133,21 +198,3 @@ def from_wire(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: from_wire(item) for key, item in value.items()}
     return value
-
-
-def json_safe(value: Any, depth: int = 0) -> Any:
-    """A device handler's result as plain JSON data (arrays to lists, numpy scalars to numbers).
-
-    Raises ``TypeError`` for anything else (the handler returned a host object).
-    """
-    if depth > MAX_WIRE_DEPTH:
-        raise TypeError("result nested too deeply")
-    if value is None or isinstance(value, bool | int | float | str):
-        return value  # NaN and infinities travel as JSON extensions between our processes
-    if isinstance(value, np.generic | np.ndarray):
-        return json_safe(value.tolist(), depth + 1)
-    if isinstance(value, list | tuple):
-        return [json_safe(item, depth + 1) for item in value]
-    if isinstance(value, dict):
-        return {str(key): json_safe(item, depth + 1) for key, item in value.items()}
-    raise TypeError(f"cannot send a {type(value).__name__} to a script")

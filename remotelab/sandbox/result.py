@@ -1,4 +1,8 @@
-"""The result of one sandboxed run: data, never an exception (DESIGN.md §4).
+"""The result of one sandboxed run: data, never an exception.
+
+Shared by both sides of the sandbox: a worker reports its script's error as a
+:class:`RunError` in its ``result`` message; the server checks that message
+and returns a :class:`RunResult`, the only thing its callers see of a run.
 
 Wire shape::
 

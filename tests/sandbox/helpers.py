@@ -6,7 +6,8 @@ import os
 from typing import Any
 
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.runner import Job, execute
+from remotelab.sandbox.protocol import Job
+from remotelab.sandbox.worker.runner import execute
 
 
 def run_local(code: str, **limits: Any) -> dict[str, Any]:

@@ -20,11 +20,11 @@ import pytest_asyncio
 
 from remotelab.errors import FunctionStringError
 from remotelab.sandbox.limits import MIB, SandboxLimits
-from remotelab.sandbox.numpy_facade import OBJECT_ARRAY_MESSAGE
-from remotelab.sandbox.policy import TOO_COMPLEX
-from remotelab.sandbox.pool import SandboxPool
+from remotelab.sandbox.protocol import TRUNCATION_MARKER
 from remotelab.sandbox.result import RunResult
-from remotelab.sandbox.runner import TRUNCATION_MARKER
+from remotelab.sandbox.server.pool import SandboxPool
+from remotelab.sandbox.worker.numpy_facade import OBJECT_ARRAY_MESSAGE
+from remotelab.sandbox.worker.policy import TOO_COMPLEX
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

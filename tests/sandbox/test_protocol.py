@@ -13,7 +13,6 @@ from remotelab.sandbox.protocol import (
     decode,
     encode,
     from_wire,
-    json_safe,
     recv_frame,
     send_frame,
     to_wire,
@@ -99,9 +98,10 @@ def test_from_wire_makes_arrays_of_number_lists() -> None:
     assert from_wire([2**80]) == [2**80]  # too big for an int64 array: stays a list
 
 
-def test_json_safe_converts_numpy_and_refuses_objects() -> None:
-    assert json_safe((np.arange(2), np.float32(1.5), {"a": 1})) == [[0, 1], 1.5, {"a": 1}]
+def test_to_wire_converts_an_instrument_result_and_refuses_objects() -> None:
+    assert to_wire((np.arange(2), np.float32(1.5), {"a": 1})) == [[0, 1], 1.5, {"a": 1}]
+    assert to_wire([float("nan"), float("inf")])[1] == float("inf")
     with pytest.raises(TypeError):
-        json_safe(object())
+        to_wire(object())
     with pytest.raises(TypeError):
-        json_safe(np.array([object()]))
+        to_wire(np.array([object()]))

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from remotelab.sandbox import seccomp
-from remotelab.sandbox.isolation import (
+from remotelab.sandbox.limits import MIB, SandboxLimits
+from remotelab.sandbox.server.supervisor import PACKAGE_ROOT
+from remotelab.sandbox.worker import seccomp
+from remotelab.sandbox.worker.isolation import (
     CLONE_NEWUSER,
     Plan,
     candidate_plans,
 )
-from remotelab.sandbox.limits import MIB, SandboxLimits
-from remotelab.sandbox.supervisor import PACKAGE_ROOT
 from tests.sandbox.helpers import full_root
 
 
@@ -34,7 +34,7 @@ def run_dir() -> Iterator[str]:
 
 CHILD = """
 import json, os, resource, sys
-from remotelab.sandbox.isolation import Plan, harden, inspect_isolation, relax_memory_limit
+from remotelab.sandbox.worker.isolation import Plan, harden, inspect_isolation, relax_memory_limit
 from remotelab.sandbox.limits import SandboxLimits
 plan = Plan(**json.loads(sys.argv[1]))
 limits = SandboxLimits(**json.loads(sys.argv[2]))

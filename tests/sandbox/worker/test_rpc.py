@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from remotelab.sandbox.errors import LimitExceeded
 from remotelab.sandbox.protocol import recv_frame, send_frame
-from remotelab.sandbox.rpc import Channel, device_functions
+from remotelab.sandbox.worker.errors import LimitExceeded
+from remotelab.sandbox.worker.rpc import Channel, device_functions
 
 
 @pytest.fixture

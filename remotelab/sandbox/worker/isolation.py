@@ -13,7 +13,7 @@ allows unprivileged user namespaces, then every capability dropped; else only
 resource limits. In every plan: resource limits (CPU, address space, file
 size 0, few files, no processes or threads, no core), ``no_new_privs``, not
 dumpable, killed with the zygote, empty environment, and (on x86_64) a
-seccomp filter (:mod:`remotelab.sandbox.seccomp`).
+seccomp filter (:mod:`remotelab.sandbox.worker.seccomp`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from remotelab.sandbox import seccomp
 from remotelab.sandbox.limits import MIB, SandboxLimits
+from remotelab.sandbox.worker import seccomp
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000

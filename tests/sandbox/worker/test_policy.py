@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from remotelab.sandbox.policy import SCRIPT_FILENAME, TOO_COMPLEX, compile_script
 from remotelab.sandbox.result import RunError
+from remotelab.sandbox.worker.policy import SCRIPT_FILENAME, TOO_COMPLEX, compile_script
 from tests.sandbox.helpers import error_of, run_local, stdout_of
 
 UNDERSCORE = '"{}" is an invalid attribute name because it starts with "_"'

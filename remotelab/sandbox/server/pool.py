@@ -2,7 +2,7 @@
 
 Owns one zygote process (restarted when it dies), bounds how many runs go at
 once and how many may wait, and turns each run into a
-:class:`~remotelab.sandbox.session.RunSession`.
+:class:`~remotelab.sandbox.server.session.RunSession`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,17 @@ from types import TracebackType
 from typing import Any
 
 from remotelab.errors import ScriptTooLarge
-from remotelab.sandbox.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.limits import MIB, SandboxLimits
-from remotelab.sandbox.policy import source_size_error
+from remotelab.sandbox.protocol import source_size_error
 from remotelab.sandbox.result import RunResult
-from remotelab.sandbox.session import DeviceCall, FunctionValidator, RunSession, ZygoteUnresponsive
-from remotelab.sandbox.supervisor import ZygoteLost, ZygoteProcess
+from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
+from remotelab.sandbox.server.session import (
+    DeviceCall,
+    FunctionValidator,
+    RunSession,
+    ZygoteUnresponsive,
+)
+from remotelab.sandbox.server.supervisor import ZygoteLost, ZygoteProcess
 
 log = logging.getLogger(__name__)
 

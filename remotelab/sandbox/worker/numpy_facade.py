@@ -12,7 +12,7 @@ Every function is wrapped: it refuses ``dtype=object`` and an object array as
 its result, so a facade call never returns an array of references. ``empty``
 and ``empty_like`` are ``zeros`` and ``zeros_like`` (no uninitialised memory).
 Arrays returned are real ``ndarray`` objects; what a script may do with them is
-decided by :mod:`remotelab.sandbox.guards`.
+decided by :mod:`remotelab.sandbox.worker.guards`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from remotelab.sandbox.facades import Facade
+from remotelab.sandbox.worker.facades import Facade
 
 OBJECT_ARRAY_MESSAGE = "arrays of Python objects (dtype=object) are not available in the sandbox"
 

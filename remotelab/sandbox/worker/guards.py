@@ -26,8 +26,8 @@ import numpy as np
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-from remotelab.sandbox.facades import Facade
-from remotelab.sandbox.numpy_facade import OBJECT_ARRAY_MESSAGE, checked, refuse_object_dtype
+from remotelab.sandbox.worker.facades import Facade
+from remotelab.sandbox.worker.numpy_facade import OBJECT_ARRAY_MESSAGE, checked, refuse_object_dtype
 
 # Refused on every object, also at compile time (see policy.py).
 DENIED_ATTRIBUTES = frozenset(

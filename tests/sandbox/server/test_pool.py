@@ -16,11 +16,11 @@ import pytest
 import pytest_asyncio
 
 from remotelab.errors import DeviceBusy, FunctionStringError, ScriptTooLarge
-from remotelab.sandbox.errors import SandboxBusy
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.pool import SandboxPool
-from remotelab.sandbox.rpc import NO_DEVICE_MESSAGE
-from remotelab.sandbox.supervisor import ZYGOTE_ENV
+from remotelab.sandbox.protocol import NO_DEVICE_MESSAGE
+from remotelab.sandbox.server.errors import SandboxBusy
+from remotelab.sandbox.server.pool import SandboxPool
+from remotelab.sandbox.server.supervisor import ZYGOTE_ENV
 from tests.sandbox.helpers import full_root
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

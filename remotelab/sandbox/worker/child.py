@@ -2,7 +2,7 @@
 
 Trusted code first (reset the inherited process state, read the job, apply
 the isolation plan, reseed randomness), then the script
-(:func:`~remotelab.sandbox.runner.execute`), then trusted code again (encode
+(:func:`~remotelab.sandbox.worker.runner.execute`), then trusted code again (encode
 and send the result). The worker never returns into the zygote's code: every
 path ends in ``os._exit``.
 """
@@ -18,10 +18,10 @@ from typing import NoReturn
 
 import numpy as np
 
-from remotelab.sandbox.isolation import IsolationError, Plan, harden, relax_memory_limit
-from remotelab.sandbox.protocol import HEADER, recv_frame, send_frame
-from remotelab.sandbox.rpc import Channel
-from remotelab.sandbox.runner import Job, encode_result, execute
+from remotelab.sandbox.protocol import HEADER, Job, recv_frame, send_frame
+from remotelab.sandbox.worker.isolation import IsolationError, Plan, harden, relax_memory_limit
+from remotelab.sandbox.worker.rpc import Channel
+from remotelab.sandbox.worker.runner import encode_result, execute
 
 RUN_FD = 3
 MAX_JOB_BYTES = 4 * 1024 * 1024

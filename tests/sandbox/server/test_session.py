@@ -10,8 +10,8 @@ import pytest
 from remotelab.sandbox.limits import SandboxLimits
 from remotelab.sandbox.protocol import ProtocolError
 from remotelab.sandbox.result import RunError
-from remotelab.sandbox.session import check_outcome, death_error
-from remotelab.sandbox.supervisor import ExitInfo
+from remotelab.sandbox.server.session import check_outcome, death_error
+from remotelab.sandbox.server.supervisor import ExitInfo
 
 LIMITS = SandboxLimits(max_widgets=3, stdout_bytes=100, cpu_seconds=2)
 BUTTON = {

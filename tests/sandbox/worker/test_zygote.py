@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from remotelab.sandbox.supervisor import PACKAGE_ROOT, ZYGOTE_ENV
+from remotelab.sandbox.server.supervisor import PACKAGE_ROOT, ZYGOTE_ENV
 
 CHECK = """
 import sys, threading
 sys.path.insert(0, sys.argv[1])
-from remotelab.sandbox import zygote
+from remotelab.sandbox.worker import zygote
 zygote.warm_up()
 zygote.check_imports()
 assert threading.active_count() == 1, threading.enumerate()
@@ -42,7 +42,7 @@ def test_check_imports_refuses_server_modules() -> None:
             "-I",
             "-c",
             "import sys; sys.path.insert(0, sys.argv[1]); import pslab, remotelab.config;"
-            "from remotelab.sandbox.zygote import check_imports; check_imports()",
+            "from remotelab.sandbox.worker.zygote import check_imports; check_imports()",
             PACKAGE_ROOT,
         ],
         capture_output=True,

@@ -3,7 +3,7 @@
 A script never gets a module object. ``import math`` binds a :class:`Facade`:
 a read-only object whose only public attributes are the vetted names listed
 here; everything else raises ``AttributeError``. ``numpy`` is in
-:mod:`remotelab.sandbox.numpy_facade`. :class:`Importer` is the script's
+:mod:`remotelab.sandbox.worker.numpy_facade`. :class:`Importer` is the script's
 ``__import__``: it hands out facades by name and refuses every other import.
 """
 
@@ -14,11 +14,11 @@ import math
 import random
 import statistics
 import time as _time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from remotelab.sandbox.errors import LimitExceeded
+from remotelab.sandbox.worker.errors import LimitExceeded
 
 
 class Facade:
@@ -177,6 +177,3 @@ class Importer:
             return facade
         # `import numpy.fft` binds the top-level name, as Python does.
         return self._modules[name.partition(".")[0]]
-
-
-ImportHook = Callable[..., Facade | None]

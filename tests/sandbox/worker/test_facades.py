@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from remotelab.sandbox.errors import LimitExceeded
-from remotelab.sandbox.facades import STATIC_FACADES, Facade, Importer, time_facade
+from remotelab.sandbox.worker.errors import LimitExceeded
+from remotelab.sandbox.worker.facades import STATIC_FACADES, Facade, Importer, time_facade
 
 
 def test_facade_exposes_exactly_its_exports() -> None:

@@ -18,8 +18,17 @@ from typing import Any
 
 from remotelab.errors import InputError, RemotelabError, SandboxError
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.policy import MAX_MESSAGE_CHARS
-from remotelab.sandbox.protocol import HEADER, ProtocolError, decode, encode, json_safe
+from remotelab.sandbox.protocol import (
+    HEADER,
+    MAX_MESSAGE_CHARS,
+    NO_DEVICE_MESSAGE,
+    TRUNCATION_MARKER,
+    Job,
+    ProtocolError,
+    decode,
+    encode,
+    to_wire,
+)
 from remotelab.sandbox.result import (
     KILLED,
     TIMEOUT,
@@ -29,9 +38,7 @@ from remotelab.sandbox.result import (
     RunStats,
     Status,
 )
-from remotelab.sandbox.rpc import NO_DEVICE_MESSAGE
-from remotelab.sandbox.runner import TRUNCATION_MARKER, Job
-from remotelab.sandbox.supervisor import ExitInfo, RunHandle, ZygoteLost, ZygoteProcess
+from remotelab.sandbox.server.supervisor import ExitInfo, RunHandle, ZygoteLost, ZygoteProcess
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +229,7 @@ class RunSession:
             log.exception("instrument call %s from a sandboxed script failed", name)
             return _failure("failed", f"{name}: the instrument call failed")
         try:
-            reply = {"type": "reply", "ok": True, "value": json_safe(value)}
+            reply = {"type": "reply", "ok": True, "value": to_wire(value)}
         except TypeError:
             log.error("instrument call %s returned a %s", name, type(value).__name__)
             return _failure("failed", f"{name}: the instrument returned an unsupported value")

@@ -12,49 +12,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from remotelab.errors import InputError
-from remotelab.sandbox.errors import LimitExceeded
-from remotelab.sandbox.facades import STATIC_FACADES, Facade, time_facade
-from remotelab.sandbox.guards import Guards
 from remotelab.sandbox.limits import MIB, SandboxLimits
-from remotelab.sandbox.numpy_facade import NUMPY_FACADES
-from remotelab.sandbox.policy import compile_script, error_from_exception, make_namespace
+from remotelab.sandbox.protocol import TRUNCATION_MARKER, Job
 from remotelab.sandbox.result import LIMIT_EXCEEDED, RunError
-from remotelab.sandbox.rpc import Channel, device_functions
+from remotelab.sandbox.worker.errors import LimitExceeded
+from remotelab.sandbox.worker.facades import STATIC_FACADES, Facade, time_facade
+from remotelab.sandbox.worker.guards import Guards
+from remotelab.sandbox.worker.numpy_facade import NUMPY_FACADES
+from remotelab.sandbox.worker.policy import compile_script, error_from_exception, make_namespace
+from remotelab.sandbox.worker.rpc import Channel, device_functions
 from remotelab.widgets import WidgetCollector, WidgetLimitError, WidgetLimits
-
-TRUNCATION_MARKER = "\n[output truncated: more than {limit} bytes]\n"
-
-
-@dataclass(frozen=True)
-class Job:
-    """What the server sends a worker: the script and how to run it."""
-
-    code: str
-    limits: SandboxLimits
-    functions: tuple[str, ...] = ()
-
-    def to_message(self, *, device: bool, validate: bool) -> dict[str, Any]:
-        return {
-            "type": "job",
-            "code": self.code,
-            "limits": self.limits.to_dict(),
-            "functions": list(self.functions),
-            "device": device,
-            "validate": validate,
-        }
-
-    @classmethod
-    def from_message(cls, message: dict[str, Any]) -> Job:
-        """Raises ``KeyError``, ``TypeError`` or ``ValueError`` for a malformed job."""
-        code = message["code"]
-        functions = message["functions"]
-        if not isinstance(code, str) or not isinstance(functions, list):
-            raise TypeError("malformed job")
-        return cls(code, SandboxLimits.from_dict(message["limits"]), tuple(map(str, functions)))
 
 
 class Output:

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.rpc import NO_DEVICE_MESSAGE
-from remotelab.sandbox.runner import TRUNCATION_MARKER, Job, Output, encode_result, execute
+from remotelab.sandbox.protocol import NO_DEVICE_MESSAGE, TRUNCATION_MARKER, Job
+from remotelab.sandbox.worker.runner import Output, encode_result, execute
 from tests.sandbox.helpers import error_of, run_local, stdout_of
 
 

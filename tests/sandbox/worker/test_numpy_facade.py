@@ -7,8 +7,8 @@ import types
 import numpy as np
 import pytest
 
-from remotelab.sandbox.facades import Facade
-from remotelab.sandbox.numpy_facade import NUMPY_FACADES, OBJECT_ARRAY_MESSAGE, wrap
+from remotelab.sandbox.worker.facades import Facade
+from remotelab.sandbox.worker.numpy_facade import NUMPY_FACADES, OBJECT_ARRAY_MESSAGE, wrap
 from tests.sandbox.helpers import error_of, run_local, stdout_of
 
 RESTRICTED = '"{}" is a restricted attribute name in the sandbox'

@@ -19,13 +19,13 @@ from typing import Any
 from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer
 
-from remotelab.sandbox.facades import Facade, Importer
-from remotelab.sandbox.guards import DENIED_ATTRIBUTES, Guards, denied_message
-from remotelab.sandbox.result import LIMIT_EXCEEDED, POLICY_ERROR, RunError
-from remotelab.sandbox.safe_builtins import make_builtins
+from remotelab.sandbox.protocol import MAX_MESSAGE_CHARS, source_size_error
+from remotelab.sandbox.result import POLICY_ERROR, RunError
+from remotelab.sandbox.worker.facades import Facade, Importer
+from remotelab.sandbox.worker.guards import DENIED_ATTRIBUTES, Guards, denied_message
+from remotelab.sandbox.worker.safe_builtins import make_builtins
 
 SCRIPT_FILENAME = "<script>"
-MAX_MESSAGE_CHARS = 2_000
 TOO_COMPLEX = "the script is too deeply nested to compile"
 
 _LINE = re.compile(r"^Line (\d+):")
@@ -38,16 +38,6 @@ class ScriptPolicy(RestrictingNodeTransformer):
         if node.attr in DENIED_ATTRIBUTES and node.attr not in INSPECT_ATTRIBUTES:
             self.error(node, denied_message(node.attr) + ".")
         return super().visit_Attribute(node)
-
-
-def source_size_error(source: str, max_source_bytes: int) -> RunError | None:
-    """A ``LimitExceeded`` error when ``source`` is over the cap (UTF-8 bytes), else None."""
-    size = len(source.encode("utf-8", "surrogatepass"))
-    if size <= max_source_bytes:
-        return None
-    return RunError(
-        LIMIT_EXCEEDED, f"the script is {size} bytes long; the limit is {max_source_bytes}", None
-    )
 
 
 def compile_script(source: str, max_source_bytes: int) -> CodeType | RunError:
@@ -155,7 +145,7 @@ def exception_message(exc: BaseException) -> str:
 
 
 def _server_paths() -> list[str]:
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parents[2])}
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).resolve().parents[3])}
     roots.update(p for p in sys.path if p.startswith("/"))
     return sorted((r for r in roots if len(r) > 1), key=len, reverse=True)
 

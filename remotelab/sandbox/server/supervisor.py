@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remotelab.sandbox.errors import SandboxUnavailable
 from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES
+from remotelab.sandbox.server.errors import SandboxUnavailable
 
 log = logging.getLogger(__name__)
 
-PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # The zygote's whole environment: no secret of the server's reaches it, and
 # BLAS libraries start no threads (the zygote must stay single-threaded).
 ZYGOTE_ENV = {
@@ -37,7 +37,7 @@ ZYGOTE_ENV = {
 }
 BOOTSTRAP = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from remotelab.sandbox.zygote import main; raise SystemExit(main(sys.argv[2:]))"
+    "from remotelab.sandbox.worker.zygote import main; raise SystemExit(main(sys.argv[2:]))"
 )
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from remotelab.sandbox.facades import Importer
-from remotelab.sandbox.guards import Guards
+from remotelab.sandbox.worker.facades import Importer
+from remotelab.sandbox.worker.guards import Guards
 
 PLAIN_NAMES = """
 abs all any ascii bin bool bytes callable chr complex dict divmod enumerate filter float

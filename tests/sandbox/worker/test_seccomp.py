@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from remotelab.sandbox import seccomp
+from remotelab.sandbox.worker import seccomp
 
 PID = 4242
 

@@ -28,17 +28,17 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from remotelab.sandbox.isolation import (
+from remotelab.sandbox.limits import SandboxLimits
+from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES, Job
+from remotelab.sandbox.worker.child import worker_main
+from remotelab.sandbox.worker.isolation import (
     IsolationError,
     Plan,
     candidate_plans,
     harden,
     inspect_isolation,
 )
-from remotelab.sandbox.limits import SandboxLimits
-from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES
-from remotelab.sandbox.runner import Job, execute
-from remotelab.sandbox.worker import worker_main
+from remotelab.sandbox.worker.runner import execute
 
 # Exercises the lazy imports of numpy (npy_cache_import) and of the facades
 # once, in the zygote, so that workers never need to load a module.
@@ -71,7 +71,9 @@ class _Child:
     run_dir: str
 
 
-# Nothing of the server may be in the zygote's memory, hence in a worker's.
+# Nothing of the server may be in the zygote's memory, hence in a worker's. (The
+# remotelab.sandbox package, run before this module, loads its own server side:
+# classes only, no state, and the zygote never calls them.)
 FORBIDDEN_MODULES = (
     "pslab",
     "serial",

@@ -5,7 +5,7 @@ Inside the sandbox each instrument function is a plain function that sends
 the reply. The server validates and schedules the call; the reply's value
 comes back as data, an error comes back as a plain ``ValueError`` (the call
 was invalid), ``RuntimeError`` (the instrument failed) or
-:class:`~remotelab.sandbox.errors.LimitExceeded` (too many calls). No host
+:class:`~remotelab.sandbox.worker.errors.LimitExceeded` (too many calls). No host
 object ever crosses.
 """
 
@@ -15,10 +15,15 @@ import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from remotelab.sandbox.errors import LimitExceeded
-from remotelab.sandbox.protocol import ProtocolError, from_wire, recv_frame, send_frame, to_wire
-
-NO_DEVICE_MESSAGE = "the instrument is not available to this run"
+from remotelab.sandbox.protocol import (
+    NO_DEVICE_MESSAGE,
+    ProtocolError,
+    from_wire,
+    recv_frame,
+    send_frame,
+    to_wire,
+)
+from remotelab.sandbox.worker.errors import LimitExceeded
 
 
 class Channel:

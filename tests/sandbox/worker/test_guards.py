@@ -8,8 +8,8 @@ import types
 import numpy as np
 import pytest
 
-from remotelab.sandbox.facades import Facade
-from remotelab.sandbox.guards import (
+from remotelab.sandbox.worker.facades import Facade
+from remotelab.sandbox.worker.guards import (
     DENIED_ATTRIBUTES,
     Guards,
     check_attribute,
