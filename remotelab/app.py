@@ -29,7 +29,7 @@ from remotelab.device.functions import default_registry
 from remotelab.device.owner import DeviceOwner
 from remotelab.device.scheduler import UserGate
 from remotelab.device.service import Instrument
-from remotelab.sandbox import SandboxLimits, SandboxPool
+from remotelab.sandbox import SandboxPool
 from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
 from remotelab.streaming.hub import Hub
@@ -114,9 +114,9 @@ def create_app(settings: Settings | None = None) -> Quart:
             instrument = await open_instrument(settings)
             stack.push_async_callback(instrument.owner.close)
             sandbox = SandboxPool(
-                sandbox_limits(settings),
-                max_concurrent=settings.sandbox.max_concurrent,
-                max_queued=settings.sandbox.max_queued,
+                settings.sandbox,
+                widgets=settings.widgets,
+                max_script_bytes=settings.scripts.max_script_bytes,
                 function_names=instrument.registry.names(),
             )
             stack.push_async_callback(sandbox.close)
@@ -158,22 +158,6 @@ def create_app(settings: Settings | None = None) -> Quart:
         await resources.aclose()
 
     return app
-
-
-def sandbox_limits(settings: Settings) -> SandboxLimits:
-    return SandboxLimits(
-        wall_seconds=settings.sandbox.wall_seconds,
-        cpu_seconds=settings.sandbox.cpu_seconds,
-        memory_bytes=settings.sandbox.memory_mb * 1024 * 1024,
-        stdout_bytes=settings.sandbox.stdout_bytes,
-        max_widgets=settings.widgets.max_widgets,
-        max_plot_points=settings.widgets.max_plot_points,
-        max_device_calls=settings.sandbox.max_device_calls,
-        max_source_bytes=settings.scripts.max_script_bytes,
-        max_result_bytes=settings.sandbox.max_result_bytes,
-        max_open_files=settings.sandbox.max_open_files,
-        nice=settings.sandbox.nice,
-    )
 
 
 async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:

@@ -2,7 +2,7 @@
 
 The server uses :class:`SandboxPool`::
 
-    pool = SandboxPool(SandboxLimits(), max_concurrent=4)
+    pool = SandboxPool(settings.sandbox, widgets=settings.widgets)
     await pool.start()
     result = await pool.run(code, device_call=..., validate_function=...)
     result.to_dict()  # {"status", "widgets", "stdout", "error", "stats"}
@@ -19,7 +19,7 @@ The package is split at the process boundary:
   :mod:`.worker.policy`, :mod:`.worker.guards`, :mod:`.worker.safe_builtins`,
   :mod:`.worker.facades`, :mod:`.worker.numpy_facade`, :mod:`.worker.rpc`.
 - Both sides share :mod:`.protocol` (the job, the constants both need, the
-  wire encoding), :mod:`.result` and :mod:`.limits`; neither imports the
+  wire encoding) and :mod:`.result`; neither imports the
   other (import-linter contracts in ``pyproject.toml``).
 
 This file exports the server API and imports only the server side. Python runs
@@ -31,7 +31,6 @@ What is enforced where: ``docs/reference/sandbox.md``.
 
 from __future__ import annotations
 
-from remotelab.sandbox.limits import SandboxLimits
 from remotelab.sandbox.result import RunError, RunResult, RunStats, Status
 from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.server.pool import SandboxPool
@@ -44,7 +43,6 @@ __all__ = [
     "RunResult",
     "RunStats",
     "SandboxBusy",
-    "SandboxLimits",
     "SandboxPool",
     "SandboxUnavailable",
     "Status",

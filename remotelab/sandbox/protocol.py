@@ -1,14 +1,17 @@
 """The sandbox protocol: what the server and the zygote or a worker say to each other.
 
-Shared by both sides, and the only sandbox code (with :mod:`.result` and
-:mod:`.limits`) that both import: the job description (:class:`Job`), the
+Shared by both sides, and the only sandbox code (with :mod:`.result`) that
+both import: the job description (:class:`Job`), the
 constants both sides must agree on, the frame encoding and the conversion of
 values for the wire. Pure: no processes, no sandbox policy, no server state.
 
 Run socket (one stream socketpair per run, server <-> worker): frames of a
 4-byte big-endian length and a UTF-8 JSON object with a ``"type"``::
 
-    server -> worker  {"type": "job", "code", "limits", "functions", "device", "validate"}
+    server -> worker  {"type": "job", "code", "limits", "widgets", "max_script_bytes",
+                       "functions", "device", "validate"}
+                      (limits and widgets: the run's sections of the settings,
+                       remotelab.config.SandboxSettings and WidgetSettings)
     worker -> server  {"type": "call", "name", "args", "kwargs"}
                       {"type": "validate", "function"}
     server -> worker  {"type": "reply", "ok": true, "value"}
@@ -35,12 +38,12 @@ from __future__ import annotations
 import json
 import socket
 import struct
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from remotelab.sandbox.limits import SandboxLimits
+from remotelab.config import SandboxSettings, ScriptSettings, WidgetSettings
 from remotelab.sandbox.result import LIMIT_EXCEEDED, RunError
 
 HEADER = struct.Struct(">I")
@@ -63,14 +66,18 @@ class Job:
     """What the server sends a worker: the script and how to run it."""
 
     code: str
-    limits: SandboxLimits
+    limits: SandboxSettings = field(default_factory=SandboxSettings)
     functions: tuple[str, ...] = ()
+    widgets: WidgetSettings = field(default_factory=WidgetSettings)
+    max_script_bytes: int = ScriptSettings().max_script_bytes
 
     def to_message(self, *, device: bool, validate: bool) -> dict[str, Any]:
         return {
             "type": "job",
             "code": self.code,
-            "limits": self.limits.to_dict(),
+            "limits": asdict(self.limits),
+            "widgets": asdict(self.widgets),
+            "max_script_bytes": self.max_script_bytes,
             "functions": list(self.functions),
             "device": device,
             "validate": validate,
@@ -78,12 +85,19 @@ class Job:
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> Job:
-        """Raises ``KeyError``, ``TypeError`` or ``ValueError`` for a malformed job."""
+        """Raises ``KeyError``, ``TypeError``, ``ValueError`` or ``ConfigError`` (limits
+        out of range) for a malformed job."""
         code = message["code"]
         functions = message["functions"]
         if not isinstance(code, str) or not isinstance(functions, list):
             raise TypeError("malformed job")
-        return cls(code, SandboxLimits.from_dict(message["limits"]), tuple(map(str, functions)))
+        return cls(
+            code,
+            SandboxSettings(**message["limits"]),
+            tuple(map(str, functions)),
+            WidgetSettings(**message["widgets"]),
+            int(message["max_script_bytes"]),
+        )
 
 
 def source_size_error(source: str, max_source_bytes: int) -> RunError | None:

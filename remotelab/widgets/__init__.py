@@ -1,7 +1,7 @@
 """Widget specs and stacking: the pure core of a script's app (pslab-remote's wire format).
 
 - :class:`WidgetCollector` builds the widget list of one run (``print``,
-  ``print_``, ``label``, ``button``, ``plot``) within :class:`WidgetLimits`;
+  ``print_``, ``label``, ``button``, ``plot``) within :class:`~remotelab.config.WidgetSettings`;
 - :func:`stack` turns a function-string result into plot series;
 - :func:`format_number` is what a ``display_number`` target shows.
 
@@ -17,7 +17,7 @@ from remotelab.widgets.display import (
     UPDATE_PLOT,
     format_number,
 )
-from remotelab.widgets.limits import StackingError, WidgetLimitError, WidgetLimits
+from remotelab.widgets.errors import StackingError, WidgetLimitError
 from remotelab.widgets.specs import WidgetCollector
 from remotelab.widgets.stacking import DEFAULT_STACKING, STACKED, Series, series_count, stack
 from remotelab.widgets.wire import (
@@ -52,7 +52,6 @@ __all__ = [
     "Widget",
     "WidgetCollector",
     "WidgetLimitError",
-    "WidgetLimits",
     "format_number",
     "series_count",
     "stack",

@@ -17,9 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from remotelab.config import WidgetSettings
 from remotelab.errors import InputError
 from remotelab.widgets.display import DISPLAY, DISPLAY_NUMBER, DISPLAY_TYPES, UPDATE_PLOT
-from remotelab.widgets.limits import WidgetLimitError, WidgetLimits
+from remotelab.widgets.errors import WidgetLimitError
 from remotelab.widgets.series import (
     FloatArray,
     decimation_indices,
@@ -60,10 +61,10 @@ class WidgetCollector:
 
     def __init__(
         self,
-        limits: WidgetLimits | None = None,
+        limits: WidgetSettings | None = None,
         validate_function: Callable[[str], object] | None = None,
     ) -> None:
-        self.limits = limits if limits is not None else WidgetLimits()
+        self.limits = limits if limits is not None else WidgetSettings()
         self._validate_function = validate_function
         self._widgets: list[Widget] = []
         self._names: set[str] = set()
@@ -215,8 +216,8 @@ class WidgetCollector:
         Series i is ``[[x0, yi0], [x1, yi1], ...]``. ``plot(y)`` alone plots y
         against its index 0, 1, 2, ... (as pslab-remote did). Values become
         floats; ``None``, ``nan`` and infinities become ``None`` (JSON ``null``).
-        Beyond ``limits.max_points_per_plot`` points in all, every series is
-        decimated evenly to ``max_points_per_plot // len(ys)`` points, keeping
+        Beyond ``limits.max_plot_points`` points in all, every series is
+        decimated evenly to ``max_plot_points // len(ys)`` points, keeping
         its first and last, and the widget gets ``"decimated": true`` and
         ``"original_points"`` (the point count before). Returns the final name.
 
@@ -249,7 +250,7 @@ class WidgetCollector:
         self._check_room(1)
 
         total = len(xs) * len(columns)
-        keep = decimation_indices(len(xs), self.limits.max_points_per_plot // len(columns))
+        keep = decimation_indices(len(xs), self.limits.max_plot_points // len(columns))
         if keep is not None:
             xs = xs[keep]
             columns = [column[keep] for column in columns]

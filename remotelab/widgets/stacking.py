@@ -23,7 +23,7 @@ from typing import Any, Final
 import numpy as np
 
 from remotelab.widgets.display import is_number
-from remotelab.widgets.limits import StackingError
+from remotelab.widgets.errors import StackingError
 
 Series = list[list[float | None]]
 """One plot series: a list of ``[x, y]`` points (``None`` is a gap)."""

@@ -83,7 +83,7 @@ class PlotWidget(TypedDict):
     name: str
     data: list[Series]
     decimated: NotRequired[bool]
-    """Present (true) when the series were thinned to ``max_points_per_plot``."""
+    """Present (true) when the series were thinned to ``max_plot_points``."""
     original_points: NotRequired[int]
     """With ``decimated``: the points over all series before thinning."""
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from remotelab.config import SandboxSettings, WidgetSettings
 from remotelab.errors import FunctionStringError
-from remotelab.sandbox.limits import MIB, SandboxLimits
 from remotelab.sandbox.protocol import TRUNCATION_MARKER
 from remotelab.sandbox.result import RunResult
 from remotelab.sandbox.server.pool import SandboxPool
@@ -718,17 +718,15 @@ async def test_generator_finalizers_never_run_after_the_result(pool: SandboxPool
 
 # --- resource exhaustion: a pool with tight limits ----------------------------------------
 
-TIGHT = SandboxLimits(
+TIGHT = SandboxSettings(
     wall_seconds=2,
     cpu_seconds=1,
-    memory_bytes=256 * MIB,
+    memory_mb=256,
     stdout_bytes=4096,
-    max_widgets=20,
-    max_plot_points=1000,
     max_device_calls=10,
-    max_source_bytes=1 * MIB,
     max_result_bytes=256 * 1024,
 )
+TIGHT_WIDGETS = WidgetSettings(max_widgets=20, max_plot_points=1000)
 CPU_OR_WALL = ("killed", "timeout")  # a busy shared machine may hit the wall clock first
 
 EXHAUSTION = [
@@ -819,7 +817,9 @@ EXHAUSTION = [
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def tight_pool() -> AsyncIterator[SandboxPool]:
-    async with SandboxPool(TIGHT, function_names=FUNCTIONS) as sandbox:
+    async with SandboxPool(
+        TIGHT, widgets=TIGHT_WIDGETS, max_script_bytes=1024 * 1024, function_names=FUNCTIONS
+    ) as sandbox:
         yield sandbox
 
 

@@ -7,8 +7,11 @@ import socket
 import numpy as np
 import pytest
 
+from remotelab.config import SandboxSettings, WidgetSettings
+from remotelab.errors import ConfigError
 from remotelab.sandbox.protocol import (
     HEADER,
+    Job,
     ProtocolError,
     decode,
     encode,
@@ -105,3 +108,23 @@ def test_to_wire_converts_an_instrument_result_and_refuses_objects() -> None:
         to_wire(object())
     with pytest.raises(TypeError):
         to_wire(np.array([object()]))
+
+
+def test_a_job_crosses_the_wire_whole() -> None:
+    job = Job(
+        "print(1)",
+        SandboxSettings(wall_seconds=2.5, memory_mb=300),
+        ("get_voltage",),
+        WidgetSettings(max_widgets=3, max_plot_points=64),
+        1000,
+    )
+    message = decode(encode(job.to_message(device=True, validate=False))[HEADER.size :])
+    assert message["type"] == "job"
+    assert Job.from_message(message) == job
+
+
+def test_a_job_with_limits_out_of_range_is_refused() -> None:
+    message = Job("x = 1").to_message(device=False, validate=False)
+    message["limits"]["nice"] = 40
+    with pytest.raises(ConfigError, match="REMOTELAB_SANDBOX_NICE=40"):
+        Job.from_message(message)

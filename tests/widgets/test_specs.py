@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from remotelab.config import WidgetSettings
 from remotelab.errors import FunctionStringError, InputError
-from remotelab.widgets import WidgetCollector, WidgetLimitError, WidgetLimits
+from remotelab.widgets import WidgetCollector, WidgetLimitError
 
 
 def collector(**limits: int) -> WidgetCollector:
-    return WidgetCollector(WidgetLimits(**limits))
+    return WidgetCollector(WidgetSettings(**limits))
 
 
 def ws(c: WidgetCollector) -> list[Any]:
@@ -257,7 +258,7 @@ def test_button_function_string_size_is_bounded() -> None:
 
 def test_validate_function_sees_each_function_string_at_call_time() -> None:
     recorder = Recorder()
-    c = WidgetCollector(WidgetLimits(), validate_function=recorder)
+    c = WidgetCollector(WidgetSettings(), validate_function=recorder)
     c.button("A", "get_voltage('CH1')")
     assert recorder.calls == ["get_voltage('CH1')"]
     c.button("B", "capture1('CH1', 10, 10)", "update-plot", target="p")
@@ -266,7 +267,7 @@ def test_validate_function_sees_each_function_string_at_call_time() -> None:
 
 def test_validate_function_error_propagates_and_adds_nothing() -> None:
     recorder = Recorder()
-    c = WidgetCollector(WidgetLimits(), validate_function=recorder)
+    c = WidgetCollector(WidgetSettings(), validate_function=recorder)
     with pytest.raises(FunctionStringError, match="unknown function"):
         c.button("Boom", "__import__('os')")
     assert c.widgets == []
@@ -276,7 +277,7 @@ def test_validate_function_error_propagates_and_adds_nothing() -> None:
 
 def test_validate_function_is_not_called_for_arguments_already_refused() -> None:
     recorder = Recorder()
-    c = WidgetCollector(WidgetLimits(), validate_function=recorder)
+    c = WidgetCollector(WidgetSettings(), validate_function=recorder)
     with pytest.raises(InputError):
         c.button("A", "get_voltage('CH1')", "bogus")
     assert recorder.calls == []
@@ -284,7 +285,7 @@ def test_validate_function_is_not_called_for_arguments_already_refused() -> None
 
 def test_other_widgets_do_not_call_the_validator() -> None:
     recorder = Recorder()
-    c = WidgetCollector(WidgetLimits(), validate_function=recorder)
+    c = WidgetCollector(WidgetSettings(), validate_function=recorder)
     c.print("get_voltage('CH1')")
     c.label("x")
     c.print_("y")
@@ -497,7 +498,7 @@ def test_plot_huge_int_is_a_gap_not_a_crash() -> None:
 
 
 def test_plot_decimates_evenly_keeping_first_and_last() -> None:
-    c = collector(max_points_per_plot=10, max_series=2)
+    c = collector(max_plot_points=10, max_series=2)
     c.plot(range(100), [2 * i for i in range(100)])
     widget = ws(c)[0]
     kept = [i * 99 // 9 for i in range(10)]
@@ -512,7 +513,7 @@ def test_plot_decimates_evenly_keeping_first_and_last() -> None:
 
 
 def test_plot_decimation_budget_is_shared_by_the_series() -> None:
-    c = collector(max_points_per_plot=10, max_series=2)
+    c = collector(max_plot_points=10, max_series=2)
     c.plot(range(8), range(8), range(8))  # 16 points > 10: 5 per series
     widget = ws(c)[0]
     assert widget["original_points"] == 16
@@ -521,7 +522,7 @@ def test_plot_decimation_budget_is_shared_by_the_series() -> None:
 
 
 def test_plot_at_the_point_limit_is_not_decimated() -> None:
-    c = collector(max_points_per_plot=10, max_series=2)
+    c = collector(max_plot_points=10, max_series=2)
     c.plot(range(5), range(5), range(5))
     assert "decimated" not in ws(c)[0]
     assert len(ws(c)[0]["data"][0]) == 5

@@ -10,7 +10,7 @@ It must not import :mod:`remotelab.sandbox.worker` nor RestrictedPython: it
 starts the zygote as a fresh interpreter given a module path
 (:data:`.supervisor.BOOTSTRAP`) and talks to it and its workers only in the
 messages of :mod:`remotelab.sandbox.protocol`. It may import the shared
-:mod:`remotelab.sandbox.protocol`, :mod:`~remotelab.sandbox.result` and
-:mod:`~remotelab.sandbox.limits`, and the server's own packages
+:mod:`remotelab.sandbox.protocol` and :mod:`~remotelab.sandbox.result`, the
+settings (:mod:`remotelab.config`), and the server's own packages
 (:mod:`remotelab.device` for the function registry, :mod:`remotelab.errors`).
 """

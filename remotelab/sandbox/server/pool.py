@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from remotelab.config import MIB, SandboxSettings, ScriptSettings, WidgetSettings
 from remotelab.errors import ScriptTooLarge
-from remotelab.sandbox.limits import MIB, SandboxLimits
-from remotelab.sandbox.protocol import source_size_error
+from remotelab.sandbox.protocol import Job, source_size_error
 from remotelab.sandbox.result import RunResult
 from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.server.session import (
@@ -44,8 +44,9 @@ def registry_function_names() -> list[str]:
 class SandboxPool:
     """Runs scripts in isolated worker processes forked from one warm zygote.
 
-    ``max_concurrent`` runs execute at once; up to ``max_queued`` more wait
-    for a slot; beyond that :meth:`run` raises :class:`SandboxBusy`.
+    ``limits.max_concurrent`` runs execute at once; up to ``limits.max_queued``
+    more wait for a slot; beyond that :meth:`run` raises :class:`SandboxBusy`.
+    ``widgets`` bounds each run's widget list, ``max_script_bytes`` its source.
     ``function_names`` are the instrument functions a script can call (each a
     proxy to ``device_call``; default: every name of the device function
     registry). ``python`` is the interpreter for the zygote
@@ -55,27 +56,36 @@ class SandboxPool:
 
     def __init__(
         self,
-        limits: SandboxLimits | None = None,
+        limits: SandboxSettings | None = None,
         *,
-        max_concurrent: int = 4,
-        max_queued: int = 32,
+        widgets: WidgetSettings | None = None,
+        max_script_bytes: int | None = None,
         function_names: Iterable[str] | None = None,
         python: str | None = None,
         zygote_prefix: Sequence[str] = (),
         start_timeout: float = 60.0,
     ) -> None:
-        if max_concurrent < 1 or max_queued < 0:
-            raise ValueError("max_concurrent must be >= 1 and max_queued >= 0")
-        self.limits = limits if limits is not None else SandboxLimits()
-        self.max_concurrent = max_concurrent
-        self.max_queued = max_queued
+        self.limits = limits if limits is not None else SandboxSettings()
+        self.max_concurrent = self.limits.max_concurrent
+        self.max_queued = self.limits.max_queued
+        self.max_script_bytes = (
+            ScriptSettings().max_script_bytes if max_script_bytes is None else max_script_bytes
+        )
         self.function_names = frozenset(
             registry_function_names() if function_names is None else function_names
+        )
+        #: Every run's job but for its code.
+        self.job = Job(
+            "",
+            self.limits,
+            tuple(sorted(self.function_names)),
+            widgets if widgets is not None else WidgetSettings(),
+            self.max_script_bytes,
         )
         self._python = python
         self._zygote_prefix = tuple(zygote_prefix)
         self._start_timeout = start_timeout
-        self._slots = asyncio.Semaphore(max_concurrent)
+        self._slots = asyncio.Semaphore(self.max_concurrent)
         self._waiting = 0
         self._zygote: ZygoteProcess | None = None
         self._zygote_lock = asyncio.Lock()
@@ -145,17 +155,15 @@ class SandboxPool:
         :class:`~remotelab.errors.SandboxError` when a worker cannot be set up.
         Cancelling the call kills the worker.
         """
-        too_big = source_size_error(code, self.limits.max_source_bytes)
+        too_big = source_size_error(code, self.max_script_bytes)
         if too_big is not None:
             raise ScriptTooLarge(
-                too_big.message, details={"max_source_bytes": self.limits.max_source_bytes}
+                too_big.message, details={"max_script_bytes": self.max_script_bytes}
             )
         async with self._slot():
             for attempt in range(2):
                 zygote = await self._ensure_zygote()
-                session = RunSession(
-                    zygote, self.limits, self.function_names, device_call, validate_function
-                )
+                session = RunSession(zygote, self.job, device_call, validate_function)
                 try:
                     return await session.run(code)
                 except ZygoteLost as exc:
@@ -205,8 +213,9 @@ class SandboxPool:
             if self.limits.memory_bytes < needed:
                 await zygote.close()
                 raise SandboxUnavailable(
-                    f"memory_bytes={self.limits.memory_bytes} is too low: a worker maps "
-                    f"{info.get('vm_kb')} KiB before the script starts; allow at least {needed}"
+                    f"{SandboxSettings.variable('memory_mb')}={self.limits.memory_mb} is too "
+                    f"low: a worker maps {info.get('vm_kb')} KiB before the script starts; "
+                    f"allow at least {-(-needed // MIB)}"
                 )
             for gap in info.get("isolation", {}).get("not_enforced", []):
                 log.warning("sandbox isolation: %s", gap)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from remotelab.config import SandboxSettings
 from remotelab.errors import InputError, RemotelabError, SandboxError
-from remotelab.sandbox.limits import SandboxLimits
 from remotelab.sandbox.protocol import (
     HEADER,
     MAX_MESSAGE_CHARS,
@@ -61,14 +62,15 @@ class RunSession:
     def __init__(
         self,
         zygote: ZygoteProcess,
-        limits: SandboxLimits,
-        functions: frozenset[str],
+        job: Job,
         device_call: DeviceCall | None,
         validate_function: FunctionValidator | None,
     ) -> None:
+        """``job`` is the run's job but for its code: limits, functions, widget limits."""
         self._zygote = zygote
-        self._limits = limits
-        self._functions = functions
+        self._job = job
+        self._limits = job.limits
+        self._functions = frozenset(job.functions)
         self._device_call = device_call
         self._validate_function = validate_function
         self.device_calls = 0
@@ -118,7 +120,7 @@ class RunSession:
         code: str,
     ) -> RunResult:
         loop = asyncio.get_running_loop()
-        job = Job(code, self._limits, tuple(sorted(self._functions)))
+        job = dataclasses.replace(self._job, code=code)
         message = job.to_message(
             device=self._device_call is not None, validate=self._validate_function is not None
         )
@@ -262,16 +264,14 @@ class RunSession:
 
     def _result(self, outcome: dict[str, Any], stats: RunStats) -> RunResult:
         try:
-            status, widgets, stdout, error = check_outcome(
-                outcome, self._limits, self._check_function
-            )
+            status, widgets, stdout, error = check_outcome(outcome, self._job, self._check_function)
         except (ProtocolError, KeyError, TypeError, ValueError) as exc:
             text = f"the worker sent an invalid result ({str(exc)[:200]})"
             return RunResult("error", error=RunError(WORKER_ERROR, text), stats=stats)
         return RunResult(status, widgets, stdout, error, stats)
 
 
-def death_error(exit_info: ExitInfo | None, limits: SandboxLimits) -> RunError:
+def death_error(exit_info: ExitInfo | None, limits: SandboxSettings) -> RunError:
     """Why a worker ended without sending a result (``exit_info`` None: the zygote went away)."""
     cpu_text = f"the script used more than {limits.cpu_seconds:g} s of CPU time"
     if exit_info is None:
@@ -294,14 +294,14 @@ def death_error(exit_info: ExitInfo | None, limits: SandboxLimits) -> RunError:
 
 def check_outcome(
     outcome: dict[str, Any],
-    limits: SandboxLimits,
+    job: Job,
     check_function: Callable[[str], str | None],
 ) -> tuple[Status, list[dict[str, Any]], str, RunError | None]:
     """Check a worker's ``result`` message; return ``(status, widgets, stdout, error)``.
 
     ``check_function(s)`` returns an error text for an invalid function string.
     Raises :class:`ProtocolError` (or ``KeyError``/``TypeError``) when the message
-    is not what an honest worker sends within ``limits``.
+    is not what an honest worker sends within ``job``'s limits.
     """
     status = outcome["status"]
     widgets = outcome["widgets"]
@@ -309,11 +309,11 @@ def check_outcome(
     raw_error = outcome["error"]
     if status not in ("ok", "error"):
         raise ProtocolError(f"status {str(status)[:20]!r}")
-    if not isinstance(widgets, list) or len(widgets) > limits.max_widgets:
+    if not isinstance(widgets, list) or len(widgets) > job.widgets.max_widgets:
         raise ProtocolError("too many widgets")
     if not all(isinstance(w, dict) and isinstance(w.get("type"), str) for w in widgets):
         raise ProtocolError("a widget is not an object with a type")
-    max_stdout = limits.stdout_bytes + len(TRUNCATION_MARKER) + 20
+    max_stdout = job.limits.stdout_bytes + len(TRUNCATION_MARKER) + 20
     if not isinstance(stdout, str) or len(stdout) > max_stdout:
         raise ProtocolError("stdout")
     error: RunError | None = None

@@ -15,8 +15,9 @@ It must import nothing of the server side: not :mod:`remotelab.sandbox.server`,
 :mod:`remotelab.device` (nor pslab, serial, quart, hypercorn, sqlalchemy,
 jwt): no server secret or state may be in a worker's memory, and the zygote
 must stay small and single-threaded. It may import the shared
-:mod:`remotelab.sandbox.protocol`, :mod:`~remotelab.sandbox.result` and
-:mod:`~remotelab.sandbox.limits`, :mod:`remotelab.widgets`,
+:mod:`remotelab.sandbox.protocol` and :mod:`~remotelab.sandbox.result`, the
+settings' declarations (:mod:`remotelab.config`: a job's limits are its
+sections), :mod:`remotelab.widgets`,
 :mod:`remotelab.errors`, numpy and RestrictedPython. An import-linter contract
 holds this statically; :func:`.zygote.check_imports` checks the zygote's
 modules again at start.

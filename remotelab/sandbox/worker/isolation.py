@@ -27,7 +27,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from remotelab.sandbox.limits import MIB, SandboxLimits
+from remotelab.config import MIB, SandboxSettings
 from remotelab.sandbox.worker import seccomp
 
 CLONE_NEWNS = 0x00020000
@@ -138,8 +138,8 @@ def effective_capabilities() -> int:
     return int(data[0].effective) | (int(data[1].effective) << 32)
 
 
-def set_limits(limits: SandboxLimits) -> None:
-    """Resource limits of a worker (see :class:`SandboxLimits`)."""
+def set_limits(limits: SandboxSettings) -> None:
+    """Resource limits of a worker (see :class:`~remotelab.config.SandboxSettings`)."""
     cpu = max(1, int(limits.cpu_seconds))
     rules = [
         # SIGXCPU at the soft limit (kills: no handler), SIGKILL a second later.
@@ -179,7 +179,7 @@ def _private_root(run_dir: str) -> None:
     os.chdir("/")
 
 
-def harden(plan: Plan, run_dir: str, limits: SandboxLimits, parent_pid: int) -> None:
+def harden(plan: Plan, run_dir: str, limits: SandboxSettings, parent_pid: int) -> None:
     """Apply ``plan`` to this (single-threaded, forked) process. Raises :class:`IsolationError`.
 
     Order matters: namespaces and ``chroot`` need privileges that the uid

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from remotelab.config import MIB, SandboxSettings
 from remotelab.errors import InputError
-from remotelab.sandbox.limits import MIB, SandboxLimits
 from remotelab.sandbox.protocol import TRUNCATION_MARKER, Job
 from remotelab.sandbox.result import LIMIT_EXCEEDED, RunError
 from remotelab.sandbox.worker.errors import LimitExceeded
@@ -24,7 +24,7 @@ from remotelab.sandbox.worker.guards import Guards
 from remotelab.sandbox.worker.numpy_facade import NUMPY_FACADES
 from remotelab.sandbox.worker.policy import compile_script, error_from_exception, make_namespace
 from remotelab.sandbox.worker.rpc import Channel, device_functions
-from remotelab.widgets import WidgetCollector, WidgetLimitError, WidgetLimits
+from remotelab.widgets import WidgetCollector, WidgetLimitError
 
 
 class Output:
@@ -129,7 +129,7 @@ def widget_functions(collector: WidgetCollector) -> dict[str, Callable[..., Any]
     return functions
 
 
-def modules_for_run(limits: SandboxLimits, started: float) -> dict[str, Facade]:
+def modules_for_run(limits: SandboxSettings, started: float) -> dict[str, Facade]:
     modules: dict[str, Facade] = dict(STATIC_FACADES)
     modules.update(NUMPY_FACADES)
     modules["time"] = time_facade(limits.wall_seconds, started)
@@ -155,11 +155,11 @@ def execute(
     limits = job.limits
     started = time.monotonic() if started is None else started
     collector = WidgetCollector(
-        WidgetLimits(max_widgets=limits.max_widgets, max_points_per_plot=limits.max_plot_points),
+        job.widgets,
         validate_function=channel.validate if (validate and channel is not None) else None,
     )
     output = Output(limits.stdout_bytes)
-    code = compile_script(job.code, limits.max_source_bytes)
+    code = compile_script(job.code, job.max_script_bytes)
     if isinstance(code, RunError):
         return _result("error", collector, output, code)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from remotelab.sandbox.limits import SandboxLimits
+from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES, Job
 from remotelab.sandbox.worker.child import worker_main
 from remotelab.sandbox.worker.isolation import (
@@ -85,8 +85,12 @@ FORBIDDEN_MODULES = (
     "remotelab.storage",
     "remotelab.auth",
     "remotelab.api",
-    "remotelab.config",
+    "remotelab.app",
+    "remotelab.cli",
+    "remotelab.streaming",
 )
+# remotelab.config is allowed: the job's limits are its sections (plain numbers). It
+# holds declarations only; no setting's value is ever read in the zygote.
 
 
 def check_imports() -> None:
@@ -102,7 +106,7 @@ def check_imports() -> None:
 
 def warm_up() -> None:
     """Run the warm-up script in this process; raise if it did not succeed."""
-    result = execute(Job(WARM_UP, SandboxLimits()), None, device=False, validate=False)
+    result = execute(Job(WARM_UP), None, device=False, validate=False)
     if result["status"] != "ok":
         raise RuntimeError(f"sandbox warm-up failed: {result['error']}")
 
@@ -126,7 +130,7 @@ def probe(base_dir: str) -> tuple[Plan, dict[str, Any]]:
             report: dict[str, Any]
             try:
                 os.close(read_fd)
-                harden(plan, run_dir, SandboxLimits(), os.getppid())
+                harden(plan, run_dir, SandboxSettings(), os.getppid())
                 report = {"ok": True, **inspect_isolation()}
             except BaseException as exc:
                 report = {"ok": False, "error": str(exc)}

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from remotelab.config import SandboxSettings
 from remotelab.errors import DeviceBusy, FunctionStringError, ScriptTooLarge
-from remotelab.sandbox.limits import SandboxLimits
 from remotelab.sandbox.protocol import NO_DEVICE_MESSAGE
 from remotelab.sandbox.server.errors import SandboxBusy
 from remotelab.sandbox.server.pool import SandboxPool
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 FUNCTIONS = ("get_voltage", "capture1", "hang")
 # CPU tests compare CPU time with wall time; other processes on a shared
 # machine slow a worker down, so the wall limit is far above the CPU limit.
-LIMITS = SandboxLimits(wall_seconds=10, cpu_seconds=1, max_device_calls=5)
+LIMITS = SandboxSettings(wall_seconds=10, cpu_seconds=1, max_device_calls=5)
 
 
 class Instrument:
@@ -211,7 +211,7 @@ async def test_instrument_call_cap_holds_even_when_the_script_catches(pool: Sand
 
 async def test_a_blocking_instrument_call_times_out_and_is_cancelled() -> None:
     instrument = Instrument()
-    async with SandboxPool(SandboxLimits(wall_seconds=1), function_names=FUNCTIONS) as sandbox:
+    async with SandboxPool(SandboxSettings(wall_seconds=1), function_names=FUNCTIONS) as sandbox:
         result = await sandbox.run("hang()", device_call=instrument)
     assert result.status == "timeout"
     assert result.error is not None
@@ -242,7 +242,7 @@ async def test_runs_share_no_state(pool: SandboxPool) -> None:
 
 async def test_source_over_the_cap_is_refused_before_a_worker(pool: SandboxPool) -> None:
     with pytest.raises(ScriptTooLarge) as info:
-        await pool.run("#" * (LIMITS.max_source_bytes + 1))
+        await pool.run("#" * (pool.max_script_bytes + 1))
     assert info.value.message == "the script is 65537 bytes long; the limit is 65536"
 
 
@@ -311,7 +311,7 @@ async def test_a_dead_zygote_is_replaced() -> None:
 
 
 async def test_closing_the_pool_ends_runs_in_progress() -> None:
-    sandbox = SandboxPool(SandboxLimits(wall_seconds=30, cpu_seconds=30))
+    sandbox = SandboxPool(SandboxSettings(wall_seconds=30, cpu_seconds=30))
     await sandbox.start()
     task = asyncio.create_task(sandbox.run("while True:\n  pass"))
     await asyncio.sleep(0.3)
@@ -323,8 +323,8 @@ async def test_closing_the_pool_ends_runs_in_progress() -> None:
 
 
 async def test_concurrency_and_the_queue_are_bounded() -> None:
-    limits = SandboxLimits(wall_seconds=5)
-    async with SandboxPool(limits, max_concurrent=2, max_queued=1) as sandbox:
+    limits = SandboxSettings(wall_seconds=5, max_concurrent=2, max_queued=1)
+    async with SandboxPool(limits) as sandbox:
         code = "import time\ntime.sleep(0.3)"
         start = time.perf_counter()
         tasks = [asyncio.create_task(sandbox.run(code)) for _ in range(3)]

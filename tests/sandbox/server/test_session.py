@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from remotelab.sandbox.limits import SandboxLimits
 from remotelab.sandbox.protocol import ProtocolError
 from remotelab.sandbox.result import RunError
 from remotelab.sandbox.server.session import check_outcome, death_error
 from remotelab.sandbox.server.supervisor import ExitInfo
+from tests.sandbox.helpers import job_for
 
-LIMITS = SandboxLimits(max_widgets=3, stdout_bytes=100, cpu_seconds=2)
+JOB = job_for("", max_widgets=3, stdout_bytes=100, cpu_seconds=2)
 BUTTON = {
     "type": "button",
     "name": "b",
@@ -44,14 +44,14 @@ def outcome(**changes: Any) -> dict[str, Any]:
 
 
 def test_an_honest_result_passes() -> None:
-    status, widgets, stdout, error = check_outcome(outcome(), LIMITS, no_errors)
+    status, widgets, stdout, error = check_outcome(outcome(), JOB, no_errors)
     assert (status, stdout, error) == ("ok", "1\n", None)
     assert widgets == [{"type": "text", "name": "print", "value": ["1"]}]
 
 
 def test_an_error_result_passes() -> None:
     error = {"type": "ValueError", "message": "x", "line": 3}
-    assert check_outcome(outcome(status="error", error=error), LIMITS, no_errors)[3] == RunError(
+    assert check_outcome(outcome(status="error", error=error), JOB, no_errors)[3] == RunError(
         "ValueError", "x", 3
     )
 
@@ -77,16 +77,16 @@ def test_an_error_result_passes() -> None:
 )
 def test_a_dishonest_result_is_refused(changes: dict[str, Any]) -> None:
     with pytest.raises((ProtocolError, KeyError, TypeError)):
-        check_outcome(outcome(**changes), LIMITS, only_get_voltage)
+        check_outcome(outcome(**changes), JOB, only_get_voltage)
 
 
 def test_buttons_are_validated_again() -> None:
-    assert check_outcome(outcome(widgets=[BUTTON]), LIMITS, only_get_voltage)[1] == [BUTTON]
+    assert check_outcome(outcome(widgets=[BUTTON]), JOB, only_get_voltage)[1] == [BUTTON]
 
 
 def test_long_error_fields_are_cut() -> None:
     error = {"type": "E" * 1000, "message": "m" * 100_000, "line": None}
-    checked = check_outcome(outcome(status="error", error=error), LIMITS, no_errors)[3]
+    checked = check_outcome(outcome(status="error", error=error), JOB, no_errors)[3]
     assert checked is not None
     assert len(checked.type) == 200 and len(checked.message) < 4000
 
@@ -103,4 +103,4 @@ def test_long_error_fields_are_cut() -> None:
     ],
 )
 def test_why_a_worker_died(info: ExitInfo | None, message: str) -> None:
-    assert death_error(info, LIMITS) == RunError("Killed", message)
+    assert death_error(info, JOB.limits) == RunError("Killed", message)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from remotelab.sandbox.limits import MIB, SandboxLimits
+from remotelab.config import MIB, SandboxSettings
 from remotelab.sandbox.server.supervisor import PACKAGE_ROOT
 from remotelab.sandbox.worker import seccomp
 from remotelab.sandbox.worker.isolation import (
@@ -35,9 +35,9 @@ def run_dir() -> Iterator[str]:
 CHILD = """
 import json, os, resource, sys
 from remotelab.sandbox.worker.isolation import Plan, harden, inspect_isolation, relax_memory_limit
-from remotelab.sandbox.limits import SandboxLimits
+from remotelab.config import SandboxSettings
 plan = Plan(**json.loads(sys.argv[1]))
-limits = SandboxLimits(**json.loads(sys.argv[2]))
+limits = SandboxSettings(**json.loads(sys.argv[2]))
 out = os.dup(1)
 try:
     harden(plan, sys.argv[3], limits, os.getppid())
@@ -54,7 +54,7 @@ os.write(out, json.dumps(report).encode())
 """
 
 
-def hardened(plan: Plan, run_dir: str, limits: SandboxLimits) -> dict[str, Any]:
+def hardened(plan: Plan, run_dir: str, limits: SandboxSettings) -> dict[str, Any]:
     """Harden a fresh (single-threaded) interpreter with ``plan``; report what it sees."""
     completed = subprocess.run(
         [
@@ -62,7 +62,7 @@ def hardened(plan: Plan, run_dir: str, limits: SandboxLimits) -> dict[str, Any]:
             "-c",
             CHILD,
             json.dumps(dataclasses.asdict(plan)),
-            json.dumps(limits.to_dict()),
+            json.dumps(dataclasses.asdict(limits)),
             run_dir,
         ],
         capture_output=True,
@@ -85,7 +85,7 @@ def test_plans_strongest_first() -> None:
 
 
 def test_the_strongest_working_plan_isolates(run_dir: str) -> None:
-    limits = SandboxLimits(cpu_seconds=3, memory_bytes=300 * MIB, max_open_files=12, nice=7)
+    limits = SandboxSettings(cpu_seconds=3, memory_mb=300, max_open_files=12, nice=7)
     plans = candidate_plans()
     for plan in plans:  # as the zygote's probe does
         report = hardened(plan, run_dir, limits)
@@ -108,7 +108,7 @@ def test_the_strongest_working_plan_isolates(run_dir: str) -> None:
 
 
 def test_limits_only_still_limits(run_dir: str) -> None:
-    report = hardened(Plan("limits-only"), run_dir, SandboxLimits())
+    report = hardened(Plan("limits-only"), run_dir, SandboxSettings())
     assert "error" not in report, report
     assert report["fsize"] == [0, 0]
     assert report["no_new_privs"] and report["environment_empty"]
@@ -118,5 +118,5 @@ def test_limits_only_still_limits(run_dir: str) -> None:
 
 
 def test_a_failing_step_refuses(run_dir: str) -> None:
-    report = hardened(Plan("bad", namespaces=-1), run_dir, SandboxLimits())
+    report = hardened(Plan("bad", namespaces=-1), run_dir, SandboxSettings())
     assert report["error"].startswith("IsolationError(")

@@ -72,7 +72,7 @@ def test_null_byte_is_a_syntax_error() -> None:
 
 
 def test_100000_term_expression_is_a_clean_error() -> None:
-    assert error_of("x = " + "1+" * 100_000 + "1", max_source_bytes=1_000_000) == (
+    assert error_of("x = " + "1+" * 100_000 + "1", max_script_bytes=1_000_000) == (
         "SyntaxError",
         TOO_COMPLEX,
         None,
@@ -80,7 +80,7 @@ def test_100000_term_expression_is_a_clean_error() -> None:
 
 
 def test_deep_unary_chain_is_a_clean_error() -> None:
-    assert error_of("x = " + "-" * 100_000 + "1", max_source_bytes=1_000_000)[1] == TOO_COMPLEX
+    assert error_of("x = " + "-" * 100_000 + "1", max_script_bytes=1_000_000)[1] == TOO_COMPLEX
 
 
 def test_deep_brackets_are_a_syntax_error() -> None:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from remotelab.sandbox.limits import SandboxLimits
+from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import NO_DEVICE_MESSAGE, TRUNCATION_MARKER, Job
 from remotelab.sandbox.worker.runner import Output, encode_result, execute
 from tests.sandbox.helpers import error_of, run_local, stdout_of
@@ -62,7 +62,7 @@ def test_bad_widget_argument_is_a_value_error() -> None:
 
 def test_instrument_functions_without_a_device_raise() -> None:
     result = execute(
-        Job("get_voltage('CH1')", SandboxLimits(), ("get_voltage",)), None, device=False
+        Job("get_voltage('CH1')", SandboxSettings(), ("get_voltage",)), None, device=False
     )
     assert result["error"] == {"type": "RuntimeError", "message": NO_DEVICE_MESSAGE, "line": 1}
 
@@ -76,7 +76,7 @@ def test_memory_error_gets_a_message() -> None:
 
 
 def test_job_round_trips_through_its_message() -> None:
-    job = Job("print(1)", SandboxLimits(wall_seconds=2.5), ("get_voltage",))
+    job = Job("print(1)", SandboxSettings(wall_seconds=2.5), ("get_voltage",))
     message = job.to_message(device=True, validate=False)
     assert Job.from_message(json.loads(json.dumps(message))) == job
 

@@ -41,7 +41,7 @@ def test_check_imports_refuses_server_modules() -> None:
             sys.executable,
             "-I",
             "-c",
-            "import sys; sys.path.insert(0, sys.argv[1]); import pslab, remotelab.config;"
+            "import sys; sys.path.insert(0, sys.argv[1]); import pslab, remotelab.auth;"
             "from remotelab.sandbox.worker.zygote import check_imports; check_imports()",
             PACKAGE_ROOT,
         ],
@@ -52,4 +52,4 @@ def test_check_imports_refuses_server_modules() -> None:
     )
     assert completed.returncode == 1
     assert "the zygote imported server modules: pslab" in completed.stderr
-    assert "remotelab.config" in completed.stderr
+    assert "remotelab.auth" in completed.stderr

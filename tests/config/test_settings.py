@@ -19,7 +19,7 @@ from remotelab.config.reference import COMMAND, settings_markdown
 from remotelab.config.settings import override_index, sections
 from remotelab.errors import ConfigError, InputError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_defaults_need_no_environment() -> None:
