@@ -21,7 +21,7 @@ from remotelab.errors import InputError
 
 from .bench import HISTORY, MAX_LOGIC_SAMPLES, Bench
 from .clock import Clock
-from .firmware import HW_VERSION, Firmware
+from .firmware import COMMANDS, HW_VERSION, Firmware
 from .noise import Noise
 from .wiring import load_bench_file, parse_wiring
 
@@ -95,7 +95,7 @@ class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
         )
         self.clock = clock or Clock(realtime)
         self.noise = Noise(seed)
-        self.firmware = Firmware(self.bench, self.clock, self.noise)
+        self.firmware = Firmware(self.bench, self.clock, self.noise, COMMANDS)
         self.version = HW_VERSION.decode()
         self.baudrate = self.limits.baudrate
         self._timeout = self.limits.read_timeout
