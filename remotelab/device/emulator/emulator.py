@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pslab.connection import ConnectionHandler
 from serial import PortNotOpenError, SerialException
 
+from remotelab.device.pslab_compat import IntegerSafeHandler
 from remotelab.errors import InputError
 
 from .bench import HISTORY, MAX_LOGIC_SAMPLES, Bench
@@ -63,7 +63,7 @@ class EmulatorLimits:
     max_logic_samples: int = MAX_LOGIC_SAMPLES
 
 
-class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
+class Emulator(IntegerSafeHandler):
     """A PSLab v6 emulated at the byte-protocol level, on a virtual bench.
 
     ``wiring`` lists the bench's connections in pslab's notation (default:
@@ -244,20 +244,6 @@ class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
             count = len(out) - self._read_pos if end < 0 else end + 1 - self._read_pos
         return self.read(count) if count else self.read(1)
 
-    # pslab sometimes passes numpy integers (Multimeter.calibrate_capacitance sends an
-    # np.int16 charge time). The base class only converts Python ints, so the scalar
-    # reaches write(), where bytes(np.int16(100)) - like pyserial - is 100 zero bytes and
-    # the firmware loses sync. These overrides send the value at the intended width.
-
-    def send_byte(self, data: int | bytes) -> None:
-        super().send_byte(_as_int(data))
-
-    def send_int(self, data: int | bytes) -> None:
-        super().send_int(_as_int(data))
-
-    def send_long(self, data: int | bytes) -> None:
-        super().send_long(_as_int(data))
-
     # -- faults -----------------------------------------------------------------------
 
     def inject_fault(self, kind: Fault) -> None:
@@ -322,7 +308,3 @@ class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}[{PORT}, {self.baudrate} baud]"
-
-
-def _as_int(data: int | bytes) -> int | bytes:
-    return int(data) if isinstance(data, np.integer) else data
