@@ -365,6 +365,22 @@ class EmulatorSettings(Section):
         "Seconds an emulator read waits for bytes that never come (real-time mode, silent fault).",
         gt=0,
     )
+    baudrate: int = setting(
+        1_000_000,
+        "Modelled serial link speed in real-time mode (bits per second, 10 bits per byte).",
+        ge=9600,
+    )
+    history: int = setting(
+        64,
+        "Changes remembered per output (and per capacitive node), so that a capture read back "
+        "late still sees its whole window.",
+        ge=2,
+    )
+    max_logic_samples: int = setting(
+        1_000_000,
+        "Most points sampled to find the logic edges of several signals mixed on one input.",
+        ge=1000,
+    )
 
 
 @dataclass(frozen=True)

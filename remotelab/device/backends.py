@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-import numpy as np
 from pslab import ScienceLab
 from pslab.connection import SerialHandler
 
 from remotelab.config import DeviceSettings, EmulatorSettings
-from remotelab.device.emulator import Emulator, EmulatorLimits, load_bench_file
+from remotelab.device.emulator import Emulator, load_bench_file
+from remotelab.device.pslab_compat import IntegerSafeHandler
 from remotelab.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -70,26 +70,9 @@ class EmulatorBackend:
         return "emulator" + (f" (fallback: {self.fallback})" if self.fallback else "")
 
 
-class PslabSerialHandler(SerialHandler):  # type: ignore[misc]  # pslab is untyped
-    """pslab's serial handler, sending numpy integers at their intended width.
-
-    pslab 4.0.1 passes numpy integers in places (``Multimeter.calibrate_capacitance``
-    sends an ``np.int16`` charge time); its base class converts only Python ints, so
-    pyserial writes ``bytes(np.int16(n))`` — n zero bytes — and the device loses sync.
-    """
-
-    def send_byte(self, data: int | bytes) -> None:
-        super().send_byte(_plain(data))
-
-    def send_int(self, data: int | bytes) -> None:
-        super().send_int(_plain(data))
-
-    def send_long(self, data: int | bytes) -> None:
-        super().send_long(_plain(data))
-
-
-def _plain(data: Any) -> Any:
-    return int(data) if isinstance(data, np.integer) else data
+class PslabSerialHandler(IntegerSafeHandler, SerialHandler):  # type: ignore[misc]  # pslab is untyped
+    """pslab's serial handler, sending numpy integers at their intended width
+    (see :class:`.pslab_compat.IntegerSafeHandler`)."""
 
 
 class SerialBackend:
@@ -156,7 +139,7 @@ def make_emulator(settings: EmulatorSettings) -> Emulator:
         wiring,
         seed=settings.seed,
         realtime=settings.realtime,
-        limits=EmulatorLimits(read_timeout=settings.read_timeout),
+        limits=settings,
     )
 
 

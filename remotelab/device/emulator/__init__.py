@@ -16,7 +16,7 @@ See docs/reference/emulator.md for the bench, what is modelled and how faithfull
 from __future__ import annotations
 
 from .clock import Clock
-from .emulator import DEFAULT_WIRING, FAULTS, Emulator, EmulatorLimits, Fault
+from .emulator import DEFAULT_WIRING, FAULTS, Emulator, Fault
 from .errors import UnsupportedCommand
 from .wiring import Component, Connection, load_bench_file, parse_connection, parse_wiring
 
@@ -27,7 +27,6 @@ __all__ = [
     "Component",
     "Connection",
     "Emulator",
-    "EmulatorLimits",
     "Fault",
     "UnsupportedCommand",
     "load_bench_file",

@@ -21,6 +21,8 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from remotelab.config import EmulatorSettings
+
 from .digital import (
     ConstantLevel,
     LogicSignal,
@@ -41,10 +43,10 @@ CAP_DRIVE_RESISTANCE = 10e3
 CTMU_COMPLIANCE = 3.3
 #: The current source PCS regulates from the 3.3 V rail through this resistance (ohms).
 PCS_SOURCE_RESISTANCE = 1e3
-#: Default: changes remembered per output and per capacitive node.
-HISTORY = 64
-#: Default: most samples taken to find logic edges by sampling (several signals mixed).
-MAX_LOGIC_SAMPLES = 1_000_000
+#: Defaults: changes remembered per output and per capacitive node; most samples taken to
+#: find logic edges by sampling (several signals mixed). Both are emulator settings.
+HISTORY = EmulatorSettings().history
+MAX_LOGIC_SAMPLES = EmulatorSettings().max_logic_samples
 
 T = TypeVar("T")
 

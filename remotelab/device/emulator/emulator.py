@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pslab.connection import ConnectionHandler
 from serial import PortNotOpenError, SerialException
 
+from remotelab.config import EmulatorSettings
+from remotelab.device.pslab_compat import IntegerSafeHandler
 from remotelab.errors import InputError
 
-from .bench import HISTORY, MAX_LOGIC_SAMPLES, Bench
+from .bench import Bench
 from .clock import Clock
-from .firmware import HW_VERSION, Firmware
+from .firmware import COMMANDS, HW_VERSION, Firmware
 from .noise import Noise
 from .wiring import load_bench_file, parse_wiring
 
@@ -48,22 +48,7 @@ PORT = "emulator"
 _COMPACT_AT = 1 << 16
 
 
-@dataclass(frozen=True)
-class EmulatorLimits:
-    """Bounds of the emulator (each a setting; see docs/reference/emulator.md)."""
-
-    #: Seconds a read waits for bytes that never come (real-time mode, "silent" fault).
-    read_timeout: float = 0.05
-    #: Modelled serial link speed in real-time mode (bits per second, 10 bits per byte).
-    baudrate: int = 1_000_000
-    #: Changes remembered per output (and per capacitive node) so that a capture read
-    #: back late still sees its whole window.
-    history: int = HISTORY
-    #: Most points sampled to find the logic edges of several signals mixed on one input.
-    max_logic_samples: int = MAX_LOGIC_SAMPLES
-
-
-class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
+class Emulator(IntegerSafeHandler):
     """A PSLab v6 emulated at the byte-protocol level, on a virtual bench.
 
     ``wiring`` lists the bench's connections in pslab's notation (default:
@@ -83,11 +68,11 @@ class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
         seed: int | None = None,
         realtime: bool = False,
         *,
-        limits: EmulatorLimits | None = None,
+        limits: EmulatorSettings | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.wiring: list[str] = list(DEFAULT_WIRING if wiring is None else wiring)
-        self.limits = limits or EmulatorLimits()
+        self.limits = limits or EmulatorSettings()
         self.bench = Bench(
             parse_wiring(self.wiring),
             history=self.limits.history,
@@ -95,7 +80,7 @@ class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
         )
         self.clock = clock or Clock(realtime)
         self.noise = Noise(seed)
-        self.firmware = Firmware(self.bench, self.clock, self.noise)
+        self.firmware = Firmware(self.bench, self.clock, self.noise, COMMANDS)
         self.version = HW_VERSION.decode()
         self.baudrate = self.limits.baudrate
         self._timeout = self.limits.read_timeout
@@ -244,20 +229,6 @@ class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
             count = len(out) - self._read_pos if end < 0 else end + 1 - self._read_pos
         return self.read(count) if count else self.read(1)
 
-    # pslab sometimes passes numpy integers (Multimeter.calibrate_capacitance sends an
-    # np.int16 charge time). The base class only converts Python ints, so the scalar
-    # reaches write(), where bytes(np.int16(100)) - like pyserial - is 100 zero bytes and
-    # the firmware loses sync. These overrides send the value at the intended width.
-
-    def send_byte(self, data: int | bytes) -> None:
-        super().send_byte(_as_int(data))
-
-    def send_int(self, data: int | bytes) -> None:
-        super().send_int(_as_int(data))
-
-    def send_long(self, data: int | bytes) -> None:
-        super().send_long(_as_int(data))
-
     # -- faults -----------------------------------------------------------------------
 
     def inject_fault(self, kind: Fault) -> None:
@@ -322,7 +293,3 @@ class Emulator(ConnectionHandler):  # type: ignore[misc]  # pslab is untyped
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}[{PORT}, {self.baudrate} baud]"
-
-
-def _as_int(data: int | bytes) -> int | bytes:
-    return int(data) if isinstance(data, np.integer) else data

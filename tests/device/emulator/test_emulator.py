@@ -1,4 +1,4 @@
-"""The emulator as a connection handler: transport, unmodelled commands, faults, timing."""
+"""The emulator as a connection handler: transport, numpy integers, faults, timing."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import pslab.protocol as CP
 import pytest
 import serial
 from pslab import Multimeter, Oscilloscope, ScienceLab
-from pslab.bus.i2c import I2CMaster
 
-from remotelab.device.emulator import FAULTS, Clock, Emulator, UnsupportedCommand
-from remotelab.errors import DeviceError, InputError
+from remotelab.device.emulator import FAULTS, Clock, Emulator
+from remotelab.errors import InputError
 
 
 def test_is_a_pslab_connection_handler(emu: Emulator) -> None:
@@ -22,14 +21,6 @@ def test_is_a_pslab_connection_handler(emu: Emulator) -> None:
     assert emu.connected
     assert repr(emu) == "Emulator[emulator, 1000000 baud]"
     assert emu.interface is emu
-
-
-def test_arguments_may_arrive_in_any_chunks(emu: Emulator) -> None:
-    command = CP.COMMON + CP.GET_VERSION
-    emu.write(command[:1])
-    assert emu.read(9) == b""
-    emu.write(command[1:] + command)
-    assert emu.read(18) == b"PSLab V6\nPSLab V6\n"
 
 
 def test_readline(emu: Emulator) -> None:
@@ -50,29 +41,6 @@ def test_short_read_waits_the_timeout_in_real_time_mode() -> None:
     start = time.perf_counter()
     assert emu.read(2) == b""
     assert 0.02 <= time.perf_counter() - start < 0.2
-
-
-def test_command_the_firmware_leaves_unimplemented_gets_no_answer(psl: ScienceLab) -> None:
-    start = time.perf_counter()
-    with pytest.raises(TimeoutError):
-        psl._read_program_address(0x800FF8)  # removed from the firmware
-    assert time.perf_counter() - start < 0.1
-
-
-def test_out_of_range_command_is_ignored_and_the_next_one_answered(emu: Emulator) -> None:
-    emu.write(bytes([200, 1]))  # no such command group
-    emu.write(bytes([11, 99]))  # no such COMMON command
-    assert emu.read(1) == b""
-    assert emu.get_version() == "PSLab V6\n"
-
-
-def test_command_the_emulator_does_not_model_raises_naming_it(emu: Emulator) -> None:
-    with pytest.raises(UnsupportedCommand, match=r"I2C\.I2C_INIT") as info:
-        I2CMaster(device=emu)
-    assert isinstance(info.value, DeviceError)
-    assert info.value.details["command"] == "I2C.I2C_INIT"
-    # the command loop restarted: the device still answers
-    assert Multimeter(device=emu).measure_voltage("VOL") == pytest.approx(0.0, abs=0.01)
 
 
 def test_numpy_integers_are_sent_at_the_intended_width(emu: Emulator) -> None:

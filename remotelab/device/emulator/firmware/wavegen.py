@@ -4,102 +4,19 @@ SI1/SI2 play a waveform table (512 points below ~1.1 kHz, 32 above) with a timer
 whose period sets the frequency; the output is AC-coupled and rolls off at high
 frequency. SQ1-SQ4 are output-compare PWM channels sharing one timer; each can
 instead be forced HIGH/LOW (DOUT SET_STATE) or mapped to the 128 MHz reference
-clock divided by a power of two.
+clock divided by a power of two. The outputs' state (:class:`.base.WavegenState`)
+is reset at power-on, so it lives with the firmware's.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 import numpy as np
-import numpy.typing as npt
 
-from .firmware import Handler, u16
-from .signals import Constant, Signal, Square, TableWave
-
-if TYPE_CHECKING:
-    from .firmware import Firmware
+from .base import HIGHRES, LOWRES, SI_PINS, SQ_PINS, Firmware, Handler, u16
 
 CLOCK_HZ = 64e6
 REFERENCE_CLOCK_HZ = 128e6
 PRESCALERS = (1, 8, 64, 256)
-HIGHRES, LOWRES = 512, 32
-#: AC-coupling corner of the SI outputs (Hz): pslab warns below 20 Hz.
-AC_COUPLING_CORNER = 2.0
-#: First-order roll-off corner of the SI outputs (Hz): pslab warns above 5 kHz.
-ROLL_OFF_CORNER = 20e3
-SI_PINS = ("SI1", "SI2")
-SQ_PINS = ("SQ1", "SQ2", "SQ3", "SQ4")
-IntArray = npt.NDArray[np.int64]
-
-
-def si_gain(frequency: float) -> float:
-    """Amplitude gain of an SI output at ``frequency`` (AC coupling and roll-off)."""
-    f = max(frequency, 1e-9)
-    high_pass = f / math.hypot(f, AC_COUPLING_CORNER)
-    low_pass = 1.0 / math.hypot(1.0, f / ROLL_OFF_CORNER)
-    return high_pass * low_pass
-
-
-def _sine_table(points: int, top: int) -> IntArray:
-    x = 2 * np.pi * np.arange(points) / points
-    return np.rint((3.3 * np.sin(x) + 3.3) / 6.6 * top).astype(np.int64)
-
-
-@dataclass
-class SineOutput:
-    """State of one SI output."""
-
-    highres_table: IntArray = field(default_factory=lambda: _sine_table(HIGHRES, 511))
-    lowres_table: IntArray = field(default_factory=lambda: _sine_table(LOWRES, 63))
-    running: bool = False
-    frequency: float = 0.0
-    highres: bool = True
-    t_ref: float = 0.0
-    phase: float = 0.0  # fraction of a period by which this output leads
-
-    def signal(self) -> Signal:
-        if not self.running:
-            return Constant(0.0)
-        if self.highres:
-            volts = self.highres_table / 511 * 6.6 - 3.3
-        else:
-            volts = self.lowres_table / 63 * 6.6 - 3.3
-        volts = volts - volts.mean()  # AC-coupled output
-        return TableWave(volts, self.frequency, self.t_ref, si_gain(self.frequency), self.phase)
-
-
-@dataclass
-class SquareOutput:
-    """State of one SQ output."""
-
-    mode: str = "static"  # "static", "pwm" or "refclk"
-    level: bool = False
-    period: float = 1.0
-    rise: float = 0.0
-    fall: float = 0.0
-    t_ref: float = 0.0
-
-    def signal(self) -> Signal:
-        if self.mode == "static":
-            return Constant(3.3 if self.level else 0.0)
-        return Square(self.period, self.rise, self.fall, self.t_ref)
-
-
-@dataclass
-class WavegenState:
-    si: dict[str, SineOutput] = field(default_factory=lambda: {p: SineOutput() for p in SI_PINS})
-    sq: dict[str, SquareOutput] = field(
-        default_factory=lambda: {p: SquareOutput() for p in SQ_PINS}
-    )
-
-    def apply(self, fw: Firmware, t: float, pins: tuple[str, ...] = SI_PINS + SQ_PINS) -> None:
-        """Push the named outputs' signals to the bench from time ``t``."""
-        for pin in pins:
-            state = self.si[pin] if pin in self.si else self.sq[pin]
-            fw.bench.set_output(pin, state.signal(), t)
 
 
 def _frequency(timegap: int, prescaler_index: int, table_size: int) -> float:

@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 import pytest
-from pslab import Multimeter, Oscilloscope, ScienceLab
+from pslab import Multimeter, Oscilloscope, PowerSupply, ScienceLab
 
 from remotelab.device.emulator import Emulator
 
-from .fitting import fit_sine
+from ..fitting import fit_sine
 
 
 def test_sine_on_si1_is_captured_on_ch1(psl: ScienceLab) -> None:
@@ -223,8 +223,6 @@ def test_pv1_full_range() -> None:
 def test_instruments_constructed_separately_share_the_device(emu: Emulator) -> None:
     scope = Oscilloscope(device=emu)
     mm = Multimeter(device=emu)
-    from pslab import PowerSupply
-
     PowerSupply(device=emu).pv3 = 2.2
     assert mm.measure_voltage("VOL") == pytest.approx(2.2, abs=0.01)
     assert scope.capture("VOL", 100, 1)[1].mean() == pytest.approx(2.2, abs=0.01)

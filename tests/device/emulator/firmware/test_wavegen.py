@@ -7,9 +7,9 @@ import pytest
 from pslab import ScienceLab
 
 from remotelab.device.emulator import Emulator
-from remotelab.device.emulator.fw_wavegen import si_gain
+from remotelab.device.emulator.firmware.base import si_gain
 
-from .fitting import fit_sine
+from ..fitting import fit_sine
 
 
 def test_outputs_are_off_at_power_on(psl: ScienceLab) -> None:

@@ -9,7 +9,7 @@ import pslab.protocol as CP
 import pytest
 from pslab import Multimeter, ScienceLab
 
-from remotelab.device.emulator import Emulator
+from remotelab.device.emulator import Clock, Emulator
 
 
 def meter(*wiring: str, seed: int = 7) -> Multimeter:
@@ -49,6 +49,64 @@ def test_large_capacitor_is_measured_by_rc_discharge() -> None:
     # discharge, then fits the exponential; call that method directly.
     mm = meter("CAP -> 4.7uF -> GND")
     assert mm._measure_rc_capacitance() == pytest.approx(4.7e-6, rel=0.05)
+
+
+#: pslab's scope interval in _measure_rc_capacitance (10 µs) and its RC resistance.
+RC_SAMPLE_INTERVAL = 10e-6
+RC_RESISTANCE = 10e3
+
+
+def rc_meter(seed: int, phase: float) -> tuple[Emulator, Multimeter]:
+    """A 1 nF meter on a fixed clock whose host sends the discharge command ``phase``
+    of a scope sample interval late (on a real PSLab, USB latency sets that phase)."""
+    emu = Emulator(["CAP -> 1nF -> GND"], seed=seed, clock=Clock(time_source=lambda: 0.0))
+    mm = Multimeter(device=emu)
+    set_cap = mm._set_cap
+
+    def late_discharge(state: int, charge_time: int) -> None:
+        if state == 0:
+            emu.clock.advance(phase * RC_SAMPLE_INTERVAL)
+        set_cap(state, charge_time)
+
+    mm._set_cap = late_discharge
+    return emu, mm
+
+
+def test_rc_path_records_the_rc_discharge_whatever_its_phase() -> None:
+    # _measure_rc_capacitance's own commands, the discharge at 50 phases of the sample
+    # interval: CAP decays with 10 kΩ times the node's capacitance (1 nF + 50 pF stray).
+    for seed in range(50):
+        _emu, mm = rc_meter(seed, phase=seed / 50)
+        (x,) = mm.capture("CAP", CP.MAX_SAMPLES, RC_SAMPLE_INTERVAL * 1e6, block=False)
+        mm._set_cap(1, 50000)
+        mm._set_cap(0, 50000)
+        (y,) = mm.fetch_data()
+        held = np.flatnonzero(y >= 3.0)[-1]  # the last sample before (or at) the discharge
+        assert y[held - 100 : held].min() > 3.28  # charged to 3.3 V and held there
+        after = np.arange(held + 1, held + 12)
+        after = after[y[after] > 0.02]  # well above the noise
+        slope = np.polyfit(x[after] * 1e-6, np.log(y[after]), 1, w=y[after])[0]
+        assert -1 / slope / RC_RESISTANCE == pytest.approx(1.05e-9, rel=0.02), seed
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.5, 0.7, 0.9])
+def test_pslab_rc_method_reads_1nF_when_the_discharge_starts_late_in_a_sample(
+    phase: float,
+) -> None:
+    for seed in range(10):
+        assert rc_meter(seed, phase)[1]._measure_rc_capacitance() == pytest.approx(
+            1.05e-9, rel=0.01
+        )
+
+
+@pytest.mark.parametrize("phase", [0.1, 0.3])
+def test_pslab_rc_method_reads_1nF_high_when_the_discharge_starts_early_in_a_sample(
+    phase: float,
+) -> None:
+    # pslab keeps the last sample before the steepest drop; when the discharge starts
+    # early in an interval, that sample is still at 3.3 V and its fit stretches. With a
+    # time constant (10.5 µs) near the interval this reads 8-40 % high, on a PSLab too.
+    assert rc_meter(1, phase)[1]._measure_rc_capacitance() > 1.1e-9
 
 
 def test_ctmu_charge_voltage_is_i_t_over_c() -> None:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from .firmware import BUFFER_SIZE, FW_VERSION, HW_VERSION, Handler, u16
-from .signals import Constant
-
-if TYPE_CHECKING:
-    from .firmware import Firmware
+from ..signals import Constant
+from .base import BUFFER_SIZE, FW_VERSION, HW_VERSION, Firmware, Handler, u16
 
 #: DAC.SET_POWER channel -> (output, value at code 0, value at code 3300).
 POWER_CHANNELS = {

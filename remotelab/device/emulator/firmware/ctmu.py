@@ -1,7 +1,7 @@
 """Firmware handlers around the CAP pin: charge/discharge, the CTMU current source, temperature.
 
 pslab measures capacitance two ways and the emulator answers both from the same
-physics (the CAP node's RC dynamics in :mod:`.bench`):
+physics (the CAP node's RC dynamics in :mod:`..bench`):
 
 * GET_CAPACITANCE: discharge CAP, push a constant CTMU current for ``charge_time`` µs,
   read the voltage: ``V = I t / C`` (more exactly the RC charging curve if a resistor
@@ -12,16 +12,11 @@ physics (the CAP node's RC dynamics in :mod:`.bench`):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from .bench import Charging, Driven, Floating
-from .firmware import Handler, u16
-from .fw_adc import ADC_PINS, span, to_counts
-
-if TYPE_CHECKING:
-    from .firmware import Firmware
+from ..bench import Charging, Driven, Floating
+from .base import Firmware, Handler, u16
+from .frontend import ADC_PINS, span, to_counts
 
 #: CTMU current by range setting (A): 0 -> 550 µA, 1 -> 550 nA, 2 -> 5.5 µA, 3 -> 55 µA.
 CTMU_CURRENTS = (550e-6, 0.55e-6, 5.5e-6, 55e-6)

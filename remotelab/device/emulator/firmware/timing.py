@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .bench import LOGIC_THRESHOLD
-from .digital import LogicSignal, capture_events
-from .firmware import BUFFER_SIZE, Handler, u16
-from .signals import FloatArray
-
-if TYPE_CHECKING:
-    from .firmware import Firmware
+from ..bench import LOGIC_THRESHOLD
+from ..digital import LogicSignal, capture_events
+from ..signals import FloatArray
+from .base import BUFFER_SIZE, Counter, Firmware, Handler, u16
 
 #: Digital input number -> pin (pslab.instrument.digital.DIGITAL_INPUTS).
 DIGITAL_PINS = ("LA1", "LA2", "LA3", "LA4", "RES", "EXT", "FRQ")
@@ -229,14 +225,6 @@ def get_states(fw: Firmware) -> Handler:
     fw.reply_u8(_states(fw, fw.clock.now()))
     fw.ack()
     yield from ()
-
-
-@dataclass
-class Counter:
-    """The pulse counter started by START_COUNTING."""
-
-    pin: str
-    since: float
 
 
 def start_counting(fw: Firmware) -> Handler:
