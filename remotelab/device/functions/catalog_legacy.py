@@ -54,12 +54,29 @@ def _capture_check(
     return check
 
 
-def _remap() -> Param:
-    return pin(
-        "TraceOneRemap",
-        ANALOG_INPUTS,
-        "Analog input sampled as channel one (channel two is always CH2).",
-        "CH1",
+def _capture_remapped(channels: int, what: str, limits: FunctionSettings) -> Function:
+    """``capture2`` or ``capture4``: channel one is TraceOneRemap, then CH2, CH3, MIC."""
+    ys = ", ".join(f"y{i}" for i in range(1, channels + 1))
+    return Function(
+        name=f"capture{channels}",
+        doc=f"Capture {what}.",
+        params=(
+            samples_param("ns"),
+            timegap_param("tg"),
+            pin(
+                "TraceOneRemap",
+                ANALOG_INPUTS,
+                "Analog input sampled as channel one (channel two is always CH2).",
+                "CH1",
+            ),
+        ),
+        returns=Returns("traces", f"[x, {ys}]: x in µs, y in volts."),
+        binding=lambda sl, a: b.capture(sl, channels, a["TraceOneRemap"], a["ns"], a["tg"]),
+        example=f"capture{channels}(50, 10)",
+        category="oscilloscope",
+        legacy=True,
+        see_also=("oscilloscope_capture",),
+        check=_capture_check(channels, "ns", "tg", "TraceOneRemap", limits),
     )
 
 
@@ -200,29 +217,9 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
             see_also=("oscilloscope_capture",),
             check=_capture_check(1, "ns", "tg", "ch", limits),
         ),
-        Function(
-            name="capture2",
-            doc="Capture two channels: TraceOneRemap (CH1 by default) and CH2.",
-            params=(samples_param("ns"), timegap_param("tg"), _remap()),
-            returns=Returns("traces", "[x, y1, y2]: x in µs, y in volts."),
-            binding=lambda sl, a: b.capture(sl, 2, a["TraceOneRemap"], a["ns"], a["tg"]),
-            example="capture2(50, 10)",
-            category="oscilloscope",
-            legacy=True,
-            see_also=("oscilloscope_capture",),
-            check=_capture_check(2, "ns", "tg", "TraceOneRemap", limits),
-        ),
-        Function(
-            name="capture4",
-            doc="Capture four channels: TraceOneRemap (CH1 by default), CH2, CH3 and MIC.",
-            params=(samples_param("ns"), timegap_param("tg"), _remap()),
-            returns=Returns("traces", "[x, y1, y2, y3, y4]: x in µs, y in volts."),
-            binding=lambda sl, a: b.capture(sl, 4, a["TraceOneRemap"], a["ns"], a["tg"]),
-            example="capture4(50, 10)",
-            category="oscilloscope",
-            legacy=True,
-            see_also=("oscilloscope_capture",),
-            check=_capture_check(4, "ns", "tg", "TraceOneRemap", limits),
+        _capture_remapped(2, "two channels: TraceOneRemap (CH1 by default) and CH2", limits),
+        _capture_remapped(
+            4, "four channels: TraceOneRemap (CH1 by default), CH2, CH3 and MIC", limits
         ),
         legacy(modern["oscilloscope_select_range"], "select_range", "select_range('CH1', 8)"),
         _sine(1),
