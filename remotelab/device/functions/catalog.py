@@ -55,10 +55,12 @@ SHARED_READINGS = frozenset(
 
 def build_registry(limits: FunctionSettings) -> Registry:
     """A registry of the pslab 4.x style functions, then the pslab-remote legacy ones."""
+    modern = catalog_modern.functions(limits)
+    by_name = {f.name: f for f in modern}
     functions = [
-        *catalog_modern.functions(limits),
-        *catalog_legacy.functions(limits),
-        *catalog_legacy_digital.functions(limits),
+        *modern,
+        *catalog_legacy.functions(limits, by_name),
+        *catalog_legacy_digital.functions(limits, by_name),
     ]
     unknown = SHARED_READINGS - {f.name for f in functions}
     if unknown:

@@ -11,6 +11,7 @@ pslab 4.x does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from remotelab.config import FunctionSettings
@@ -18,7 +19,6 @@ from remotelab.device.functions import bindings as b
 from remotelab.device.functions.checks import check_capture
 from remotelab.device.functions.hardware import (
     ANALOG_INPUTS,
-    GAIN_INPUTS,
     PCS_RANGE,
     PV1_RANGE,
     PV2_RANGE,
@@ -26,15 +26,14 @@ from remotelab.device.functions.hardware import (
     SINE_MAX_FREQUENCY,
     SINE_MIN_FREQUENCY,
     SINE_OUTPUTS,
-    VOLTAGE_RANGES,
     WAVE_SHAPES,
     number,
     pin,
     samples_param,
     timegap_param,
 )
-from remotelab.device.functions.params import Param
-from remotelab.device.functions.registry import NOTHING, Check, Function, Returns
+from remotelab.device.functions.params import REQUIRED, Param
+from remotelab.device.functions.registry import Check, Function, Returns, legacy
 
 
 def _capture_check(
@@ -55,12 +54,29 @@ def _capture_check(
     return check
 
 
-def _remap() -> Param:
-    return pin(
-        "TraceOneRemap",
-        ANALOG_INPUTS,
-        "Analog input sampled as channel one (channel two is always CH2).",
-        "CH1",
+def _capture_remapped(channels: int, what: str, limits: FunctionSettings) -> Function:
+    """``capture2`` or ``capture4``: channel one is TraceOneRemap, then CH2, CH3, MIC."""
+    ys = ", ".join(f"y{i}" for i in range(1, channels + 1))
+    return Function(
+        name=f"capture{channels}",
+        doc=f"Capture {what}.",
+        params=(
+            samples_param("ns"),
+            timegap_param("tg"),
+            pin(
+                "TraceOneRemap",
+                ANALOG_INPUTS,
+                "Analog input sampled as channel one (channel two is always CH2).",
+                "CH1",
+            ),
+        ),
+        returns=Returns("traces", f"[x, {ys}]: x in µs, y in volts."),
+        binding=lambda sl, a: b.capture(sl, channels, a["TraceOneRemap"], a["ns"], a["tg"]),
+        example=f"capture{channels}(50, 10)",
+        category="oscilloscope",
+        legacy=True,
+        see_also=("oscilloscope_capture",),
+        check=_capture_check(channels, "ns", "tg", "TraceOneRemap", limits),
     )
 
 
@@ -143,20 +159,20 @@ def _wave(n: int) -> Function:
     )
 
 
-def functions(limits: FunctionSettings) -> list[Function]:
-    """The legacy multimeter, oscilloscope, waveform, power and device functions."""
+def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[Function]:
+    """The legacy multimeter, oscilloscope, waveform, power and device functions.
+
+    ``modern`` holds the pslab 4.x style functions by name: the legacy names that
+    only spell one of them the old way are derived from it (see :func:`legacy`).
+    """
     analog = "Analog input: CH1, CH2, CH3, MIC, CAP, RES (SEN) or VOL (AN8)."
     functions = [
-        Function(
-            name="get_voltage",
-            doc="Measure the voltage on an analog input (CH1 and CH2 autorange).",
-            params=(pin("channel_name", ANALOG_INPUTS, analog),),
-            returns=Returns("float", "The voltage.", "V"),
-            binding=lambda sl, a: b.voltage(sl, a["channel_name"]),
-            example="get_voltage('CH1')",
-            category="multimeter",
-            legacy=True,
-            see_also=("measure_voltage",),
+        legacy(
+            modern["measure_voltage"],
+            "get_voltage",
+            "get_voltage('CH1')",
+            rename={"channel": "channel_name"},
+            param_changes={"channel_name": {"doc": analog, "default": REQUIRED}},
         ),
         Function(
             name="get_average_voltage",
@@ -179,30 +195,16 @@ def functions(limits: FunctionSettings) -> list[Function]:
             legacy=True,
             see_also=("measure_voltage",),
         ),
-        Function(
-            name="get_resistance",
+        legacy(
+            modern["measure_resistance"],
+            "get_resistance",
+            "get_resistance()",
             doc="Measure a resistor connected between SEN (RES) and GND.",
-            params=(),
             returns=Returns(
                 "float | null", "Resistance; null (with a note) when SEN is open.", "Ω"
             ),
-            binding=lambda sl, a: b.resistance(sl),
-            example="get_resistance()",
-            category="multimeter",
-            legacy=True,
-            see_also=("measure_resistance",),
         ),
-        Function(
-            name="get_capacitance",
-            doc="Measure a capacitor connected between CAP and GND.",
-            params=(),
-            returns=Returns("float", "Capacitance.", "F"),
-            binding=lambda sl, a: b.capacitance(sl),
-            example="get_capacitance()",
-            category="multimeter",
-            legacy=True,
-            see_also=("measure_capacitance",),
-        ),
+        legacy(modern["measure_capacitance"], "get_capacitance", "get_capacitance()"),
         Function(
             name="capture1",
             doc="Capture one analog input (untriggered).",
@@ -215,50 +217,11 @@ def functions(limits: FunctionSettings) -> list[Function]:
             see_also=("oscilloscope_capture",),
             check=_capture_check(1, "ns", "tg", "ch", limits),
         ),
-        Function(
-            name="capture2",
-            doc="Capture two channels: TraceOneRemap (CH1 by default) and CH2.",
-            params=(samples_param("ns"), timegap_param("tg"), _remap()),
-            returns=Returns("traces", "[x, y1, y2]: x in µs, y in volts."),
-            binding=lambda sl, a: b.capture(sl, 2, a["TraceOneRemap"], a["ns"], a["tg"]),
-            example="capture2(50, 10)",
-            category="oscilloscope",
-            legacy=True,
-            see_also=("oscilloscope_capture",),
-            check=_capture_check(2, "ns", "tg", "TraceOneRemap", limits),
+        _capture_remapped(2, "two channels: TraceOneRemap (CH1 by default) and CH2", limits),
+        _capture_remapped(
+            4, "four channels: TraceOneRemap (CH1 by default), CH2, CH3 and MIC", limits
         ),
-        Function(
-            name="capture4",
-            doc="Capture four channels: TraceOneRemap (CH1 by default), CH2, CH3 and MIC.",
-            params=(samples_param("ns"), timegap_param("tg"), _remap()),
-            returns=Returns("traces", "[x, y1, y2, y3, y4]: x in µs, y in volts."),
-            binding=lambda sl, a: b.capture(sl, 4, a["TraceOneRemap"], a["ns"], a["tg"]),
-            example="capture4(50, 10)",
-            category="oscilloscope",
-            legacy=True,
-            see_also=("oscilloscope_capture",),
-            check=_capture_check(4, "ns", "tg", "TraceOneRemap", limits),
-        ),
-        Function(
-            name="select_range",
-            doc="Set the input range (gain) of CH1 or CH2 for later captures.",
-            params=(
-                pin("channel", GAIN_INPUTS, "Channel whose gain to set."),
-                Param(
-                    "voltage_range",
-                    "float",
-                    "Full-scale range: ±16 V (gain 1) down to ±0.5 V (gain 32).",
-                    choices=VOLTAGE_RANGES,
-                    unit="V",
-                ),
-            ),
-            returns=NOTHING,
-            binding=lambda sl, a: b.select_range(sl, a["channel"], a["voltage_range"]),
-            example="select_range('CH1', 8)",
-            category="oscilloscope",
-            legacy=True,
-            see_also=("oscilloscope_select_range",),
-        ),
+        legacy(modern["oscilloscope_select_range"], "select_range", "select_range('CH1', 8)"),
         _sine(1),
         _sine(2),
         _wave(1),
@@ -306,19 +269,13 @@ def functions(limits: FunctionSettings) -> list[Function]:
             legacy=True,
             see_also=("waveform_generate",),
         ),
-        Function(
-            name="load_equation",
+        legacy(
+            modern["waveform_load_function"],
+            "load_equation",
+            "load_equation('W1', 'tria')",
             doc="Load a sine or triangle table on W1 or W2 (no custom equations).",
-            params=(
-                pin("chan", SINE_OUTPUTS, "Output: W1 or W2 (SI1, SI2)."),
-                Param("function", "str", "Waveform shape.", choices=WAVE_SHAPES),
-            ),
-            returns=NOTHING,
-            binding=lambda sl, a: b.load_shape(sl, a["chan"], a["function"]),
-            example="load_equation('W1', 'tria')",
-            category="waveform generator",
-            legacy=True,
-            see_also=("waveform_load_function",),
+            rename={"channel": "chan"},
+            param_changes={"chan": {"doc": "Output: W1 or W2 (SI1, SI2)."}},
         ),
         _set_source("pv1", PV1_RANGE, "V", b.set_pv1),
         _set_source("pv2", PV2_RANGE, "V", b.set_pv2),
@@ -328,17 +285,7 @@ def functions(limits: FunctionSettings) -> list[Function]:
         _get_source("pv2", "V"),
         _get_source("pv3", "V"),
         _get_source("pcs", "A"),
-        Function(
-            name="get_temperature",
-            doc="The temperature of the PSLab's microcontroller.",
-            params=(),
-            returns=Returns("float", "Temperature.", "°C"),
-            binding=lambda sl, a: b.mcu_temperature(sl),
-            example="get_temperature()",
-            category="device",
-            legacy=True,
-            see_also=("temperature",),
-        ),
+        legacy(modern["temperature"], "get_temperature", "get_temperature()"),
         Function(
             name="get_version",
             doc="The PSLab's hardware version string.",

@@ -8,13 +8,13 @@ values pslab 1.x gave (``[-1, -1]``, ``nan``, ``[]``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from remotelab.config import FunctionSettings
 from remotelab.device.functions import bindings as b
 from remotelab.device.functions.hardware import (
     COUNTER_INPUTS,
-    FREQUENCY_INPUTS,
     LOGIC_INPUTS,
     MAX_EVENTS,
     PWM_MAX_FREQUENCY,
@@ -24,7 +24,7 @@ from remotelab.device.functions.hardware import (
     wait,
 )
 from remotelab.device.functions.params import Param
-from remotelab.device.functions.registry import NOTHING, Function, Returns
+from remotelab.device.functions.registry import NOTHING, Function, Returns, legacy
 
 # pslab 1.x names for the events of MeasureInterval, and their pslab 4.x modes.
 EDGES = {"rising": "rising", "falling": "falling", "four rising edges": "four rising"}
@@ -86,8 +86,11 @@ def _interval(sl: Any, a: dict[str, Any]) -> float:
     return float("nan") if measured is None else measured * 1e-6  # pslab 1.x: NaN on timeout
 
 
-def functions(limits: FunctionSettings) -> list[Function]:
-    """The legacy PWM and logic-analyzer functions, with the policy bounds of ``limits``."""
+def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[Function]:
+    """The legacy PWM and logic-analyzer functions, with the policy bounds of ``limits``.
+
+    ``modern`` holds the pslab 4.x style functions by name, for :func:`legacy`.
+    """
     mw = limits.max_wait_seconds
     functions = [
         Function(
@@ -188,19 +191,15 @@ def functions(limits: FunctionSettings) -> list[Function]:
             legacy=True,
             see_also=("logic_analyzer_get_states",),
         ),
-        Function(
-            name="get_freq",
-            doc="Measure the frequency of a digital signal.",
-            params=(
-                pin("channel", FREQUENCY_INPUTS, "Input: ID1-ID4 (LA1-LA4) or CNTR (FRQ).", "FRQ"),
-                wait("timeout", "Give up (and return 0) after this long.", 2, mw),
-            ),
-            returns=Returns("float", "The frequency; 0 when no signal arrived.", "Hz"),
-            binding=lambda sl, a: b.frequency(sl, a["channel"], a["timeout"]),
-            example="get_freq('ID1')",
-            category="logic analyzer",
-            legacy=True,
-            see_also=("logic_analyzer_measure_frequency",),
+        legacy(
+            modern["logic_analyzer_measure_frequency"],
+            "get_freq",
+            "get_freq('ID1')",
+            fixed={"simultaneous_oscilloscope": False},
+            param_changes={
+                "channel": {"doc": "Input: ID1-ID4 (LA1-LA4) or CNTR (FRQ).", "default": "FRQ"},
+                "timeout": {"default": min(2, mw)},
+            },
         ),
         Function(
             name="DutyCycle",

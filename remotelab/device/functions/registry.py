@@ -3,7 +3,8 @@
 A :class:`Function` is one name a function string may call: its parameters,
 what it returns, a one-line doc, an example, whether it is a pslab-remote
 legacy name, and a *binding* that performs the call on a ``pslab.ScienceLab``.
-Nothing here talks to a device: the device owner calls
+:func:`legacy` derives a pslab-remote name from the pslab 4.x function it spells
+the old way. Nothing here talks to a device: the device owner calls
 :meth:`Function.invoke` on its own thread with arguments that
 :mod:`remotelab.device.functions.parse` has already checked.
 """
@@ -11,8 +12,9 @@ Nothing here talks to a device: the device owner calls
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -185,6 +187,73 @@ class Function:
             "params": [p.describe() for p in self.params],
             "returns": self.returns.describe(),
         }
+
+
+def legacy(
+    modern: Function,
+    name: str,
+    example: str,
+    *,
+    rename: Mapping[str, str] | None = None,
+    param_changes: Mapping[str, Mapping[str, Any]] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    **changes: Any,
+) -> Function:
+    """``modern`` under its pslab-remote name: the same call, spelled the old way.
+
+    A copy of ``modern`` (doc, parameters, returns, binding, check, category) called
+    ``name``, with ``example``, ``legacy=True`` and ``see_also=(modern.name,)``, that
+    differs only where asked:
+
+    - ``rename`` maps modern parameter names to the old keyword names
+      (``{"channel": "channel_name"}``); the binding still receives the modern names.
+    - ``param_changes`` replaces fields of parameters, keyed by their old name
+      (``{"channel_name": {"doc": "...", "default": REQUIRED}}``).
+    - ``fixed`` drops modern parameters the old function lacked; the binding receives
+      the value given here instead (``{"simultaneous_oscilloscope": False}``).
+    - ``changes`` replaces fields of the function itself (``doc``, ``returns``...).
+
+    A different binding, check or parameter list is a different function: declare it.
+    A check reports errors by the modern names, so a function with one keeps them all.
+    Raises :class:`ValueError` for a name ``modern`` does not have.
+    """
+    rename = dict(rename or {})
+    param_changes = dict(param_changes or {})
+    fixed = dict(fixed or {})
+    if changes.keys() & {"params", "binding", "check"}:
+        raise ValueError(f"{name}: a new params, binding or check makes another function")
+    modern_names = {p.name for p in modern.params}
+    unknown = (rename.keys() | fixed.keys()) - modern_names
+    unknown |= param_changes.keys() - {rename.get(n, n) for n in modern_names - fixed.keys()}
+    if unknown:
+        raise ValueError(f"{name}: {modern.name} has no parameters {sorted(unknown)}")
+    if modern.check is not None and (rename or fixed):
+        raise ValueError(f"{name}: {modern.name}'s check needs its own parameter names")
+    params = tuple(
+        dataclasses.replace(
+            p,
+            name=rename.get(p.name, p.name),
+            **param_changes.get(rename.get(p.name, p.name), {}),
+        )
+        for p in modern.params
+        if p.name not in fixed
+    )
+    to_modern = {old: new for new, old in rename.items()}
+
+    def translated(sciencelab: Any, args: dict[str, Any]) -> Any:
+        args = {to_modern.get(key, key): value for key, value in args.items()}
+        return modern.binding(sciencelab, args | copy.deepcopy(fixed))
+
+    return dataclasses.replace(
+        modern,
+        name=name,
+        example=example,
+        params=params,
+        binding=translated if rename or fixed else modern.binding,
+        legacy=True,
+        see_also=(modern.name,),
+        **changes,
+    )
 
 
 class Registry:

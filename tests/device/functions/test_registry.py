@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from remotelab.device.functions import Function, Param, Registry, Returns
-from remotelab.device.functions.registry import _SHAPES, RESULT_KINDS
+from remotelab.device.functions import REQUIRED, Function, Param, Registry, Returns, bind_arguments
+from remotelab.device.functions.registry import _SHAPES, RESULT_KINDS, legacy
 
 
 def make(name: str, *params: Param, see_also: tuple[str, ...] = (), **kw: Any) -> Function:
@@ -136,3 +136,67 @@ def test_describe_is_json() -> None:
         }
     ]
     json.dumps(described, allow_nan=False)
+
+
+def _modern(**kw: Any) -> Function:
+    seen: list[dict[str, Any]] = kw.pop("seen", [])
+    return make(
+        "measure",
+        Param("channel", "str", "Input.", default="CH1"),
+        Param("fast", "bool", "Hurry.", default=False),
+        Param("levels", "list[float]", "Levels.", default=(1.0,)),
+        binding=lambda sl, a: seen.append(a) or len(seen),
+        **kw,
+    )
+
+
+def test_legacy_spells_a_modern_function_the_old_way() -> None:
+    seen: list[dict[str, Any]] = []
+    modern = _modern(seen=seen)
+    old = legacy(
+        modern,
+        "get_it",
+        "get_it('CH2')",
+        rename={"channel": "channel_name"},
+        param_changes={"channel_name": {"doc": "Old input.", "default": REQUIRED}},
+        fixed={"fast": True},
+        doc="Do it the old way.",
+    )
+    assert (old.name, old.example, old.doc) == ("get_it", "get_it('CH2')", "Do it the old way.")
+    assert old.legacy and old.see_also == ("measure",)
+    assert (old.returns, old.category) == (modern.returns, modern.category)
+    assert old.signature == "get_it(channel_name, levels=[1])"
+    assert old.params[0].doc == "Old input." and old.params[0].choices is None
+    assert old.params[1] is not modern.params[2] and old.params[1].doc == "Levels."
+    args = bind_arguments(old, ["CH2"], {})
+    assert args == {"channel_name": "CH2", "levels": [1.0]}
+    assert old.invoke(None, args) == 1
+    assert seen == [{"channel": "CH2", "levels": [1.0], "fast": True}]
+    # The modern function is left as it was.
+    assert modern.signature == "measure(channel='CH1', fast=False, levels=[1])"
+    assert not modern.legacy and modern.see_also == ()
+
+
+def test_legacy_without_renames_keeps_the_binding_and_check() -> None:
+    def check(function: str, args: dict[str, Any]) -> None:
+        pass
+
+    modern = _modern(check=check)
+    old = legacy(modern, "get_it", "get_it()")
+    assert old.binding is modern.binding and old.check is check
+    assert [p.name for p in old.params] == [p.name for p in modern.params]
+
+
+def test_legacy_refuses_what_is_another_function() -> None:
+    modern = _modern()
+    with pytest.raises(ValueError, match=r"measure has no parameters \['chan'\]"):
+        legacy(modern, "get_it", "get_it()", rename={"chan": "c"})
+    with pytest.raises(ValueError, match=r"no parameters \['fast'\]"):
+        legacy(modern, "get_it", "get_it()", fixed={"fast": 1}, param_changes={"fast": {}})
+    with pytest.raises(ValueError, match=r"no parameters \['channel'\]"):
+        legacy(modern, "get_it", "get_it()", rename={"channel": "c"}, param_changes={"channel": {}})
+    with pytest.raises(ValueError, match="makes another function"):
+        legacy(modern, "get_it", "get_it()", binding=lambda sl, a: None)
+    checked = _modern(check=lambda function, args: None)
+    with pytest.raises(ValueError, match="check needs its own parameter names"):
+        legacy(checked, "get_it", "get_it()", rename={"channel": "c"})
