@@ -202,11 +202,22 @@ def parse_client_message(raw: str | bytes, *, max_bytes: int, max_rate: float) -
     sub_id = _field(data, "id", (str,), kind)
     if not 0 < len(sub_id) <= MAX_ID_CHARS:
         raise ProtocolError(f"{kind}: 'id' must have 1 to {MAX_ID_CHARS} characters")
+    if not is_encodable(sub_id):  # every frame carries the id in UTF-8
+        raise ProtocolError(f"{kind}: 'id' must be valid Unicode (no lone surrogates)")
     if kind == "unsubscribe":
         return Unsubscribe(sub_id)
     instrument = _field(data, "instrument", (str,), kind)
     config = parse_config(instrument, data.get("config"), max_rate=max_rate)
     return Subscribe(sub_id, instrument, config)
+
+
+def is_encodable(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8 (JSON text may carry lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def text(kind: str, **fields: Any) -> str:

@@ -80,6 +80,8 @@ def test_equal_configurations_share_a_key() -> None:
         ({"type": "subscribe"}, "subscribe: 'id' is missing"),
         ({"type": "subscribe", "id": ""}, "'id' must have 1 to 64 characters"),
         ({"type": "subscribe", "id": 5}, "'id' must be text"),
+        ({"type": "subscribe", "id": "\ud800"}, "'id' must be valid Unicode"),
+        ({"type": "unsubscribe", "id": "a\udfffb"}, "'id' must be valid Unicode"),
         ({"type": "subscribe", "id": "x", "instrument": "laser"}, "unknown instrument 'laser'"),
         (
             {"type": "subscribe", "id": "x", "instrument": "oscilloscope"},
