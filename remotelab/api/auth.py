@@ -202,7 +202,12 @@ async def list_users(query_args: ListQuery) -> dict[str, Any]:
 @json_body(RoleIn)
 @validate_response(UserOut)
 async def set_role(user_id: int, data: RoleIn) -> dict[str, Any]:
-    """Grant (`teacher`) or remove (`student`) the teacher role (admins only)."""
+    """Grant (`teacher`) or remove (`student`) the teacher role (admins only).
+
+    Demoting an admin (the lab's admin role) is for super admins (the event server's
+    `is_super_admin`) or that admin themselves: 403 otherwise. The last admin cannot be
+    demoted, nor the event server's own admins (changed there): 409.
+    """
     actor = await authenticate()
     updated = await lab().accounts.set_role(actor, user_id, Role(data.role))
     return updated.to_dict()

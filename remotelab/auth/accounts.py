@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from remotelab.auth.mailer import Mailer
 from remotelab.auth.passwords import dummy_verify, hash_password, verify_password
 from remotelab.auth.ratelimit import SlidingWindowLimiter
@@ -22,6 +24,7 @@ from remotelab.auth.tokens import Claims, RevokedToken, TokenCodec, TokenUserNot
 from remotelab.config import Settings
 from remotelab.errors import (
     AuthError,
+    Conflict,
     InputError,
     InvalidCredentials,
     NotFound,
@@ -106,6 +109,7 @@ class Accounts:
         self.resets = SlidingWindowLimiter(
             settings.resets_per_window, settings.signup_window_seconds, max_keys=keys
         )
+        self._role_changes = asyncio.Lock()
 
     # ---------------------------------------------------------------- helpers
 
@@ -389,20 +393,47 @@ class Accounts:
     # ---------------------------------------------------------------- roles
 
     async def set_role(self, actor: CurrentUser, user_id: int, role: Role) -> CurrentUser:
-        """Grant or remove the teacher role (admins only)."""
+        """Grant or remove the teacher role (admins only).
+
+        Demoting an admin (the lab's admin role) is for super admins only (the event server's
+        ``is_super_admin``, as there), or for that admin themselves; never for the last admin
+        (409). The event server's own admins are changed there (409 here).
+        """
         if actor.role is not Role.ADMIN:
             raise PermissionDenied("only an admin can change roles")
         if role is Role.ADMIN:
             raise InputError("the admin role is granted by the event server or `create-user`")
-        async with self.db.session() as session:
+        # One role change at a time: two admins demoting each other at once must not both
+        # see the other as the remaining admin (one process serves the lab, DESIGN.md §3).
+        async with self._role_changes, self.db.session() as session:
             user = await q.get_user(session, user_id)
             if user is None or user.deleted_at is not None:
                 raise NotFound(f"no user with id {user_id}")
             account = await q.get_account(session, user_id)
+            current = self.to_current(user, account.role)
+            if current.role is Role.ADMIN:
+                await self._check_demotion(session, actor, user)
             account.role = None if role is Role.STUDENT else role.value
             account.role_granted_by = actor.id
         self.standing.forget(user_id)
         return self.to_current(user, account.role)
+
+    @staticmethod
+    async def _check_demotion(session: AsyncSession, actor: CurrentUser, user: User) -> None:
+        if user.id != actor.id:
+            acting = await q.get_user(session, actor.id)
+            if acting is None or not acting.is_super_admin:
+                raise PermissionDenied("only a super admin can demote another admin")
+        if user.is_admin or user.is_super_admin:
+            raise Conflict(
+                f"{user.email} is an admin of the event server; change that there, "
+                "not with a lab role"
+            )
+        if user.active and await q.count_admins(session) <= 1:
+            raise Conflict(
+                "the last admin cannot be demoted: make another admin first "
+                "(the event server, or `remotelab create-user --role admin`)"
+            )
 
     async def list_users(self, *, offset: int, limit: int) -> tuple[list[CurrentUser], int]:
         async with self.db.session() as session:

@@ -244,6 +244,66 @@ async def test_admin_grants_and_removes_teacher(signup: Signup, client: Client) 
     assert missing.status_code == 404
 
 
+async def user_id(client: Client, headers: dict[str, str]) -> int:
+    return int((await (await client.get("/v1/users/me", headers=headers)).get_json())["id"])
+
+
+async def test_the_last_admin_cannot_be_demoted(signup: Signup, client: Client) -> None:
+    admin = await signup("root@example.org", role="admin")
+    me = await user_id(client, admin)
+    for role in ("student", "teacher"):
+        response = await client.put(
+            f"/v1/admin/users/{me}/role", headers=admin, json={"role": role}
+        )
+        assert response.status_code == 409
+        body = await response.get_json()
+        assert body["code"] == "conflict"
+        assert "last admin" in body["error"]
+    assert (await (await client.get("/v1/users/me", headers=admin)).get_json())["role"] == "admin"
+
+
+async def test_only_super_admins_demote_other_admins(
+    app: Quart, signup: Signup, client: Client
+) -> None:
+    first = await signup("first@example.org", role="admin")
+    second = await signup("second@example.org", role="admin")
+    first_id, second_id = await user_id(client, first), await user_id(client, second)
+    denied = await client.put(
+        f"/v1/admin/users/{second_id}/role", headers=first, json={"role": "student"}
+    )
+    assert denied.status_code == 403
+    assert "super admin" in (await denied.get_json())["error"]
+    me = await (await client.get("/v1/users/me", headers=second)).get_json()
+    assert me["role"] == "admin"
+    # An event-server super admin may, as on the event server.
+    boss = await signup("boss@example.org")
+    boss_id = await user_id(client, boss)
+    state = app.extensions[EXTENSION]
+    async with state.db.session() as session:
+        await session.execute(update(User).where(User.id == boss_id).values(is_super_admin=True))
+    state.accounts.standing.forget(boss_id)
+    demoted = await client.put(
+        f"/v1/admin/users/{second_id}/role", headers=boss, json={"role": "teacher"}
+    )
+    assert demoted.status_code == 200
+    assert (await demoted.get_json())["role"] == "teacher"
+    # The event server's own admins are changed there, not by a lab role.
+    async with state.db.session() as session:
+        await session.execute(update(User).where(User.id == second_id).values(is_admin=True))
+    state.accounts.standing.forget(second_id)
+    staff = await client.put(
+        f"/v1/admin/users/{second_id}/role", headers=boss, json={"role": "student"}
+    )
+    assert staff.status_code == 409
+    assert "event server" in (await staff.get_json())["error"]
+    # One may step down oneself while another admin remains.
+    stepped = await client.put(
+        f"/v1/admin/users/{first_id}/role", headers=first, json={"role": "student"}
+    )
+    assert stepped.status_code == 200
+    assert (await stepped.get_json())["role"] == "student"
+
+
 async def test_logout_survives_a_restart(settings: Settings) -> None:
     from remotelab.app import create_app
 
