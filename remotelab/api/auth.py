@@ -37,7 +37,7 @@ from remotelab.api.schemas import (
 from remotelab.api.validation import json_body
 from remotelab.auth.accounts import MISSING_CREDENTIALS
 from remotelab.auth.roles import Role
-from remotelab.auth.tokens import parse_authorization
+from remotelab.auth.tokens import parse_authorization, require_fresh
 from remotelab.errors import InputError, PermissionDenied, TokenError
 
 bp = Blueprint("auth", __name__)
@@ -137,9 +137,14 @@ async def logout() -> Response:
 async def change_password(data: ChangePasswordIn) -> Response:
     """Change the password (event server body `{"data": {"old-password", "new-password"}}`).
 
-    Every earlier token and session is revoked; the answer carries a fresh access token.
+    Needs a fresh token (from a password login; one from `/v1/auth/token/refresh` is 401
+    `Fresh token required`) or the session cookie of a login. Every earlier token and session
+    is revoked; the answer carries a fresh access token.
     """
     user = await authenticate()
+    claims = current_claims()
+    if claims is not None:  # a cookie session comes from a password login: fresh
+        require_fresh(claims)
     accounts = lab().accounts
     updated = await accounts.change_password(
         user.id, data.data.old_password, data.data.new_password

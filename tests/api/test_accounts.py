@@ -140,6 +140,24 @@ async def test_change_password_revokes_older_tokens(app: Quart) -> None:
     assert (await login(other, password="another password")).status_code == 200
 
 
+async def test_change_password_needs_a_fresh_token(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    tokens = await (await login(client)).get_json()
+    refreshed = await client.post("/v1/auth/token/refresh", headers=jwt(tokens["refresh_token"]))
+    stale = (await refreshed.get_json())["access_token"]
+    change = {"data": {"old-password": PASSWORD, "new-password": "another password"}}
+    other = app.test_client()  # no cookie: the token alone
+    refused = await other.post("/v1/auth/change-password", headers=jwt(stale), json=change)
+    assert refused.status_code == 401
+    body = await refused.get_json()
+    assert (body["error"], body["code"]) == ("Fresh token required", "fresh_token_required")
+    assert (await login(other, password=PASSWORD)).status_code == 200  # unchanged
+    # The session cookie of a password login counts as fresh.
+    by_cookie = await client.post("/v1/auth/change-password", json=change)
+    assert by_cookie.status_code == 200, await by_cookie.get_json()
+
+
 async def test_change_password_with_wrong_old_password(client: Client) -> None:
     await sign_up(client)
     token = (await (await login(client)).get_json())["access_token"]
