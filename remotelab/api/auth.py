@@ -75,7 +75,7 @@ async def _login() -> Response:
         body.get("email"), body.get("password"), address=client_address()
     )
     remember = body.get("remember-me") is True
-    tokens = accounts.issue_tokens(user, remember=remember)
+    tokens = await accounts.issue_tokens(user, remember=remember)
     start_session(user, time.time())
     return jsonify({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
 
@@ -149,6 +149,7 @@ async def change_password(data: ChangePasswordIn) -> Response:
     updated = await accounts.change_password(
         user.id, data.data.old_password, data.data.new_password
     )
+    access_token = await accounts.issue_fresh_access(updated)
     start_session(updated, time.time())
     return jsonify(
         {
@@ -156,7 +157,7 @@ async def change_password(data: ChangePasswordIn) -> Response:
             "email": updated.email,
             "name": updated.name,
             "password-changed": True,
-            "access_token": accounts.codec.issue_access(updated.id, fresh=True),
+            "access_token": access_token,
         }
     )
 

@@ -8,7 +8,9 @@ turns its errors into responses; it knows nothing about HTTP.
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -245,11 +247,31 @@ class Accounts:
         self.per_account.reset(key)
         return await self._current(user)
 
-    def issue_tokens(self, user: CurrentUser, *, remember: bool = False) -> TokenPair:
+    async def issue_tokens(self, user: CurrentUser, *, remember: bool = False) -> TokenPair:
+        """A fresh access token and a refresh token (after a password login)."""
+        await self._past_cutoff(user.id)
         return TokenPair(
             access_token=self.codec.issue_access(user.id, fresh=True, remember=remember),
             refresh_token=self.codec.issue_refresh(user.id),
         )
+
+    async def issue_fresh_access(self, user: CurrentUser) -> str:
+        """A fresh access token (after a password change)."""
+        await self._past_cutoff(user.id)
+        return self.codec.issue_access(user.id, fresh=True)
+
+    async def _past_cutoff(self, user_id: int) -> None:
+        """Wait, if need be, for the second after the user's token cut-off.
+
+        A token's ``iat`` has whole seconds, so every token whose ``iat`` is the cut-off's
+        second is refused (it may predate the cut-off); one issued now must carry a later
+        ``iat``. The wait is under a second, and only right after a cut-off.
+        """
+        cutoff = (await self.standing_of(user_id)).cutoff
+        if cutoff is not None:
+            delay = math.floor(cutoff) + 1 - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
 
     # ---------------------------------------------------------------- per-request identity
 
@@ -284,7 +306,8 @@ class Accounts:
             raise TokenUserNotFound(claims.identity)
         if claims.jti and claims.jti in self.revoked:
             raise RevokedToken()
-        if standing.cutoff is not None and claims.iat < standing.cutoff:
+        # Whole-second iat: a token of the cut-off's own second may predate it, so it is refused.
+        if standing.cutoff is not None and claims.iat <= math.floor(standing.cutoff):
             raise RevokedToken()
         return standing.user
 
@@ -311,12 +334,15 @@ class Accounts:
         self.revoked.add(claims.jti, claims.exp)
 
     async def revoke_all(self, user_id: int) -> None:
-        """Refuse every token and session issued to the user until now."""
+        """Refuse every token and session issued to the user until now.
+
+        The cut-off keeps microseconds: sessions carry their exact start; tokens, whose
+        ``iat`` has whole seconds, are refused up to the end of the cut-off's second (and
+        tokens issued by the lab afterwards wait for the next one: :meth:`_past_cutoff`).
+        """
         async with self.db.session() as session:
             account = await q.get_account(session, user_id)
-            # Whole seconds: JWT iat has second resolution; a token issued in this very
-            # second after the change stays valid, one from an earlier second does not.
-            account.tokens_valid_after = utcnow().replace(microsecond=0)
+            account.tokens_valid_after = utcnow()
         self.standing.forget(user_id)
 
     # ---------------------------------------------------------------- passwords

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
@@ -119,12 +120,17 @@ async def test_logout_revokes_the_token_and_the_cookie(app: Quart) -> None:
     assert (await client.get("/v1/users/me")).status_code == 401  # cookie cleared
 
 
+async def start_of_a_second() -> None:
+    """Wait for a new second, so what follows shares one (JWT iat has whole seconds)."""
+    await asyncio.sleep(1 - time.time() % 1 + 0.01)
+
+
 async def test_change_password_revokes_older_tokens(app: Quart) -> None:
     client = app.test_client()
     await sign_up(client)
+    await start_of_a_second()
     old = (await (await login(client)).get_json())["access_token"]
-    # Tokens carry whole-second iat: make sure the change happens in a later second.
-    await asyncio.sleep(1.05)
+    # The change happens in the same second as the old token's iat: still refused.
     response = await client.post(
         "/v1/auth/change-password",
         headers=jwt(old),
@@ -156,6 +162,26 @@ async def test_change_password_needs_a_fresh_token(app: Quart) -> None:
     # The session cookie of a password login counts as fresh.
     by_cookie = await client.post("/v1/auth/change-password", json=change)
     assert by_cookie.status_code == 200, await by_cookie.get_json()
+
+
+async def test_logout_everywhere_refuses_tokens_of_the_same_second(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    await start_of_a_second()
+    first = (await (await login(client)).get_json())["access_token"]
+    second = (await (await login(app.test_client())).get_json())["access_token"]
+    out = await client.post("/v1/auth/logout", headers=jwt(first), json={"everywhere": True})
+    assert out.status_code == 200
+    other = app.test_client()
+    refused = await other.get("/v1/users/me", headers=jwt(second))
+    assert refused.status_code == 401
+    assert (await refused.get_json())["error"] == "Token has been revoked"
+    # A login right after the cut-off (same second) gets tokens and a cookie that work.
+    again = await (await login(client)).get_json()
+    assert (await other.get("/v1/users/me", headers=jwt(again["access_token"]))).status_code == 200
+    refreshed = await other.post("/v1/auth/token/refresh", headers=jwt(again["refresh_token"]))
+    assert refreshed.status_code == 200
+    assert (await client.get("/v1/users/me")).status_code == 200
 
 
 async def test_change_password_with_wrong_old_password(client: Client) -> None:
