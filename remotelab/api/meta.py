@@ -55,6 +55,11 @@ class LabRequest(Request):
             raise BadRequest(
                 f"malformed JSON: the body is not UTF-8 ({exc.reason} at byte {exc.start})"
             ) from None
+        except RecursionError:
+            # Arrays or objects nested deeper than the parser can go (about 950 levels) raise
+            # RecursionError, not ValueError, so Quart lets it through. Refused even when
+            # `silent`: no route has a use for such a body.
+            raise BadRequest("malformed JSON: nested too deeply") from None
 
 
 class NoSessions(SessionInterface):

@@ -151,7 +151,7 @@ class Client:
 def _id_of(raw: str | bytes) -> str | None:
     try:
         data = json.loads(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return value if isinstance(value, str) and is_encodable(value) else None

@@ -182,6 +182,22 @@ async def test_malformed_messages_get_errors_and_the_connection_stays(live: Live
         assert (await next_text(ws, "pong"))["data"] == 1
 
 
+async def test_deeply_nested_messages_get_an_error_and_the_connection_stays(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with connect(live.url, additional_headers=live.headers()) as ws:
+        for levels in (2_000, 900, 40):
+            await ws.send(
+                '{"type": "ping", "id": "p", "data": ' + "[" * levels + "]" * levels + "}"
+            )
+            error = await next_text(ws, "error")
+            assert error["message"] == "malformed JSON: nested too deeply (at most 32 levels)"
+            assert error["code"] == "bad_message"
+        await ws.send(json.dumps({"type": "ping", "data": [[["still here"]]]}))
+        assert (await next_text(ws, "pong"))["data"] == [[["still here"]]]
+    assert "Traceback" not in caplog.text
+
+
 async def test_unauthenticated_connections_are_refused_before_accepting(live: Live) -> None:
     with pytest.raises(InvalidStatus) as info:
         async with connect(live.url):
