@@ -42,6 +42,19 @@ INVALID_CREDENTIALS = "Invalid Credentials"
 BLOCKED = "Admin has marked this account as spam"
 
 
+def check_text(field: str, value: str, *, nul: bool = False) -> None:
+    """Refuse text that no database stores: lone surrogates (not UTF-8) and, unless ``nul``,
+    NUL characters. Raises InputError naming ``field``."""
+    if not nul and "\x00" in value:
+        raise InputError(f"{field}: must not contain NUL characters", details={"field": field})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"{field}: must be valid Unicode (lone surrogate)", details={"field": field}
+        ) from None
+
+
 @dataclass(frozen=True)
 class CurrentUser:
     """Who is calling, as the HTTP layer and the sandbox see it."""
@@ -195,6 +208,9 @@ class Accounts:
         role: Role = Role.STUDENT,
     ) -> CurrentUser:
         """Create an account with a lab role (no rate limit: for sign up and the CLI)."""
+        for field, text in (("email", email), ("first_name", first_name), ("last_name", last_name)):
+            if text is not None:
+                check_text(field, text)  # e.g. from the command line's surrogate escapes
         email = q.normalize_email(email)
         if "@" not in email[1:-1] or len(email) > 120:
             raise InputError("email: not an email address", details={"field": "email"})
@@ -219,6 +235,9 @@ class Accounts:
         """Check a login. Raises InputError / InvalidCredentials with the event server's texts."""
         if not email or not password or not isinstance(email, str) or not isinstance(password, str):
             raise InputError(MISSING_CREDENTIALS)
+        check_text("email", email)
+        # No password with a lone surrogate can be set; a NUL can (the event server's scrypt).
+        check_text("password", password, nul=True)
         key = q.normalize_email(email)
         self.per_address.hit(address)
         self.per_account.check(key)
@@ -373,6 +392,7 @@ class Accounts:
 
     async def request_reset(self, email: str, *, address: str, base_url: str) -> None:
         """Send a reset link when the account exists; say nothing either way."""
+        check_text("email", email)
         key = q.normalize_email(email)
         self.resets.hit("addr:" + address)
         self.resets.hit("email:" + key)

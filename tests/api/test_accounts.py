@@ -6,12 +6,14 @@ import asyncio
 import json
 import time
 
+import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 from sqlalchemy import update
 
 from remotelab.api.context import EXTENSION
 from remotelab.config import Settings
+from remotelab.errors import InputError
 from remotelab.storage.models import User, utcnow
 from tests.conftest import Signup
 
@@ -91,6 +93,27 @@ async def test_login_errors_are_the_event_servers(client: Client) -> None:
     unknown = await login(client, email="nobody@example.org")
     assert unknown.status_code == 401
     assert (await unknown.get_json())["error"] == "Invalid Credentials"
+
+
+async def test_login_refuses_text_no_database_can_store(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    for path in ("/v1/auth/login", "/auth/session"):
+        for email, password, field in [
+            ("\ud800@example.org", PASSWORD, "email"),
+            ("ada@example.org\x00", PASSWORD, "email"),
+            ("ada@example.org", "correct horse \udfff", "password"),
+        ]:
+            response = await client.post(path, json={"email": email, "password": password})
+            assert response.status_code == 400, (path, field)
+            body = await response.get_json()
+            assert body["error"].startswith(f"{field}: must ")
+            assert body["details"] == {"field": field}
+    assert (await login(client)).status_code == 200
+    # Accounts made outside HTTP (`create-user` arguments may carry surrogate escapes).
+    accounts = app.extensions[EXTENSION].accounts
+    with pytest.raises(InputError, match="first_name: must be valid Unicode"):
+        await accounts.create_account(email="b@example.org", password=PASSWORD, first_name="\udcff")
 
 
 async def test_refresh_gives_a_new_access_token(client: Client) -> None:
