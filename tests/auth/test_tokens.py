@@ -362,6 +362,20 @@ REFUSALS: list[tuple[str, Any, type[TokenError], str, str]] = [
         "Invalid claim: identity",
     ),
     (
+        "identity beyond any database integer",
+        lambda: with_claims(identity=2**70),
+        InvalidClaims,
+        "token_bad_claims",
+        "Invalid claim: identity",
+    ),
+    (
+        "identity beyond users.id on PostgreSQL",
+        lambda: with_claims(identity=2**31),
+        InvalidClaims,
+        "token_bad_claims",
+        "Invalid claim: identity",
+    ),
+    (
         "identity null",
         lambda: with_claims(identity=None),
         InvalidClaims,
