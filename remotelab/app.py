@@ -52,6 +52,7 @@ def default_examples_dir() -> Path | None:
 def create_app(settings: Settings | None = None) -> Quart:
     """Build the Quart app for ``settings`` (default: read from ``REMOTELAB_*``)."""
     settings = (settings or Settings.from_env()).with_instance_defaults()
+    api.stream.parse_allowed_origins(settings.stream_allowed_origins)  # a bad entry: fail now
     app = Quart("remotelab")
     app.secret_key = settings.secret_key.reveal()
     app.config.update(

@@ -260,6 +260,16 @@ class Settings:
     stream_status_seconds: float = _setting(
         1.0, "How often a client gets a `status` message.", group="streaming"
     )
+    stream_allowed_origins: str = _setting(
+        "",
+        "Web origins besides the lab's own whose pages may open `/v1/stream`, comma-separated "
+        "(e.g. `https://app.example.org,http://localhost:5173`). The lab's own is the request's "
+        "`Host` (without a port in it, any port of that host). A page of any other origin gets "
+        "403 before the handshake, so it cannot ride a student's session cookie. Connections "
+        "without an `Origin` header (programs with a token) are not affected. Empty: the lab's "
+        "own origin only.",
+        group="streaming",
+    )
     # --- device ---
     device: DeviceKind = _setting(
         "emulator",
