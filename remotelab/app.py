@@ -103,7 +103,11 @@ def create_app(settings: Settings | None = None) -> Quart:
         if settings.device_gil_switch_ms > 0:
             sys.setswitchinterval(settings.device_gil_switch_ms / 1000)
         async with contextlib.AsyncExitStack() as stack:
-            db = Database(settings.database_url, accounts=settings.accounts)
+            db = Database(
+                settings.database_url,
+                accounts=settings.accounts,
+                sqlite_synchronous=settings.sqlite_synchronous,
+            )
             stack.push_async_callback(db.close)
             await db.migrate()
             examples = settings.examples_dir or default_examples_dir()

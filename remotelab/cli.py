@@ -57,7 +57,11 @@ async def _serve(settings: Settings) -> None:
 async def _init_db(settings: Settings) -> None:
     from remotelab.storage.database import Database
 
-    db = Database(settings.database_url, accounts=settings.accounts)
+    db = Database(
+        settings.database_url,
+        accounts=settings.accounts,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     try:
         revision = await db.migrate()
     finally:
@@ -77,7 +81,11 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
         password = getpass.getpass("Password: ")
         if password != getpass.getpass("Repeat: "):
             raise RemotelabError("the passwords differ")
-    db = Database(settings.database_url, accounts=settings.accounts)
+    db = Database(
+        settings.database_url,
+        accounts=settings.accounts,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     try:
         await db.migrate()
         accounts = Accounts(settings, db, OutboxMailer(settings.instance_path / "outbox.txt"))

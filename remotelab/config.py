@@ -96,6 +96,15 @@ class Settings:
     load_examples: bool = _setting(
         True, "Publish the scripts of the examples folder as examples on start.", group="storage"
     )
+    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = _setting(
+        "FULL",
+        "SQLite's `PRAGMA synchronous` (ignored on PostgreSQL). `FULL`: the write-ahead log is "
+        "synced to disk at every commit, so an acknowledged change survives a power cut or OS "
+        "crash. `NORMAL`: faster, but the last commits before one may be lost (the database "
+        "stays consistent). `EXTRA`: `FULL` and a directory sync that only rollback journals "
+        "need (the lab uses WAL). See ADR 0008.",
+        group="storage",
+    )
     examples_dir: Path | None = _setting(
         None,
         "Folder of built-in example scripts (default: `examples/` beside the package, if present).",

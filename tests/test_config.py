@@ -17,6 +17,7 @@ def test_defaults_need_no_environment() -> None:
     assert s.host == "127.0.0.1"
     assert s.device == "emulator"
     assert s.accounts == "standalone"
+    assert s.sqlite_synchronous == "FULL"
 
 
 def test_environment_is_parsed_and_typed() -> None:
@@ -51,6 +52,7 @@ def test_overrides_beat_environment_and_none_is_ignored() -> None:
         ("REMOTELAB_DEVICE", "arduino", "expected one of emulator, pslab, auto"),
         ("REMOTELAB_ACCOUNTS", "both", "expected one of standalone, shared"),
         ("REMOTELAB_COOKIE_SAMESITE", "None", "expected one of Lax, Strict"),
+        ("REMOTELAB_SQLITE_SYNCHRONOUS", "OFF", "expected one of NORMAL, FULL, EXTRA"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
