@@ -52,6 +52,7 @@ def default_examples_dir() -> Path | None:
 def create_app(settings: Settings | None = None) -> Quart:
     """Build the Quart app for ``settings`` (default: read from ``REMOTELAB_*``)."""
     settings = (settings or Settings.from_env()).with_instance_defaults()
+    api.stream.parse_allowed_origins(settings.streaming.allowed_origins)  # a bad entry: fail now
     app = Quart("remotelab")
     app.secret_key = settings.auth.secret_key.reveal()
     app.config.update(
@@ -102,7 +103,11 @@ def create_app(settings: Settings | None = None) -> Quart:
         if settings.device.gil_switch_ms > 0:
             sys.setswitchinterval(settings.device.gil_switch_ms / 1000)
         async with contextlib.AsyncExitStack() as stack:
-            db = Database(settings.storage.database_url, accounts=settings.storage.accounts)
+            db = Database(
+                settings.storage.database_url,
+                accounts=settings.storage.accounts,
+                sqlite_synchronous=settings.storage.sqlite_synchronous,
+            )
             stack.push_async_callback(db.close)
             await db.migrate()
             examples = settings.storage.examples_dir or default_examples_dir()

@@ -65,7 +65,11 @@ async def _serve(settings: Settings) -> None:
 async def _init_db(settings: Settings) -> None:
     from remotelab.storage.database import Database
 
-    db = Database(settings.storage.database_url, accounts=settings.storage.accounts)
+    db = Database(
+        settings.storage.database_url,
+        accounts=settings.storage.accounts,
+        sqlite_synchronous=settings.storage.sqlite_synchronous,
+    )
     try:
         revision = await db.migrate()
     finally:
@@ -85,7 +89,11 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
         password = getpass.getpass("Password: ")
         if password != getpass.getpass("Repeat: "):
             raise RemotelabError("the passwords differ")
-    db = Database(settings.storage.database_url, accounts=settings.storage.accounts)
+    db = Database(
+        settings.storage.database_url,
+        accounts=settings.storage.accounts,
+        sqlite_synchronous=settings.storage.sqlite_synchronous,
+    )
     try:
         await db.migrate()
         accounts = Accounts(

@@ -37,7 +37,7 @@ from remotelab.api.schemas import (
 from remotelab.api.validation import json_body
 from remotelab.auth.accounts import MISSING_CREDENTIALS
 from remotelab.auth.roles import Role
-from remotelab.auth.tokens import parse_authorization
+from remotelab.auth.tokens import parse_authorization, require_fresh
 from remotelab.errors import InputError, PermissionDenied, TokenError
 
 bp = Blueprint("auth", __name__)
@@ -75,7 +75,7 @@ async def _login() -> Response:
         body.get("email"), body.get("password"), address=client_address()
     )
     remember = body.get("remember-me") is True
-    tokens = accounts.issue_tokens(user, remember=remember)
+    tokens = await accounts.issue_tokens(user, remember=remember)
     start_session(user, time.time())
     return jsonify({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token})
 
@@ -137,13 +137,19 @@ async def logout() -> Response:
 async def change_password(data: ChangePasswordIn) -> Response:
     """Change the password (event server body `{"data": {"old-password", "new-password"}}`).
 
-    Every earlier token and session is revoked; the answer carries a fresh access token.
+    Needs a fresh token (from a password login; one from `/v1/auth/token/refresh` is 401
+    `Fresh token required`) or the session cookie of a login. Every earlier token and session
+    is revoked; the answer carries a fresh access token.
     """
     user = await authenticate()
+    claims = current_claims()
+    if claims is not None:  # a cookie session comes from a password login: fresh
+        require_fresh(claims)
     accounts = lab().accounts
     updated = await accounts.change_password(
         user.id, data.data.old_password, data.data.new_password
     )
+    access_token = await accounts.issue_fresh_access(updated)
     start_session(updated, time.time())
     return jsonify(
         {
@@ -151,7 +157,7 @@ async def change_password(data: ChangePasswordIn) -> Response:
             "email": updated.email,
             "name": updated.name,
             "password-changed": True,
-            "access_token": accounts.codec.issue_access(updated.id, fresh=True),
+            "access_token": access_token,
         }
     )
 
@@ -204,7 +210,12 @@ async def list_users(query_args: ListQuery) -> dict[str, Any]:
 @json_body(RoleIn)
 @validate_response(UserOut)
 async def set_role(user_id: int, data: RoleIn) -> dict[str, Any]:
-    """Grant (`teacher`) or remove (`student`) the teacher role (admins only)."""
+    """Grant (`teacher`) or remove (`student`) the teacher role (admins only).
+
+    Demoting an admin (the lab's admin role) is for super admins (the event server's
+    `is_super_admin`) or that admin themselves: 403 otherwise. The last admin cannot be
+    demoted, nor the event server's own admins (changed there): 409.
+    """
     actor = await authenticate()
     updated = await lab().accounts.set_role(actor, user_id, Role(data.role))
     return updated.to_dict()

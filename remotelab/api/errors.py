@@ -15,11 +15,12 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from quart import Quart, Response, jsonify
+from quart import Quart, Response, current_app, jsonify, request
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
 from remotelab import errors as e
+from remotelab.api.meta import WEBAPP_ENDPOINT
 from remotelab.auth.tokens import InvalidToken
 from remotelab.device.emulator import UnsupportedCommand
 from remotelab.device.functions import ResultError
@@ -81,6 +82,28 @@ def _describe_validation(exc: ValidationError) -> tuple[str, list[dict[str, Any]
     return f"invalid request: {text}", problems
 
 
+def routed_methods(path: str, methods: list[str]) -> list[str]:
+    """Which of ``methods`` a route other than the webapp's catch-all serves at ``path``.
+
+    The webapp answers GET on every path, so werkzeug says 405 (allow GET) for any other
+    method on a path no route has; such a path is unknown: 404. Used only on a 405.
+    """
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return methods
+    served = []
+    for method in methods:
+        if method == "OPTIONS":
+            continue
+        try:
+            rule, _ = adapter.match(path, method=method, return_rule=True)
+        except HTTPException:  # NotFound, MethodNotAllowed, a redirect
+            continue
+        if rule.endpoint != WEBAPP_ENDPOINT:
+            served.append(method)
+    return [*served, "OPTIONS"] if served else []
+
+
 def install(app: Quart) -> None:
     """Register the error handlers on ``app``."""
 
@@ -114,16 +137,19 @@ def install(app: Quart) -> None:
             413: "too_large",
             415: "unsupported_media_type",
         }
+        allowed: list[str] = []
+        if status == 405:
+            allowed = routed_methods(request.path, getattr(exc, "valid_methods", None) or [])
+            if not allowed:  # only the webapp's GET pages are there: no route at all
+                status = 404
         message = exc.description or exc.name
         if status == 404:
             message = "no such route"
         elif status == 413:
             message = "request body too large"
         response = error_response(status, message, codes.get(status, exc.name.lower()))
-        if status == 405 and exc.get_headers():
-            for key, value in exc.get_headers():
-                if key.lower() == "allow":
-                    response.headers["Allow"] = value
+        if status == 405:
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.errorhandler(Exception)

@@ -90,7 +90,9 @@ def _session_id() -> tuple[int, float] | None:
 
 def start_session(user: CurrentUser, issued_at: float) -> None:
     """Set the browser session cookie (HttpOnly, SameSite) for ``user``."""
-    login_user(AuthUser(f"{user.id}:{int(issued_at)}"), remember=True)
+    # Microseconds: a session begun right after a cut-off (logout everywhere, password
+    # change) must be told from one begun just before it.
+    login_user(AuthUser(f"{user.id}:{issued_at:.6f}"), remember=True)
 
 
 def end_session() -> None:

@@ -15,6 +15,7 @@ from remotelab import __version__
 bp = Blueprint("meta", __name__)
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+WEBAPP_ENDPOINT = "webapp"  # the catch-all that answers GET on every other path
 
 
 def _has_body() -> bool:
@@ -55,6 +56,11 @@ class LabRequest(Request):
             raise BadRequest(
                 f"malformed JSON: the body is not UTF-8 ({exc.reason} at byte {exc.start})"
             ) from None
+        except RecursionError:
+            # Arrays or objects nested deeper than the parser can go (about 950 levels) raise
+            # RecursionError, not ValueError, so Quart lets it through. Refused even when
+            # `silent`: no route has a use for such a body.
+            raise BadRequest("malformed JSON: nested too deeply") from None
 
 
 class NoSessions(SessionInterface):
@@ -109,8 +115,8 @@ def install_webapp(app: Quart, folder: Path | None) -> None:
     built = folder is not None and (folder / "index.html").is_file()
     root = folder.resolve() if folder is not None and built else None
 
-    @app.get("/")
-    @app.get("/<path:path>")
+    @app.get("/", endpoint=WEBAPP_ENDPOINT)
+    @app.get("/<path:path>", endpoint=WEBAPP_ENDPOINT)
     async def webapp(path: str = "index.html") -> Response:
         """The browser app: its files, or index.html for its client-side routes."""
         if path.startswith(("v1/", "auth/")):

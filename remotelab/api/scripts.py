@@ -58,6 +58,13 @@ def _check_sizes(title: str | None, code: str | None, description: str | None) -
         raise ScriptTooLarge(f"code: at most {s.max_script_bytes} bytes", details={"field": "code"})
 
 
+def _check_may_change(user: CurrentUser, script: LabScript) -> None:
+    """A published example is changed, unpublished or deleted by teachers and admins only:
+    its author may have lost the teacher role since publishing it."""
+    if script.published and not can_publish(user.role):
+        raise PermissionDenied("only teachers can change or remove a published example")
+
+
 def _page(query: ListQuery) -> q.Page:
     s = lab().settings.scripts
     limit = min(query.limit or s.page_size_default, s.page_size_max)
@@ -140,13 +147,18 @@ async def get_script(script_id: int) -> dict[str, Any]:
 @json_body(ScriptPatch)
 @validate_response(ScriptOut)
 async def update_script(script_id: int, data: ScriptPatch) -> dict[str, Any]:
-    """Change title, code, description; teachers and admins may also set `published`."""
+    """Change title, code, description; teachers and admins may also set `published`.
+
+    A published example is changed by teachers and admins only (403 for its author once
+    they are no longer a teacher).
+    """
     user = await authenticate()
     _check_sizes(data.title, data.code, data.description)
     if data.published is not None and not can_publish(user.role):
         raise PermissionDenied("only teachers can publish examples")
     async with lab().db.session() as session:
         script = await q.get_own(session, script_id, user.id)
+        _check_may_change(user, script)
         if data.title is not None:
             script.title = data.title.strip()
         if data.code is not None:
@@ -162,10 +174,12 @@ async def update_script(script_id: int, data: ScriptPatch) -> dict[str, Any]:
 
 @bp.delete("/v1/scripts/<int:script_id>")
 async def delete_script(script_id: int) -> tuple[str, int]:
-    """Delete (softly) one of the caller's scripts; a published one stops being an example."""
+    """Delete (softly) one of the caller's scripts; a published one stops being an example
+    (teachers and admins only)."""
     user = await authenticate()
     async with lab().db.session() as session:
         script = await q.get_own(session, script_id, user.id)
+        _check_may_change(user, script)
         await q.soft_delete(session, script)
     return "", 204
 

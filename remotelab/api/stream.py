@@ -1,14 +1,17 @@
 """``/v1/stream``: live captures over a websocket (docs/reference/streaming.md).
 
-The connection is authenticated before it is accepted: a refused one gets an HTTP
-401 instead of a websocket. Messages go to the hub; the hub's per-client sender
-writes frames and replies. Server shutdown closes the socket with 1001.
+The connection's origin is checked and it is authenticated before it is accepted: a
+refused one gets an HTTP 403 or 401 instead of a websocket. Messages go to the hub; the
+hub's per-client sender writes frames and replies. Server shutdown closes the socket with
+1001.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from urllib.parse import urlsplit
 
 from hypercorn.protocol import ws_stream
 from quart import Blueprint, Response, jsonify, websocket
@@ -17,7 +20,7 @@ from wsproto.extensions import PerMessageDeflate
 from remotelab.api.context import lab
 from remotelab.api.errors import error_body, status_of
 from remotelab.api.identity import authenticate_websocket
-from remotelab.errors import RemotelabError
+from remotelab.errors import InputError, PermissionDenied, RemotelabError
 
 bp = Blueprint("stream", __name__)
 
@@ -44,10 +47,73 @@ def refuse_compression() -> None:
     setattr(ws_stream, "PerMessageDeflate", _DeclinedDeflate)  # noqa: B010 (not re-exported)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+Origin = tuple[str, str, int | None]  # scheme, host, port
+
+
+def parse_origin(value: str) -> Origin | None:
+    """``scheme://host[:port]`` in canonical form (lower case, default port filled in)."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname or parts.path not in ("", "/"):
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS.get(scheme)
+
+
+@functools.lru_cache(maxsize=4)
+def parse_allowed_origins(setting: str) -> frozenset[Origin]:
+    """``REMOTELAB_STREAM_ALLOWED_ORIGINS``; raises InputError naming a bad entry."""
+    origins = set()
+    for entry in filter(None, (part.strip() for part in setting.split(","))):
+        origin = parse_origin(entry)
+        if origin is None:
+            raise InputError(
+                f"REMOTELAB_STREAM_ALLOWED_ORIGINS: {entry!r} is not an origin like "
+                "https://app.example.org"
+            )
+        origins.add(origin)
+    return frozenset(origins)
+
+
+def origin_allowed(origin: str, host: str | None, allowed: str) -> bool:
+    """Whether a page of ``origin`` may open the stream on the lab reached as ``host``.
+
+    The lab's own origin is its ``Host``: the same host name, and the same port when the
+    Host names one (a proxy's ``Host $host`` drops it; cookies do not tell ports apart).
+    """
+    parsed = parse_origin(origin)
+    if parsed is None:  # "null" (sandboxed frames, files) and anything malformed
+        return False
+    if parsed in parse_allowed_origins(allowed):
+        return True
+    if not host:
+        return False
+    try:
+        own = urlsplit(f"//{host}")
+        own_port = own.port
+    except ValueError:
+        return False
+    if own.hostname is None or own.hostname.lower() != parsed[1]:
+        return False
+    return own_port is None or own_port == parsed[2]
+
+
 @bp.websocket("/v1/stream")
 async def stream() -> Response | None:
     hub = lab().hub
     try:
+        origin = websocket.headers.get("Origin")
+        if origin is not None and not origin_allowed(
+            origin, websocket.headers.get("Host"), lab().settings.streaming.allowed_origins
+        ):
+            raise PermissionDenied(
+                f"pages of origin {origin!r} may not open the stream: only the lab's own "
+                "origin and REMOTELAB_STREAM_ALLOWED_ORIGINS"
+            )
         user = await authenticate_websocket()
         client = hub.connect(str(user.id))
     except RemotelabError as exc:

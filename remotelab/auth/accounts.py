@@ -8,10 +8,14 @@ turns its errors into responses; it knows nothing about HTTP.
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from remotelab.auth.mailer import Mailer
 from remotelab.auth.passwords import dummy_verify, hash_password, verify_password
@@ -22,6 +26,7 @@ from remotelab.auth.tokens import Claims, RevokedToken, TokenCodec, TokenUserNot
 from remotelab.config import Settings
 from remotelab.errors import (
     AuthError,
+    Conflict,
     InputError,
     InvalidCredentials,
     NotFound,
@@ -35,6 +40,19 @@ from remotelab.storage.models import LabAccount, User, utcnow
 MISSING_CREDENTIALS = "username or password missing"
 INVALID_CREDENTIALS = "Invalid Credentials"
 BLOCKED = "Admin has marked this account as spam"
+
+
+def check_text(field: str, value: str, *, nul: bool = False) -> None:
+    """Refuse text that no database stores: lone surrogates (not UTF-8) and, unless ``nul``,
+    NUL characters. Raises InputError naming ``field``."""
+    if not nul and "\x00" in value:
+        raise InputError(f"{field}: must not contain NUL characters", details={"field": field})
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"{field}: must be valid Unicode (lone surrogate)", details={"field": field}
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,7 @@ class Accounts:
         self.resets = SlidingWindowLimiter(
             settings.auth.resets_per_window, settings.auth.signup_window_seconds, max_keys=keys
         )
+        self._role_changes = asyncio.Lock()
 
     # ---------------------------------------------------------------- helpers
 
@@ -189,6 +208,9 @@ class Accounts:
         role: Role = Role.STUDENT,
     ) -> CurrentUser:
         """Create an account with a lab role (no rate limit: for sign up and the CLI)."""
+        for field, text in (("email", email), ("first_name", first_name), ("last_name", last_name)):
+            if text is not None:
+                check_text(field, text)  # e.g. from the command line's surrogate escapes
         email = q.normalize_email(email)
         if "@" not in email[1:-1] or len(email) > 120:
             raise InputError("email: not an email address", details={"field": "email"})
@@ -213,6 +235,9 @@ class Accounts:
         """Check a login. Raises InputError / InvalidCredentials with the event server's texts."""
         if not email or not password or not isinstance(email, str) or not isinstance(password, str):
             raise InputError(MISSING_CREDENTIALS)
+        check_text("email", email)
+        # No password with a lone surrogate can be set; a NUL can (the event server's scrypt).
+        check_text("password", password, nul=True)
         key = q.normalize_email(email)
         self.per_address.hit(address)
         self.per_account.check(key)
@@ -241,11 +266,31 @@ class Accounts:
         self.per_account.reset(key)
         return await self._current(user)
 
-    def issue_tokens(self, user: CurrentUser, *, remember: bool = False) -> TokenPair:
+    async def issue_tokens(self, user: CurrentUser, *, remember: bool = False) -> TokenPair:
+        """A fresh access token and a refresh token (after a password login)."""
+        await self._past_cutoff(user.id)
         return TokenPair(
             access_token=self.codec.issue_access(user.id, fresh=True, remember=remember),
             refresh_token=self.codec.issue_refresh(user.id),
         )
+
+    async def issue_fresh_access(self, user: CurrentUser) -> str:
+        """A fresh access token (after a password change)."""
+        await self._past_cutoff(user.id)
+        return self.codec.issue_access(user.id, fresh=True)
+
+    async def _past_cutoff(self, user_id: int) -> None:
+        """Wait, if need be, for the second after the user's token cut-off.
+
+        A token's ``iat`` has whole seconds, so every token whose ``iat`` is the cut-off's
+        second is refused (it may predate the cut-off); one issued now must carry a later
+        ``iat``. The wait is under a second, and only right after a cut-off.
+        """
+        cutoff = (await self.standing_of(user_id)).cutoff
+        if cutoff is not None:
+            delay = math.floor(cutoff) + 1 - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
 
     # ---------------------------------------------------------------- per-request identity
 
@@ -280,7 +325,8 @@ class Accounts:
             raise TokenUserNotFound(claims.identity)
         if claims.jti and claims.jti in self.revoked:
             raise RevokedToken()
-        if standing.cutoff is not None and claims.iat < standing.cutoff:
+        # Whole-second iat: a token of the cut-off's own second may predate it, so it is refused.
+        if standing.cutoff is not None and claims.iat <= math.floor(standing.cutoff):
             raise RevokedToken()
         return standing.user
 
@@ -307,12 +353,15 @@ class Accounts:
         self.revoked.add(claims.jti, claims.exp)
 
     async def revoke_all(self, user_id: int) -> None:
-        """Refuse every token and session issued to the user until now."""
+        """Refuse every token and session issued to the user until now.
+
+        The cut-off keeps microseconds: sessions carry their exact start; tokens, whose
+        ``iat`` has whole seconds, are refused up to the end of the cut-off's second (and
+        tokens issued by the lab afterwards wait for the next one: :meth:`_past_cutoff`).
+        """
         async with self.db.session() as session:
             account = await q.get_account(session, user_id)
-            # Whole seconds: JWT iat has second resolution; a token issued in this very
-            # second after the change stays valid, one from an earlier second does not.
-            account.tokens_valid_after = utcnow().replace(microsecond=0)
+            account.tokens_valid_after = utcnow()
         self.standing.forget(user_id)
 
     # ---------------------------------------------------------------- passwords
@@ -343,6 +392,7 @@ class Accounts:
 
     async def request_reset(self, email: str, *, address: str, base_url: str) -> None:
         """Send a reset link when the account exists; say nothing either way."""
+        check_text("email", email)
         key = q.normalize_email(email)
         self.resets.hit("addr:" + address)
         self.resets.hit("email:" + key)
@@ -389,20 +439,47 @@ class Accounts:
     # ---------------------------------------------------------------- roles
 
     async def set_role(self, actor: CurrentUser, user_id: int, role: Role) -> CurrentUser:
-        """Grant or remove the teacher role (admins only)."""
+        """Grant or remove the teacher role (admins only).
+
+        Demoting an admin (the lab's admin role) is for super admins only (the event server's
+        ``is_super_admin``, as there), or for that admin themselves; never for the last admin
+        (409). The event server's own admins are changed there (409 here).
+        """
         if actor.role is not Role.ADMIN:
             raise PermissionDenied("only an admin can change roles")
         if role is Role.ADMIN:
             raise InputError("the admin role is granted by the event server or `create-user`")
-        async with self.db.session() as session:
+        # One role change at a time: two admins demoting each other at once must not both
+        # see the other as the remaining admin (one process serves the lab, DESIGN.md §3).
+        async with self._role_changes, self.db.session() as session:
             user = await q.get_user(session, user_id)
             if user is None or user.deleted_at is not None:
                 raise NotFound(f"no user with id {user_id}")
             account = await q.get_account(session, user_id)
+            current = self.to_current(user, account.role)
+            if current.role is Role.ADMIN:
+                await self._check_demotion(session, actor, user)
             account.role = None if role is Role.STUDENT else role.value
             account.role_granted_by = actor.id
         self.standing.forget(user_id)
         return self.to_current(user, account.role)
+
+    @staticmethod
+    async def _check_demotion(session: AsyncSession, actor: CurrentUser, user: User) -> None:
+        if user.id != actor.id:
+            acting = await q.get_user(session, actor.id)
+            if acting is None or not acting.is_super_admin:
+                raise PermissionDenied("only a super admin can demote another admin")
+        if user.is_admin or user.is_super_admin:
+            raise Conflict(
+                f"{user.email} is an admin of the event server; change that there, "
+                "not with a lab role"
+            )
+        if user.active and await q.count_admins(session) <= 1:
+            raise Conflict(
+                "the last admin cannot be demoted: make another admin first "
+                "(the event server, or `remotelab create-user --role admin`)"
+            )
 
     async def list_users(self, *, offset: int, limit: int) -> tuple[list[CurrentUser], int]:
         async with self.db.session() as session:

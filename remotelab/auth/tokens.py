@@ -75,6 +75,12 @@ DEFAULT_REFRESH_SECONDS: Final = 365 * 86_400
 # Our tokens are about 330 characters; anything this long is not one of them.
 DEFAULT_MAX_TOKEN_CHARS: Final = 4_096
 AUTH_SCHEMES: Final = ("jwt", "bearer")
+# An identity is a users.id: INTEGER, 32 bits on PostgreSQL (the event server's SERIAL).
+# A number beyond it would fail in the query (a 500), not find no user.
+MIN_IDENTITY: Final = -(2**31)
+MAX_IDENTITY: Final = 2**31 - 1
+# Longest jti or csrf claim (lab_revoked_tokens.jti holds 64; a uuid4 has 36).
+MAX_ID_CHARS: Final = 64
 
 
 class MissingToken(TokenError):
@@ -334,7 +340,11 @@ class TokenCodec:
         if "identity" not in data:
             raise InvalidClaims("Missing claim: identity")
         identity = data["identity"]
-        if not isinstance(identity, int) or isinstance(identity, bool):
+        if (
+            not isinstance(identity, int)
+            or isinstance(identity, bool)
+            or not MIN_IDENTITY <= identity <= MAX_IDENTITY
+        ):
             raise InvalidClaims("Invalid claim: identity")
         kind = data.get("type", "access")
         if kind not in ("access", "refresh"):
@@ -421,7 +431,16 @@ def _freshness(value: object, now: int) -> bool:
 
 
 def _optional_text(data: dict[str, Any], name: str) -> str | None:
+    # A jti is stored when its token is revoked: it must be text a database takes (valid
+    # Unicode, no NUL, at most the column's 64 characters; the event server writes uuid4s).
     value = data.get(name)
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
+    if isinstance(value, str) and len(value) <= MAX_ID_CHARS and "\x00" not in value:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return value
     raise InvalidClaims(f"Invalid claim: {name}")

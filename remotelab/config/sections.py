@@ -70,6 +70,14 @@ class StorageSettings(Section):
     load_examples: bool = setting(
         True, "Publish the scripts of the examples folder as examples on start."
     )
+    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = setting(
+        "FULL",
+        "SQLite's `PRAGMA synchronous` (ignored on PostgreSQL). `FULL`: the write-ahead log is "
+        "synced to disk at every commit, so an acknowledged change survives a power cut or OS "
+        "crash. `NORMAL`: faster, but the last commits before one may be lost (the database "
+        "stays consistent). `EXTRA`: `FULL` and a directory sync that only rollback journals "
+        "need (the lab uses WAL). See ADR 0008.",
+    )
     examples_dir: Path | None = setting(
         None,
         "Folder of built-in example scripts (default: `examples/` beside the package, if present).",
@@ -284,6 +292,15 @@ class StreamSettings(Section):
         ge=1,
     )
     status_seconds: float = setting(1.0, "How often a client gets a `status` message.", gt=0)
+    allowed_origins: str = setting(
+        "",
+        "Web origins besides the lab's own whose pages may open `/v1/stream`, comma-separated "
+        "(e.g. `https://app.example.org,http://localhost:5173`). The lab's own is the request's "
+        "`Host` (without a port in it, any port of that host). A page of any other origin gets "
+        "403 before the handshake, so it cannot ride a student's session cookie. Connections "
+        "without an `Origin` header (programs with a token) are not affected. Empty: the lab's "
+        "own origin only.",
+    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,23 +29,42 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "lab_alembic_version"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the single writer; foreign keys are off by default in SQLite;
-    # busy_timeout makes a writer wait for the lock instead of failing at once.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
+
+
+def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside the single writer; foreign keys are off by default in
+        # SQLite; busy_timeout makes a writer wait for the lock instead of failing at once;
+        # synchronous: how far a commit is synced before it returns (ADR 0008).
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of SYNCHRONOUS_LEVELS
+        cursor.close()
+
+    return on_connect
 
 
 class Database:
     """Owns the engine. Open with :meth:`open`, close with :meth:`close`."""
 
-    def __init__(self, url: str, *, accounts: str = "standalone", echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        accounts: str = "standalone",
+        echo: bool = False,
+        sqlite_synchronous: str = "FULL",
+    ) -> None:
         if not url:
             raise InputError("database URL is empty")
+        if sqlite_synchronous not in SYNCHRONOUS_LEVELS:
+            raise InputError(
+                f"SQLite synchronous must be one of {', '.join(SYNCHRONOUS_LEVELS)}, "
+                f"not {sqlite_synchronous!r}"
+            )
         self.url = url
         self.accounts = accounts
         try:
@@ -53,7 +72,7 @@ class Database:
         except Exception as exc:  # bad URL, missing driver
             raise InputError(f"cannot use database URL: {exc}") from None
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

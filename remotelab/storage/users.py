@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,6 +80,21 @@ async def lab_roles(session: AsyncSession, user_ids: list[int]) -> dict[int, str
         return {}
     stmt = select(LabAccount.user_id, LabAccount.role).where(LabAccount.user_id.in_(user_ids))
     return {uid: role for uid, role in (await session.execute(stmt)).all()}
+
+
+async def count_admins(session: AsyncSession) -> int:
+    """Active users whose role is admin: event-server staff or the lab's admin role."""
+    stmt = (
+        select(func.count())
+        .select_from(User)
+        .outerjoin(LabAccount, LabAccount.user_id == User.id)
+        .where(
+            User.deleted_at.is_(None),
+            User.is_blocked.is_not(True),
+            or_(User.is_admin.is_(True), User.is_super_admin.is_(True), LabAccount.role == "admin"),
+        )
+    )
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def list_users(session: AsyncSession, *, offset: int, limit: int) -> tuple[list[User], int]:

@@ -79,6 +79,13 @@ class Loop:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"acquisition {self.user}")
 
+    def cancel(self) -> None:
+        """Stop without waiting (from inside the loop's own task: :meth:`stop` would wait
+        for itself)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None:

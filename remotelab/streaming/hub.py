@@ -28,6 +28,7 @@ from remotelab.streaming.messages import (
     Subscribe,
     Unsubscribe,
     frame_bytes,
+    is_encodable,
     parse_client_message,
     text,
 )
@@ -140,10 +141,10 @@ class Client:
 def _id_of(raw: str | bytes) -> str | None:
     try:
         data = json.loads(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return None
     value = data.get("id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and is_encodable(value) else None
 
 
 class Hub:
@@ -195,14 +196,13 @@ class Hub:
         key = sub.key
         if key not in self._loops:
             call = prepare(self.instrument, sub)  # FunctionStringError names the parameter
-            subscribers: dict[Client, str] = {}
-            self._subscribers[key] = subscribers
+            self._subscribers[key] = {}
             loop = Loop(
                 self.instrument,
                 sub,
                 call,
-                self._deliverer(subscribers),
-                self._reporter(subscribers),
+                self._deliverer(key),
+                self._reporter(key),
                 max_fps=self.limits.max_fps,
             )
             self._loops[key] = loop
@@ -232,22 +232,53 @@ class Hub:
             if loop is not None:
                 await loop.stop()
 
-    @staticmethod
-    def _deliverer(subscribers: dict[Client, str]) -> Callable[..., None]:
+    def _deliverer(self, key: tuple[Any, ...]) -> Callable[..., None]:
+        subscribers = self._subscribers[key]
+
         def deliver(body: FrameBody, seq: int, stamp: float, x0: float, dx: float) -> None:
             for client, sub_id in list(subscribers.items()):
-                client.offer_frame(sub_id, frame_bytes(sub_id, seq, stamp, x0, dx, body))
+                try:
+                    client.offer_frame(sub_id, frame_bytes(sub_id, seq, stamp, x0, dx, body))
+                except Exception:
+                    self._drop(client, sub_id, key)
 
         return deliver
 
-    @staticmethod
-    def _reporter(subscribers: dict[Client, str]) -> Callable[[str, str], None]:
+    def _reporter(self, key: tuple[Any, ...]) -> Callable[[str, str], None]:
+        subscribers = self._subscribers[key]
+
         def report(code: str, message: str) -> None:
             kind = "status" if code == "resumed" else "error"
             for client, sub_id in list(subscribers.items()):
-                client.offer_text(text(kind, id=sub_id, code=code, message=message))
+                try:
+                    client.offer_text(text(kind, id=sub_id, code=code, message=message))
+                except Exception:
+                    self._drop(client, sub_id, key)
 
         return report
+
+    def _drop(self, client: Client, sub_id: str, key: tuple[Any, ...]) -> None:
+        """End one subscription that failed inside a shared loop; the loop goes on for the
+        others (and stops when it was the last). Runs inside the loop's task."""
+        log.exception("stream: dropping subscription %r of user %s", sub_id, client.user)
+        client.subscriptions.pop(sub_id, None)
+        client.offer_text(
+            text(
+                "error",
+                id=sub_id if is_encodable(sub_id) else None,
+                code="internal",
+                message="this subscription failed on the server and was dropped; subscribe again",
+            )
+        )
+        subscribers = self._subscribers.get(key)
+        if subscribers is None:
+            return
+        subscribers.pop(client, None)
+        if not subscribers:
+            self._subscribers.pop(key, None)
+            loop = self._loops.pop(key, None)
+            if loop is not None:
+                loop.cancel()
 
     async def close(self) -> None:
         """Stop every loop and tell every client the server is going away."""

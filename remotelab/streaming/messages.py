@@ -43,6 +43,7 @@ FLOAT32 = 2
 HEADER = struct.Struct("<4sBBHIQdff")
 INSTRUMENTS = ("oscilloscope", "multimeter", "logic_analyzer")
 MAX_ID_CHARS = 64
+MAX_DEPTH = 32  # arrays and objects nested in one client message
 
 Instrument = Literal["oscilloscope", "multimeter", "logic_analyzer"]
 
@@ -189,8 +190,14 @@ def parse_client_message(raw: str | bytes, *, max_bytes: int, max_rate: float) -
         raise ProtocolError(f"message too long: {len(raw)} characters (at most {max_bytes})")
     try:
         data = json.loads(raw)
+        # A bound below the parser's own: a `ping`'s data is echoed and must be written again.
+        deep = not within_depth(data, MAX_DEPTH)
     except ValueError as exc:
         raise ProtocolError(f"malformed JSON: {exc}") from None
+    except RecursionError:  # deeper than the parser goes
+        deep = True
+    if deep:
+        raise ProtocolError(f"malformed JSON: nested too deeply (at most {MAX_DEPTH} levels)")
     if not isinstance(data, dict):
         raise ProtocolError("a message must be a JSON object with a 'type'")
     kind = data.get("type")
@@ -201,11 +208,40 @@ def parse_client_message(raw: str | bytes, *, max_bytes: int, max_rate: float) -
     sub_id = _field(data, "id", (str,), kind)
     if not 0 < len(sub_id) <= MAX_ID_CHARS:
         raise ProtocolError(f"{kind}: 'id' must have 1 to {MAX_ID_CHARS} characters")
+    if not is_encodable(sub_id):  # every frame carries the id in UTF-8
+        raise ProtocolError(f"{kind}: 'id' must be valid Unicode (no lone surrogates)")
     if kind == "unsubscribe":
         return Unsubscribe(sub_id)
     instrument = _field(data, "instrument", (str,), kind)
     config = parse_config(instrument, data.get("config"), max_rate=max_rate)
     return Subscribe(sub_id, instrument, config)
+
+
+def within_depth(value: Any, limit: int) -> bool:
+    """Whether JSON ``value`` nests arrays and objects at most ``limit`` levels deep
+    (iterative: any depth is measured without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def is_encodable(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8 (JSON text may carry lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def text(kind: str, **fields: Any) -> str:

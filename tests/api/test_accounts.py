@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
+import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 from sqlalchemy import update
 
 from remotelab.api.context import EXTENSION
 from remotelab.config import Settings
+from remotelab.errors import InputError
 from remotelab.storage.models import User, utcnow
 from tests.conftest import Signup
 
@@ -92,6 +95,27 @@ async def test_login_errors_are_the_event_servers(client: Client) -> None:
     assert (await unknown.get_json())["error"] == "Invalid Credentials"
 
 
+async def test_login_refuses_text_no_database_can_store(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    for path in ("/v1/auth/login", "/auth/session"):
+        for email, password, field in [
+            ("\ud800@example.org", PASSWORD, "email"),
+            ("ada@example.org\x00", PASSWORD, "email"),
+            ("ada@example.org", "correct horse \udfff", "password"),
+        ]:
+            response = await client.post(path, json={"email": email, "password": password})
+            assert response.status_code == 400, (path, field)
+            body = await response.get_json()
+            assert body["error"].startswith(f"{field}: must ")
+            assert body["details"] == {"field": field}
+    assert (await login(client)).status_code == 200
+    # Accounts made outside HTTP (`create-user` arguments may carry surrogate escapes).
+    accounts = app.extensions[EXTENSION].accounts
+    with pytest.raises(InputError, match="first_name: must be valid Unicode"):
+        await accounts.create_account(email="b@example.org", password=PASSWORD, first_name="\udcff")
+
+
 async def test_refresh_gives_a_new_access_token(client: Client) -> None:
     await sign_up(client)
     tokens = await (await login(client)).get_json()
@@ -119,12 +143,17 @@ async def test_logout_revokes_the_token_and_the_cookie(app: Quart) -> None:
     assert (await client.get("/v1/users/me")).status_code == 401  # cookie cleared
 
 
+async def start_of_a_second() -> None:
+    """Wait for a new second, so what follows shares one (JWT iat has whole seconds)."""
+    await asyncio.sleep(1 - time.time() % 1 + 0.01)
+
+
 async def test_change_password_revokes_older_tokens(app: Quart) -> None:
     client = app.test_client()
     await sign_up(client)
+    await start_of_a_second()
     old = (await (await login(client)).get_json())["access_token"]
-    # Tokens carry whole-second iat: make sure the change happens in a later second.
-    await asyncio.sleep(1.05)
+    # The change happens in the same second as the old token's iat: still refused.
     response = await client.post(
         "/v1/auth/change-password",
         headers=jwt(old),
@@ -138,6 +167,44 @@ async def test_change_password_revokes_older_tokens(app: Quart) -> None:
     assert (await other.get("/v1/users/me", headers=jwt(body["access_token"]))).status_code == 200
     assert (await login(other, password=PASSWORD)).status_code == 401
     assert (await login(other, password="another password")).status_code == 200
+
+
+async def test_change_password_needs_a_fresh_token(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    tokens = await (await login(client)).get_json()
+    refreshed = await client.post("/v1/auth/token/refresh", headers=jwt(tokens["refresh_token"]))
+    stale = (await refreshed.get_json())["access_token"]
+    change = {"data": {"old-password": PASSWORD, "new-password": "another password"}}
+    other = app.test_client()  # no cookie: the token alone
+    refused = await other.post("/v1/auth/change-password", headers=jwt(stale), json=change)
+    assert refused.status_code == 401
+    body = await refused.get_json()
+    assert (body["error"], body["code"]) == ("Fresh token required", "fresh_token_required")
+    assert (await login(other, password=PASSWORD)).status_code == 200  # unchanged
+    # The session cookie of a password login counts as fresh.
+    by_cookie = await client.post("/v1/auth/change-password", json=change)
+    assert by_cookie.status_code == 200, await by_cookie.get_json()
+
+
+async def test_logout_everywhere_refuses_tokens_of_the_same_second(app: Quart) -> None:
+    client = app.test_client()
+    await sign_up(client)
+    await start_of_a_second()
+    first = (await (await login(client)).get_json())["access_token"]
+    second = (await (await login(app.test_client())).get_json())["access_token"]
+    out = await client.post("/v1/auth/logout", headers=jwt(first), json={"everywhere": True})
+    assert out.status_code == 200
+    other = app.test_client()
+    refused = await other.get("/v1/users/me", headers=jwt(second))
+    assert refused.status_code == 401
+    assert (await refused.get_json())["error"] == "Token has been revoked"
+    # A login right after the cut-off (same second) gets tokens and a cookie that work.
+    again = await (await login(client)).get_json()
+    assert (await other.get("/v1/users/me", headers=jwt(again["access_token"]))).status_code == 200
+    refreshed = await other.post("/v1/auth/token/refresh", headers=jwt(again["refresh_token"]))
+    assert refreshed.status_code == 200
+    assert (await client.get("/v1/users/me")).status_code == 200
 
 
 async def test_change_password_with_wrong_old_password(client: Client) -> None:
@@ -242,6 +309,66 @@ async def test_admin_grants_and_removes_teacher(signup: Signup, client: Client) 
     assert denied.status_code == 403
     missing = await client.put("/v1/admin/users/999/role", headers=admin, json={"role": "teacher"})
     assert missing.status_code == 404
+
+
+async def user_id(client: Client, headers: dict[str, str]) -> int:
+    return int((await (await client.get("/v1/users/me", headers=headers)).get_json())["id"])
+
+
+async def test_the_last_admin_cannot_be_demoted(signup: Signup, client: Client) -> None:
+    admin = await signup("root@example.org", role="admin")
+    me = await user_id(client, admin)
+    for role in ("student", "teacher"):
+        response = await client.put(
+            f"/v1/admin/users/{me}/role", headers=admin, json={"role": role}
+        )
+        assert response.status_code == 409
+        body = await response.get_json()
+        assert body["code"] == "conflict"
+        assert "last admin" in body["error"]
+    assert (await (await client.get("/v1/users/me", headers=admin)).get_json())["role"] == "admin"
+
+
+async def test_only_super_admins_demote_other_admins(
+    app: Quart, signup: Signup, client: Client
+) -> None:
+    first = await signup("first@example.org", role="admin")
+    second = await signup("second@example.org", role="admin")
+    first_id, second_id = await user_id(client, first), await user_id(client, second)
+    denied = await client.put(
+        f"/v1/admin/users/{second_id}/role", headers=first, json={"role": "student"}
+    )
+    assert denied.status_code == 403
+    assert "super admin" in (await denied.get_json())["error"]
+    me = await (await client.get("/v1/users/me", headers=second)).get_json()
+    assert me["role"] == "admin"
+    # An event-server super admin may, as on the event server.
+    boss = await signup("boss@example.org")
+    boss_id = await user_id(client, boss)
+    state = app.extensions[EXTENSION]
+    async with state.db.session() as session:
+        await session.execute(update(User).where(User.id == boss_id).values(is_super_admin=True))
+    state.accounts.standing.forget(boss_id)
+    demoted = await client.put(
+        f"/v1/admin/users/{second_id}/role", headers=boss, json={"role": "teacher"}
+    )
+    assert demoted.status_code == 200
+    assert (await demoted.get_json())["role"] == "teacher"
+    # The event server's own admins are changed there, not by a lab role.
+    async with state.db.session() as session:
+        await session.execute(update(User).where(User.id == second_id).values(is_admin=True))
+    state.accounts.standing.forget(second_id)
+    staff = await client.put(
+        f"/v1/admin/users/{second_id}/role", headers=boss, json={"role": "student"}
+    )
+    assert staff.status_code == 409
+    assert "event server" in (await staff.get_json())["error"]
+    # One may step down oneself while another admin remains.
+    stepped = await client.put(
+        f"/v1/admin/users/{first_id}/role", headers=first, json={"role": "student"}
+    )
+    assert stepped.status_code == 200
+    assert (await stepped.get_json())["role"] == "student"
 
 
 async def test_logout_survives_a_restart(settings: Settings) -> None:

@@ -146,6 +146,8 @@ def _forged(kind: str, user_id: int) -> str:
         return event_server_token(user_id, type="refresh")
     if kind == "garbage":
         return "not.a.token"
+    if kind == "huge identity":  # signed with the shared key, as the event server could
+        return event_server_token(2**70)
     raise AssertionError(kind)
 
 
@@ -159,6 +161,7 @@ def _forged(kind: str, user_id: int) -> str:
         ("expired", 401, "Token has expired"),
         ("refresh", 422, "Only access tokens are allowed"),
         ("garbage", 422, ""),
+        ("huge identity", 422, "Invalid claim: identity"),
     ],
 )
 async def test_bad_tokens_get_the_event_servers_answers(

@@ -120,6 +120,37 @@ async def test_students_cannot_publish(client: Client, signup: Signup) -> None:
     assert direct.status_code == 403
 
 
+async def test_a_demoted_teacher_can_no_longer_change_their_examples(
+    client: Client, signup: Signup
+) -> None:
+    admin = await signup("root@example.org", role="admin")
+    teacher = await signup("t@example.org", role="teacher")
+    example = await (
+        await client.post("/v1/examples", headers=teacher, json={"title": "Ohm", "code": "x = 1"})
+    ).get_json()
+    draft = await create(client, teacher, "Draft")
+    me = await (await client.get("/v1/users/me", headers=teacher)).get_json()
+    demoted = await client.put(
+        f"/v1/admin/users/{me['id']}/role", headers=admin, json={"role": "student"}
+    )
+    assert (await demoted.get_json())["role"] == "student"
+    url = f"/v1/scripts/{example['id']}"
+    for change in ({"code": "x = 2"}, {"title": "Mine now"}, {"published": False}):
+        response = await client.patch(url, headers=teacher, json=change)
+        assert response.status_code == 403, change
+        assert "teacher" in (await response.get_json())["error"]
+    deleted = await client.delete(url, headers=teacher)
+    assert deleted.status_code == 403
+    kept = await (await client.get(f"/v1/examples/{example['id']}", headers=admin)).get_json()
+    assert (kept["title"], kept["code"], kept["published"]) == ("Ohm", "x = 1", True)
+    # Their unpublished scripts stay theirs to change.
+    renamed = await client.patch(
+        f"/v1/scripts/{draft['id']}", headers=teacher, json={"title": "Still mine"}
+    )
+    assert renamed.status_code == 200
+    assert (await client.delete(f"/v1/scripts/{draft['id']}", headers=teacher)).status_code == 204
+
+
 async def test_teacher_creates_an_example_directly(client: Client, signup: Signup) -> None:
     teacher = await signup("t@example.org", role="teacher")
     response = await client.post(

@@ -29,6 +29,7 @@ def test_defaults_need_no_environment() -> None:
     assert s.device.kind == "emulator"
     assert s.storage.accounts == "standalone"
     assert s.sandbox.nice == 10
+    assert s.storage.sqlite_synchronous == "FULL"
     assert s == Settings()
 
 
@@ -108,6 +109,7 @@ def test_an_override_that_names_no_setting_is_a_programming_error() -> None:
         ("REMOTELAB_DEVICE", "arduino", "expected one of emulator, pslab, auto"),
         ("REMOTELAB_ACCOUNTS", "both", "expected one of standalone, shared"),
         ("REMOTELAB_COOKIE_SAMESITE", "None", "expected one of Lax, Strict"),
+        ("REMOTELAB_SQLITE_SYNCHRONOUS", "OFF", "expected one of NORMAL, FULL, EXTRA"),
         ("REMOTELAB_LOG_LEVEL", "loud", "expected one of DEBUG, INFO"),
         ("REMOTELAB_BCRYPT_ROUNDS", "3", "REMOTELAB_BCRYPT_ROUNDS=3: must be between 4 and 31"),
     ],

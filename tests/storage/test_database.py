@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect, text
 
+from remotelab.errors import InputError
 from remotelab.storage.database import Database, head_revision
 
 
@@ -32,7 +34,6 @@ async def test_migrations_create_the_schema_and_are_idempotent(tmp_path: Path) -
 
 
 async def test_email_is_unique_whatever_its_case(tmp_path: Path) -> None:
-    import pytest
     from sqlalchemy.exc import IntegrityError
 
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/lab.sqlite3")
@@ -49,3 +50,30 @@ async def test_email_is_unique_whatever_its_case(tmp_path: Path) -> None:
                 )
     finally:
         await db.close()
+
+
+async def synchronous(db: Database) -> int:
+    async with db.engine.connect() as conn:
+        return int((await conn.execute(text("PRAGMA synchronous"))).scalar_one())
+
+
+async def test_sqlite_syncs_every_commit_unless_told_otherwise(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/lab.sqlite3"
+    for kwargs, level in [({}, 2), ({"sqlite_synchronous": "NORMAL"}, 1)]:
+        db = Database(url, **kwargs)  # SQLite's levels: 1 NORMAL, 2 FULL, 3 EXTRA
+        try:
+            assert await synchronous(db) == level
+        finally:
+            await db.close()
+    with pytest.raises(InputError, match="synchronous"):
+        Database(url, sqlite_synchronous="OFF")
+
+
+async def test_the_app_takes_the_setting(tmp_path: Path) -> None:
+    from remotelab.api.context import EXTENSION
+    from remotelab.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, sqlite_synchronous="EXTRA"))
+    async with app.test_app():
+        assert await synchronous(app.extensions[EXTENSION].db) == 3

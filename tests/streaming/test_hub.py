@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -14,7 +15,7 @@ from remotelab.device.functions import default_registry
 from remotelab.device.owner import DeviceOwner
 from remotelab.device.service import Instrument
 from remotelab.streaming.hub import Hub
-from remotelab.streaming.messages import ScopeConfig, Subscribe, decode_frame
+from remotelab.streaming.messages import MeterConfig, ScopeConfig, Subscribe, decode_frame
 
 
 @pytest.fixture
@@ -82,3 +83,53 @@ async def test_subscription_limit_per_user(hub: Hub) -> None:
     assert "at most 4 subscriptions per user" in b._texts[-1]
     await hub.disconnect(a)
     await hub.disconnect(b)
+
+
+async def test_a_subscriber_whose_frames_fail_is_dropped_alone(hub: Hub) -> None:
+    # An id the frame encoder cannot write (a lone surrogate) stands for any failure while
+    # one subscriber's frame is made: the shared loop must go on for the others.
+    got: dict[str, list[bytes | str]] = {"good": [], "bad": []}
+
+    def sender(name: str) -> Callable[[bytes | str], Awaitable[None]]:
+        async def send(data: bytes | str) -> None:
+            got[name].append(data)
+
+        return send
+
+    good, bad = hub.connect("u1"), hub.connect("u2")
+    senders = [
+        asyncio.create_task(good.send_loop(sender("good"))),
+        asyncio.create_task(bad.send_loop(sender("bad"))),
+    ]
+    config = MeterConfig("CH1", 20)
+    await hub.subscribe(good, Subscribe("g", "multimeter", config))
+    await hub.subscribe(bad, Subscribe("\ud800", "multimeter", config))
+    assert hub.loop_count() == 1
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if sum(isinstance(d, bytes) for d in got["good"]) >= 5:
+            break
+    good_frames = [decode_frame(d) for d in got["good"] if isinstance(d, bytes)]
+    assert len(good_frames) >= 5  # the loop outlived the failing subscriber
+    assert hub.loop_count() == 1
+    assert bad.subscriptions == {}  # dropped, and told why
+    errors = [json.loads(t) for t in got["bad"] if isinstance(t, str) and '"error"' in t]
+    assert [e["code"] for e in errors] == ["internal"]
+    assert not any(isinstance(d, bytes) for d in got["bad"])
+    for task in senders:
+        task.cancel()
+    await hub.disconnect(good)
+    await hub.disconnect(bad)
+    assert hub.loop_count() == 0
+
+
+async def test_the_loop_stops_when_its_only_subscriber_is_dropped(hub: Hub) -> None:
+    bad = hub.connect("u")
+    await hub.subscribe(bad, Subscribe("\udfff", "multimeter", MeterConfig("CH1", 20)))
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if hub.loop_count() == 0:
+            break
+    assert hub.loop_count() == 0
+    assert bad.subscriptions == {}
+    await hub.disconnect(bad)

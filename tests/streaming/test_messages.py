@@ -75,11 +75,14 @@ def test_equal_configurations_share_a_key() -> None:
     [
         ("{nope", "malformed JSON"),
         ("[1, 2]", "a message must be a JSON object"),
+        ("null", "a message must be a JSON object"),
         (b"\x00\x01", "binary messages are not accepted"),
         ({"type": "dance"}, "unknown message type 'dance'"),
         ({"type": "subscribe"}, "subscribe: 'id' is missing"),
         ({"type": "subscribe", "id": ""}, "'id' must have 1 to 64 characters"),
         ({"type": "subscribe", "id": 5}, "'id' must be text"),
+        ({"type": "subscribe", "id": "\ud800"}, "'id' must be valid Unicode"),
+        ({"type": "unsubscribe", "id": "a\udfffb"}, "'id' must be valid Unicode"),
         ({"type": "subscribe", "id": "x", "instrument": "laser"}, "unknown instrument 'laser'"),
         (
             {"type": "subscribe", "id": "x", "instrument": "oscilloscope"},
@@ -114,6 +117,8 @@ def test_equal_configurations_share_a_key() -> None:
         ),
         ({"type": "unsubscribe"}, "unsubscribe: 'id' is missing"),
         ("x" * 5000, "message too long"),
+        ("[" * 2000 + "]" * 2000, "nested too deeply"),
+        ('{"type": "ping", "data": ' + "[" * 40 + "]" * 40 + "}", "nested too deeply"),
     ],
 )
 def test_bad_messages_name_the_problem(message: object, error: str) -> None:

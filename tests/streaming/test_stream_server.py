@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from hypercorn.asyncio import serve
@@ -19,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from remotelab.api.context import EXTENSION
 from remotelab.app import create_app, shutdown_trigger
+from remotelab.errors import InputError
 from remotelab.streaming.messages import decode_frame
 from tests.conftest import make_settings
 from tests.support.ports import free_port
@@ -48,7 +51,13 @@ class Live:
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[Live]:
-    app = create_app(make_settings(tmp_path, stream_status_seconds=0.2))
+    async with serving(tmp_path) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def serving(tmp_path: Path, **settings: Any) -> AsyncIterator[Live]:
+    app = create_app(make_settings(tmp_path, stream_status_seconds=0.2, **settings))
     port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
@@ -66,9 +75,13 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
     user = await accounts.create_account(email="s@example.org", password="password123")
     # A 1 kHz sine on SI1, which the default bench wires to CH1.
     await app.extensions[EXTENSION].instrument.run("setup", "set_sine1(1000)")
-    yield Live(app, f"ws://127.0.0.1:{port}/v1/stream", accounts.codec.issue_access(user.id), stop)
-    stop.set()
-    await asyncio.wait_for(server, 10)
+    try:
+        yield Live(
+            app, f"ws://127.0.0.1:{port}/v1/stream", accounts.codec.issue_access(user.id), stop
+        )
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 10)
 
 
 async def subscribe(
@@ -176,6 +189,22 @@ async def test_malformed_messages_get_errors_and_the_connection_stays(live: Live
         assert (await next_text(ws, "pong"))["data"] == 1
 
 
+async def test_deeply_nested_messages_get_an_error_and_the_connection_stays(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with connect(live.url, additional_headers=live.headers()) as ws:
+        for levels in (2_000, 900, 40):
+            await ws.send(
+                '{"type": "ping", "id": "p", "data": ' + "[" * levels + "]" * levels + "}"
+            )
+            error = await next_text(ws, "error")
+            assert error["message"] == "malformed JSON: nested too deeply (at most 32 levels)"
+            assert error["code"] == "bad_message"
+        await ws.send(json.dumps({"type": "ping", "data": [[["still here"]]]}))
+        assert (await next_text(ws, "pong"))["data"] == [[["still here"]]]
+    assert "Traceback" not in caplog.text
+
+
 async def test_unauthenticated_connections_are_refused_before_accepting(live: Live) -> None:
     with pytest.raises(InvalidStatus) as info:
         async with connect(live.url):
@@ -198,6 +227,54 @@ async def test_unauthenticated_connections_are_refused_before_accepting(live: Li
     async with connect(f"{live.url}?token={live.token}") as ws:
         await ws.send(json.dumps({"type": "ping"}))
         await next_text(ws, "pong")
+
+
+async def test_pages_of_other_origins_are_refused_before_accepting(live: Live) -> None:
+    own = live.url.replace("ws://", "http://").removesuffix("/v1/stream")
+    async with httpx.AsyncClient(base_url=own) as http:
+        login = await http.post(
+            "/v1/auth/login", json={"email": "s@example.org", "password": "password123"}
+        )
+    cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in login.cookies.items())}
+    for origin in ("http://evil.example.org", own.replace("127.0.0.1", "localhost"), "null"):
+        for credentials in (cookie, live.headers()):
+            with pytest.raises(InvalidStatus) as info:
+                async with connect(live.url, additional_headers=credentials, origin=origin):
+                    pass
+            assert info.value.response.status_code == 403, origin
+            assert b"origin" in info.value.response.body
+    # The lab's own pages (cookie or token) and programs that send no Origin are let in.
+    for credentials in (cookie, live.headers()):
+        async with connect(live.url, additional_headers=credentials, origin=own) as ws:
+            await ws.send(json.dumps({"type": "ping"}))
+            await next_text(ws, "pong")
+    async with connect(f"{live.url}?token={live.token}") as ws:
+        await ws.send(json.dumps({"type": "ping"}))
+        await next_text(ws, "pong")
+
+
+async def test_allowed_origins_are_a_setting(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"'app\.example\.org' is not an origin"):
+        create_app(make_settings(tmp_path, stream_allowed_origins="app.example.org"))
+    allowed = "https://app.example.org, http://localhost:5173"
+    async with serving(tmp_path, stream_allowed_origins=allowed) as live:
+        for origin in (
+            "https://app.example.org",
+            "https://APP.example.org:443",
+            "http://localhost:5173",
+        ):
+            async with connect(live.url, additional_headers=live.headers(), origin=origin) as ws:
+                await ws.send(json.dumps({"type": "ping"}))
+                await next_text(ws, "pong")
+        for origin in (
+            "http://app.example.org",
+            "https://app.example.org:8443",
+            "http://localhost",
+        ):
+            with pytest.raises(InvalidStatus) as info:
+                async with connect(live.url, additional_headers=live.headers(), origin=origin):
+                    pass
+            assert info.value.response.status_code == 403, origin
 
 
 async def test_a_stalled_client_does_not_slow_the_others(live: Live) -> None:
