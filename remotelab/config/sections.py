@@ -509,9 +509,10 @@ class MailSettings(Section):
     )
     backoff_max_seconds: float = setting(300.0, "Longest wait between two tries.", gt=0)
     stop_seconds: float = setting(
-        10.0,
+        5.0,
         "At stop, how long the server waits for mail still being delivered or waiting for its "
-        "next try; what is left is dropped and logged.",
+        "next try (which then comes at once); what is left is dropped and logged. Hypercorn's "
+        "graceful shutdown plus this must stay below the unit's `TimeoutStopSec`.",
     )
     queue_max: int = setting(
         1_000, "Mails waiting for delivery at most; more are dropped and logged.", ge=1
