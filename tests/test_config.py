@@ -282,6 +282,10 @@ def test_mail_host_fields_are_the_other_way() -> None:
             {"REMOTELAB_MAIL_URL": "smtp://u:secret@h", "REMOTELAB_MAIL_HOST": "h"},
             "REMOTELAB_MAIL_URL and REMOTELAB_MAIL_HOST are both set",
         ),
+        (
+            {"REMOTELAB_MAIL_URL": "smtp://u:secret@h", "REMOTELAB_MAIL_PASSWORD": "x"},
+            "REMOTELAB_MAIL_URL and REMOTELAB_MAIL_PASSWORD are both set",
+        ),
         ({"REMOTELAB_MAIL_HOST": "h"}, "REMOTELAB_MAIL_SENDER is empty"),
         (
             {"REMOTELAB_MAIL_HOST": "h", "REMOTELAB_MAIL_SENDER": "lab"},

@@ -519,10 +519,25 @@ class MailSettings(Section):
     )
 
     def check(self) -> None:
-        if self.url and self.host:
-            raise ConfigError(
-                f"{self.variable('url')} and {self.variable('host')} are both set: set one"
-            )
+        if self.url:
+            # The URL says it all: a field beside it would be silently ignored.
+            beside = [
+                self.variable(name)
+                for name, unset in (
+                    ("host", ""),
+                    ("port", 0),
+                    ("user", ""),
+                    ("password", None),
+                    ("starttls", None),
+                    ("tls", False),
+                )
+                if getattr(self, name) != unset
+            ]
+            if beside:
+                raise ConfigError(
+                    f"{self.variable('url')} and {', '.join(beside)} are both set: the URL "
+                    "gives the server, its port, user, password and TLS; set one or the other"
+                )
         if self.tls and self.starttls:
             raise ConfigError(
                 f"{self.variable('tls')}=true and {self.variable('starttls')}=true: TLS from the "
