@@ -1,8 +1,9 @@
 """The application factory: wiring only. Resources are opened by the lifespan.
 
 ``before_serving`` opens, in order: the database (migrations applied), the
-built-in examples, the account service, the instrument (backend, device owner
-thread, function registry). ``after_serving`` closes them in reverse order.
+built-in examples, the mail queue, the account service, the instrument
+(backend, device owner thread, function registry). ``after_serving`` closes
+them in reverse order (the mail queue waits a bounded time for mail in flight).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from remotelab.api.context import EXTENSION, Lab
 from remotelab.api.identity import LabAuth
 from remotelab.api.openapi import LabOpenAPIProvider
 from remotelab.auth.accounts import Accounts
-from remotelab.auth.mailer import OutboxMailer
+from remotelab.auth.delivery import MailQueue
+from remotelab.auth.mailer import open_transport
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
 from remotelab.device.backends import select_backend
@@ -113,8 +115,17 @@ def create_app(settings: Settings | None = None) -> Quart:
             examples = settings.storage.examples_dir or default_examples_dir()
             if settings.storage.load_examples and examples is not None:
                 await publish_examples(db, examples)
-            mailer = OutboxMailer(settings.server.instance_path / "outbox.txt")
-            accounts = Accounts(settings, db, mailer)
+            mail = MailQueue(
+                open_transport(settings.mail, settings.server.instance_path), settings.mail
+            )
+            stack.push_async_callback(mail.close)
+            log.info("mail goes to the %s", mail.describe())
+            if settings.mail.smtp() is None and settings.auth.require_verified_email:
+                log.warning(
+                    "REMOTELAB_REQUIRE_VERIFIED_EMAIL is on but no SMTP server is set: "
+                    "verification links only reach the outbox file"
+                )
+            accounts = Accounts(settings, db, mail)
             await accounts.load_revocations()
             instrument = await open_instrument(settings)
             stack.push_async_callback(instrument.owner.close)
@@ -131,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             app.extensions[EXTENSION] = Lab(
                 settings=settings,
                 db=db,
+                mail=mail,
                 accounts=accounts,
                 instrument=instrument,
                 function_limiter=SlidingWindowLimiter(

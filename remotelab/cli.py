@@ -1,4 +1,4 @@
-"""The ``remotelab`` command: ``serve``, ``init-db``, ``create-user``."""
+"""The ``remotelab`` command: ``serve``, ``init-db``, ``create-user``, ``send-test-mail``."""
 
 from __future__ import annotations
 
@@ -79,7 +79,8 @@ async def _init_db(settings: Settings) -> None:
 
 async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
     from remotelab.auth.accounts import Accounts
-    from remotelab.auth.mailer import OutboxMailer
+    from remotelab.auth.delivery import MailQueue
+    from remotelab.auth.mailer import open_transport
     from remotelab.auth.roles import Role
     from remotelab.storage.database import Database
 
@@ -94,21 +95,44 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
         accounts=settings.storage.accounts,
         sqlite_synchronous=settings.storage.sqlite_synchronous,
     )
+    mail = MailQueue(open_transport(settings.mail, settings.server.instance_path), settings.mail)
     try:
         await db.migrate()
-        accounts = Accounts(
-            settings, db, OutboxMailer(settings.server.instance_path / "outbox.txt")
-        )
+        accounts = Accounts(settings, db, mail)
         user = await accounts.create_account(
             email=args.email,
             password=password,
             first_name=args.first_name,
             last_name=args.last_name,
             role=Role(args.role),
+            verified=args.verified,
         )
     finally:
+        await mail.close()
         await db.close()
-    print(f"created user {user.id} <{user.email}> with role {user.role.value}")
+    verified = " (email verified)" if user.is_verified else ""
+    print(f"created user {user.id} <{user.email}> with role {user.role.value}{verified}")
+
+
+async def _send_test_mail(settings: Settings, to: str) -> None:
+    """One try, no queue: the answer of the server is what the operator wants to see."""
+    from remotelab.auth.mailer import open_transport
+    from remotelab.auth.messages import check_mail
+    from remotelab.errors import MailError
+
+    transport = open_transport(settings.mail, settings.server.instance_path)
+    print(f"sending a test mail to {to} via the {transport.describe()}", flush=True)
+    try:
+        await transport.deliver(check_mail(to=to, lab_name=settings.mail.lab_name))
+    except MailError as exc:
+        kind = "temporary" if exc.temporary else "permanent"
+        raise RemotelabError(
+            f"the test mail was not sent ({kind} failure): {exc.message}"
+        ) from None
+    if settings.mail.smtp() is None:
+        print("written to the outbox: set REMOTELAB_MAIL_URL to send mail for real")
+    else:
+        print(f"sent: the server took the test mail for {to}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the password from standard input (else prompt)",
     )
+    create.add_argument(
+        "--verified",
+        action="store_true",
+        help="mark the email as verified (no verification mail is sent by create-user)",
+    )
+
+    test_mail = sub.add_parser(
+        "send-test-mail", help="send one mail with the REMOTELAB_MAIL_* settings, to check them"
+    )
+    common(test_mail)
+    test_mail.add_argument("--to", required=True, help="address to send the test mail to")
     return parser
 
 
@@ -156,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_init_db(settings))
         elif args.command == "create-user":
             asyncio.run(_create_user(settings, args))
+        elif args.command == "send-test-mail":
+            asyncio.run(_send_test_mail(settings, args.to))
     except RemotelabError as exc:
         print(f"remotelab: {exc.message}", file=sys.stderr)
         return 2

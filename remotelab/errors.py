@@ -14,6 +14,7 @@ Hierarchy::
     │   ├── InvalidCredentials      wrong email or password
     │   └── TokenError              missing, malformed, expired or revoked token
     ├── PermissionDenied            authenticated but not allowed (403)
+    │   └── EmailNotVerified        REMOTELAB_REQUIRE_VERIFIED_EMAIL and an unverified account
     ├── NotFound                    no such resource, or not yours (404)
     ├── Conflict                    e.g. an email already taken (409)
     ├── RateLimited                 too many attempts (429), with retry_after
@@ -22,6 +23,8 @@ Hierarchy::
     │   ├── DeviceUnavailable       faulted, reconnecting or not connected (503)
     │   └── DeviceTimeout           the call waited or ran too long (503)
     ├── SandboxError                the sandbox machinery itself failed (503)
+    ├── MailError                   a mail could not be handed to the SMTP server
+    │                               (delivery is off the request path: never an HTTP answer)
     └── ConfigError                 a setting that does not parse or is out of range
                                     (stops the server at start; never an HTTP answer)
 
@@ -83,6 +86,10 @@ class PermissionDenied(RemotelabError):
     code = "forbidden"
 
 
+class EmailNotVerified(PermissionDenied):
+    code = "email_not_verified"
+
+
 class NotFound(RemotelabError):
     code = "not_found"
 
@@ -117,6 +124,17 @@ class DeviceTimeout(DeviceError):
 
 class SandboxError(RemotelabError):
     code = "sandbox_error"
+
+
+class MailError(RemotelabError):
+    """A mail the SMTP server did not take. ``temporary``: worth another try later
+    (unreachable server, a 4xx reply); otherwise trying again would fail the same way."""
+
+    code = "mail_failed"
+
+    def __init__(self, message: str, *, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary
 
 
 class ConfigError(RemotelabError):

@@ -13,6 +13,7 @@ from quart.typing import TestClientProtocol as Client
 
 from remotelab.config import Secret, Settings
 from tests.support.postgres import postgres_server  # noqa: F401  (session fixture)
+from tests.support.smtp import smtp_server, tls_certificate  # noqa: F401  (fixtures)
 
 SECRET = "test-secret-key-shared-with-the-event-server-0123456789"
 

@@ -13,15 +13,19 @@ import httpx
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.smtp import SmtpFactory
 
 REMOTELAB = [sys.executable, "-m", "remotelab.cli"]
 
 
-def run(args: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], tmp_path: Path, stdin: str = "", **environ: str
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "REMOTELAB_INSTANCE_PATH": str(tmp_path / "inst"),
         "REMOTELAB_BCRYPT_ROUNDS": "4",
+        **environ,
     }
     return subprocess.run(
         REMOTELAB + args, input=stdin, capture_output=True, text=True, env=env, timeout=60
@@ -47,7 +51,7 @@ def test_a_wrong_setting_stops_serve_with_one_line(tmp_path: Path) -> None:
 def test_init_db_and_create_user(tmp_path: Path) -> None:
     done = run(["init-db"], tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "database ready at schema revision 0001" in done.stdout
+    assert "database ready at schema revision 0002" in done.stdout
     created = run(
         ["create-user", "--email", "T@Example.org", "--role", "teacher", "--password-stdin"],
         tmp_path,
@@ -67,6 +71,63 @@ def test_init_db_and_create_user(tmp_path: Path) -> None:
     )
     assert short.returncode == 2
     assert "Password should have minimum 8 characters" in short.stderr
+    verified = run(
+        ["create-user", "--email", "v@example.org", "--verified", "--password-stdin"],
+        tmp_path,
+        stdin="long enough password\n",
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "<v@example.org> with role student (email verified)" in verified.stdout
+
+
+def test_send_test_mail_reports_success(smtp_server: SmtpFactory, tmp_path: Path) -> None:
+    server = smtp_server()
+    url = f"smtp://{server.host}:{server.port}?starttls=false"
+    done = run(
+        ["send-test-mail", "--to", "ops@example.org"],
+        tmp_path,
+        REMOTELAB_MAIL_URL=url,
+        REMOTELAB_MAIL_SENDER="lab@example.org",
+        REMOTELAB_MAIL_LAB_NAME="PSLab Remote",
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"via the SMTP {server.host}:{server.port} (no TLS)" in done.stdout
+    assert "sent: the server took the test mail for ops@example.org" in done.stdout
+    [mail] = server.messages
+    assert mail["To"] == "ops@example.org"
+    assert mail["Subject"] == "Test mail from PSLab Remote"
+    assert mail.get_body(("html",)) is not None
+
+
+def test_send_test_mail_reports_the_smtp_error(smtp_server: SmtpFactory, tmp_path: Path) -> None:
+    server = smtp_server(refuse=1, reply="554 5.7.1 Relay access denied")
+    done = run(
+        ["send-test-mail", "--to", "ops@example.org"],
+        tmp_path,
+        REMOTELAB_MAIL_HOST=server.host,
+        REMOTELAB_MAIL_PORT=str(server.port),
+        REMOTELAB_MAIL_STARTTLS="false",
+        REMOTELAB_MAIL_SENDER="lab@example.org",
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(
+        f"(permanent failure): {server.host}:{server.port} answered 554 5.7.1 Relay access denied"
+    )
+    down = run(
+        ["send-test-mail", "--to", "ops@example.org"],
+        tmp_path,
+        REMOTELAB_MAIL_URL=f"smtp://127.0.0.1:{free_port()}",
+        REMOTELAB_MAIL_SENDER="lab@example.org",
+    )
+    assert down.returncode == 2
+    assert "(temporary failure): cannot reach 127.0.0.1" in down.stderr
+
+
+def test_send_test_mail_without_a_server_says_it_used_the_outbox(tmp_path: Path) -> None:
+    done = run(["send-test-mail", "--to", "ops@example.org"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "written to the outbox: set REMOTELAB_MAIL_URL" in done.stdout
+    assert "ops@example.org" in (tmp_path / "inst" / "outbox.txt").read_text()
 
 
 def test_bad_setting_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Accounts over HTTP: sign up, login (JWT and cookie), refresh, logout, passwords, roles.
+"""Accounts over HTTP: sign up, login (JWT and cookie), refresh, logout, passwords, email
+verification, roles.
 
 Paths, bodies and messages follow the Open Event server (docs/reference/tokens.md) so that
 its clients work against the lab unchanged.
@@ -26,6 +27,8 @@ from remotelab.api.schemas import (
     ListQuery,
     LoginIn,
     MessageOut,
+    NoticeOut,
+    ResendVerificationIn,
     ResetCompleteIn,
     ResetRequestIn,
     RoleIn,
@@ -33,9 +36,11 @@ from remotelab.api.schemas import (
     TokensOut,
     UserOut,
     UserPage,
+    VerifiedOut,
+    VerifyEmailIn,
 )
 from remotelab.api.validation import json_body
-from remotelab.auth.accounts import MISSING_CREDENTIALS
+from remotelab.auth.accounts import EMAIL_VERIFIED, MISSING_CREDENTIALS
 from remotelab.auth.roles import Role
 from remotelab.auth.tokens import parse_authorization, require_fresh
 from remotelab.errors import InputError, PermissionDenied, TokenError
@@ -47,13 +52,18 @@ bp = Blueprint("auth", __name__)
 @json_body(SignUpIn)
 @validate_response(UserOut, 201)
 async def sign_up(data: SignUpIn) -> tuple[dict[str, Any], int]:
-    """Create an account (role student). 409 when the email is taken."""
+    """Create an account (role student) and mail it a verification link.
+
+    The link is `<lab>/verify?token=...`; the page posts the token to `/v1/auth/verify-email`.
+    409 when the email is taken.
+    """
     user = await lab().accounts.sign_up(
         email=data.email,
         password=data.password,
         first_name=data.first_name,
         last_name=data.last_name,
         address=client_address(),
+        base_url=base_url(),
     )
     return user.to_dict(), 201
 
@@ -88,7 +98,8 @@ async def login() -> Response:
 
     Answers the event server's `{"access_token": ...}` (plus a refresh token) and also sets
     the browser session cookie. 400 `username or password missing`, 401 `Invalid Credentials`,
-    429 after too many attempts.
+    403 `email_not_verified` when `REMOTELAB_REQUIRE_VERIFIED_EMAIL` is on and the account's
+    email is not verified, 429 after too many attempts.
     """
     return await _login()
 
@@ -164,8 +175,13 @@ async def change_password(data: ChangePasswordIn) -> Response:
 
 @bp.post("/v1/auth/reset-password")
 @json_body(ResetRequestIn)
+@document_response(NoticeOut)
 async def reset_password_request(data: ResetRequestIn) -> Response:
-    """Send a reset link if the email has an account (same answer either way)."""
+    """Send a reset link if the email has an account (same answer either way).
+
+    The answer comes at once: the mail is delivered in the background (tried again while
+    the mail server is unreachable). 429 after too many requests.
+    """
     email = data.data.email
     await lab().accounts.request_reset(email, address=client_address(), base_url=base_url())
     return jsonify(
@@ -183,6 +199,55 @@ async def reset_password_complete(data: ResetCompleteIn) -> Response:
     """Set a new password with the single-use token from the reset link."""
     user = await lab().accounts.complete_reset(data.data.token, data.data.password)
     return jsonify({"id": user.id, "email": user.email, "name": user.name})
+
+
+@bp.post("/v1/auth/verify-email")
+@json_body(VerifyEmailIn)
+@document_response(VerifiedOut)
+async def verify_email(data: VerifyEmailIn) -> Response:
+    """Verify the account's email with the token from its verification link.
+
+    Answers as the event server, `{"message": "Email Verified"}`; every link of the account
+    stops working. 400 `Invalid Token` for an unknown, expired or already used token.
+    """
+    user = await lab().accounts.verify_email(data.data.token)
+    return jsonify({"message": EMAIL_VERIFIED, "email": user.email})
+
+
+async def _resend_verification(data: ResendVerificationIn) -> Response:
+    email = data.data.email
+    await lab().accounts.resend_verification(email, address=client_address(), base_url=base_url())
+    return jsonify(
+        {
+            "message": "If your email was registered with us and is not verified yet, you'll "
+            "get an email with a verification link shortly",
+            "email": email,
+        }
+    )
+
+
+@bp.post("/v1/auth/resend-verification")
+@json_body(ResendVerificationIn)
+@document_response(NoticeOut)
+async def resend_verification(data: ResendVerificationIn) -> Response:
+    """Mail a new verification link if the email has an unverified account.
+
+    The same answer either way (no account probing); earlier links stay valid until they
+    expire. 429 after `REMOTELAB_VERIFICATION_RESENDS_PER_WINDOW` requests for one email or
+    from one address.
+    """
+    return await _resend_verification(data)
+
+
+@bp.post("/v1/auth/resend-verification-email")
+@json_body(ResendVerificationIn)
+@document_response(NoticeOut)
+async def resend_verification_email(data: ResendVerificationIn) -> Response:
+    """The event server's path of `POST /v1/auth/resend-verification`.
+
+    Unlike the event server (422 for an unknown email), the answer is the same either way.
+    """
+    return await _resend_verification(data)
 
 
 @bp.get("/v1/admin/users")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from quart import current_app, request
 
 from remotelab.auth.accounts import Accounts
+from remotelab.auth.delivery import MailQueue
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
 from remotelab.device.scheduler import UserGate
@@ -24,6 +25,7 @@ class Lab:
 
     settings: Settings
     db: Database
+    mail: MailQueue
     accounts: Accounts
     instrument: Instrument
     function_limiter: SlidingWindowLimiter
@@ -49,4 +51,5 @@ def client_address() -> str:
 
 
 def base_url() -> str:
-    return request.host_url.rstrip("/")
+    """Where links in mails point: ``REMOTELAB_MAIL_BASE_URL``, else this request's host."""
+    return lab().settings.mail.links_base or request.host_url.rstrip("/")

@@ -19,6 +19,9 @@ PUBLIC = {
     ("post", "/v1/auth/token/refresh"),
     ("post", "/v1/auth/reset-password"),
     ("patch", "/v1/auth/reset-password"),
+    ("post", "/v1/auth/verify-email"),
+    ("post", "/v1/auth/resend-verification"),
+    ("post", "/v1/auth/resend-verification-email"),
 }
 
 

@@ -145,6 +145,60 @@ class MessageOut(BaseModel):
     message: str
 
 
+class NoticeOut(BaseModel):
+    """The same answer whether or not the email has an account (no account probing)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": "If your email was registered with us, you'll get an email with "
+                    "reset link shortly",
+                    "email": "ada@example.org",
+                }
+            ]
+        }
+    )
+
+    message: str
+    email: str
+
+
+class VerifyEmailData(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token": "the token from the verification link"}]}
+    )
+
+    token: str = Field(max_length=200)
+
+
+class VerifyEmailIn(Strict):
+    """The event server's body: `{"data": {"token": ...}}`."""
+
+    data: VerifyEmailData
+
+
+class VerifiedOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"message": "Email Verified", "email": "ada@example.org"}]}
+    )
+
+    message: str
+    email: str
+
+
+class ResendVerificationData(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "ada@example.org"}]})
+
+    email: str = Field(max_length=320)
+
+
+class ResendVerificationIn(Strict):
+    """The event server's body: `{"data": {"email": ...}}`."""
+
+    data: ResendVerificationData
+
+
 class RoleIn(Strict):
     role: Literal["student", "teacher"]
 

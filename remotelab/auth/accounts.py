@@ -1,23 +1,25 @@
-"""Account operations: sign up, log in, tokens, passwords, roles.
+"""Account operations: sign up, log in, tokens, passwords, email verification, roles.
 
 This is the one place that combines the pure auth pieces (password hashing,
-JWT codec, rate limiters, roles) with storage. The HTTP layer calls it and
+JWT codec, rate limiters, roles, mail) with storage. The HTTP layer calls it and
 turns its errors into responses; it knows nothing about HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from remotelab.auth.mailer import Mailer
+from remotelab.auth import messages
+from remotelab.auth.messages import Message
 from remotelab.auth.passwords import dummy_verify, hash_password, verify_password
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.auth.roles import Role, effective_role
@@ -27,6 +29,7 @@ from remotelab.config import Settings
 from remotelab.errors import (
     AuthError,
     Conflict,
+    EmailNotVerified,
     InputError,
     InvalidCredentials,
     NotFound,
@@ -40,6 +43,23 @@ from remotelab.storage.models import LabAccount, User, utcnow
 MISSING_CREDENTIALS = "username or password missing"
 INVALID_CREDENTIALS = "Invalid Credentials"
 BLOCKED = "Admin has marked this account as spam"
+# The event server's answers on email verification.
+EMAIL_VERIFIED = "Email Verified"
+INVALID_VERIFICATION = "Invalid Token"
+NOT_VERIFIED = (
+    "Email address not verified: open the link in the verification mail we sent, or ask for "
+    "a new one (POST /v1/auth/resend-verification)"
+)
+
+
+class Mailer(Protocol):
+    def submit(self, message: Message) -> None:
+        """Take a composed mail for delivery off the request path; returns at once."""
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a verification token: its SHA-256, so a database copy opens nothing."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def check_text(field: str, value: str, *, nul: bool = False) -> None:
@@ -92,10 +112,10 @@ class TokenPair:
 class Accounts:
     """Account operations over one database, one token codec and the login limiters."""
 
-    def __init__(self, settings: Settings, db: Database, mailer: Mailer) -> None:
+    def __init__(self, settings: Settings, db: Database, mail: Mailer) -> None:
         self.settings = settings
         self.db = db
-        self.mailer = mailer
+        self.mail = mail
         self.scheme: Literal["bcrypt", "scrypt"] = (
             "scrypt" if settings.storage.accounts == "shared" else "bcrypt"
         )
@@ -125,6 +145,11 @@ class Accounts:
             settings.auth.resets_per_window, settings.auth.signup_window_seconds, max_keys=keys
         )
         self._role_changes = asyncio.Lock()
+        self.verification_resends = SlidingWindowLimiter(
+            settings.auth.verification_resends_per_window,
+            settings.auth.signup_window_seconds,
+            max_keys=keys,
+        )
 
     # ---------------------------------------------------------------- helpers
 
@@ -191,12 +216,18 @@ class Accounts:
         first_name: str | None,
         last_name: str | None,
         address: str,
+        base_url: str,
     ) -> CurrentUser:
-        """Create a student account. Raises InputError, Conflict, RateLimited."""
+        """Create a student account and mail it a verification link.
+
+        Raises InputError, Conflict, RateLimited.
+        """
         self.signups.hit(address)
-        return await self.create_account(
+        user = await self.create_account(
             email=email, password=password, first_name=first_name, last_name=last_name
         )
+        await self.send_verification(user.id, user.email, base_url=base_url)
+        return user
 
     async def create_account(
         self,
@@ -206,8 +237,12 @@ class Accounts:
         first_name: str | None = None,
         last_name: str | None = None,
         role: Role = Role.STUDENT,
+        verified: bool = False,
     ) -> CurrentUser:
-        """Create an account with a lab role (no rate limit: for sign up and the CLI)."""
+        """Create an account with a lab role (no rate limit: for sign up and the CLI).
+
+        ``verified``: the email counts as verified (an operator vouches for it).
+        """
         for field, text in (("email", email), ("first_name", first_name), ("last_name", last_name)):
             if text is not None:
                 check_text(field, text)  # e.g. from the command line's surrogate escapes
@@ -225,6 +260,7 @@ class Accounts:
                 first_name=first_name,
                 last_name=last_name,
             )
+            user.is_verified = verified
             account = await q.get_account(session, user.id)
             account.role = None if role is Role.STUDENT else role.value
         return self.to_current(user, account.role)
@@ -264,7 +300,13 @@ class Accounts:
             # The event server says so, after the password matched.
             raise InvalidCredentials(BLOCKED)
         self.per_account.reset(key)
-        return await self._current(user)
+        current = await self._current(user)
+        self._check_verified(current)
+        return current
+
+    def _check_verified(self, user: CurrentUser) -> None:
+        if self.settings.auth.require_verified_email and not user.is_verified:
+            raise EmailNotVerified(NOT_VERIFIED)
 
     async def issue_tokens(self, user: CurrentUser, *, remember: bool = False) -> TokenPair:
         """A fresh access token and a refresh token (after a password login)."""
@@ -328,6 +370,7 @@ class Accounts:
         # Whole-second iat: a token of the cut-off's own second may predate it, so it is refused.
         if standing.cutoff is not None and claims.iat <= math.floor(standing.cutoff):
             raise RevokedToken()
+        self._check_verified(standing.user)
         return standing.user
 
     async def user_for_token(
@@ -341,6 +384,7 @@ class Accounts:
         standing = await self.standing_of(user_id)
         if standing.user is None or (standing.cutoff is not None and issued_at < standing.cutoff):
             raise AuthError("session is no longer valid; please log in again")
+        self._check_verified(standing.user)
         return standing.user
 
     async def revoke(self, claims: Claims) -> None:
@@ -406,7 +450,14 @@ class Accounts:
             account.reset_expires_at = utcnow() + timedelta(
                 seconds=self.settings.auth.reset_token_seconds
             )
-        await self.mailer.send_reset(user.email, f"{base_url}/reset-password?token={token}")
+        self.mail.submit(
+            messages.reset_password(
+                to=user.email,
+                link=f"{base_url}/reset-password?token={token}",
+                lab_name=self.settings.mail.lab_name,
+                valid_seconds=self.settings.auth.reset_token_seconds,
+            )
+        )
 
     async def complete_reset(self, token: str, password: str) -> CurrentUser:
         """Set a new password with a single-use reset token."""
@@ -435,6 +486,67 @@ class Accounts:
             account.reset_expires_at = None
         await self.revoke_all(fresh.id)
         return await self._current(fresh)
+
+    # ---------------------------------------------------------------- email verification
+
+    async def send_verification(self, user_id: int, email: str, *, base_url: str) -> None:
+        """Store a new verification token for ``email`` and mail its link (off the request)."""
+        token = secrets.token_urlsafe(32)
+        seconds = self.settings.auth.verification_token_seconds
+        async with self.db.session() as session:
+            await q.add_verification(
+                session,
+                user_id=user_id,
+                email=q.normalize_email(email),
+                token_hash=token_hash(token),
+                expires_at=utcnow() + timedelta(seconds=seconds),
+            )
+        self.mail.submit(
+            messages.verify_email(
+                to=email,
+                link=f"{base_url}/verify?token={token}",
+                lab_name=self.settings.mail.lab_name,
+                valid_seconds=seconds,
+            )
+        )
+
+    async def resend_verification(self, email: str, *, address: str, base_url: str) -> None:
+        """Mail a new verification link when the account exists and is not verified yet.
+
+        Says nothing either way (no account probing); rate limited per address and email.
+        """
+        key = q.normalize_email(email)
+        self.verification_resends.hit("addr:" + address)
+        self.verification_resends.hit("email:" + key)
+        async with self.db.session() as session:
+            user = await q.find_by_email(session, key)
+        if user is None or not user.active or user.is_verified:
+            return
+        await self.send_verification(user.id, user.email, base_url=base_url)
+
+    async def verify_email(self, token: str) -> CurrentUser:
+        """Mark the account verified with a token from a verification link.
+
+        Raises InputError ``Invalid Token`` (the event server's answer) for an unknown,
+        expired or used token, or one sent to an address the account no longer has.
+        """
+        if not token:
+            raise InputError(INVALID_VERIFICATION, details={"field": "token"})
+        async with self.db.session() as session:
+            row = await q.find_verification(session, token_hash(token))
+            user = await q.get_user(session, row.user_id) if row is not None else None
+            if (
+                row is None
+                or user is None
+                or not user.active
+                or q.normalize_email(user.email) != row.email
+            ):
+                raise InputError(INVALID_VERIFICATION, details={"field": "token"})
+            # The one write to the event server's table: its own is_verified column.
+            user.is_verified = True
+            await q.forget_verifications(session, user.id)
+        self.standing.forget(user.id)
+        return await self._current(user)
 
     # ---------------------------------------------------------------- roles
 

@@ -2,7 +2,7 @@
 
 One tree: :class:`Settings` holds a section per area (``server``, ``storage``,
 ``auth``, ``scripts``, ``sandbox``, ``widgets``, ``streaming``, ``device``,
-``emulator``, ``functions``); each area's code is handed its section and reads
+``emulator``, ``functions``, ``mail``); each area's code is handed its section and reads
 its fields by the names declared in :mod:`remotelab.config.sections`. How a
 field is named, parsed and range-checked is in :mod:`remotelab.config.fields`;
 ``docs/reference/settings.md`` is generated from the sections by
@@ -21,9 +21,11 @@ from remotelab.config.sections import (
     DeviceSettings,
     EmulatorSettings,
     FunctionSettings,
+    MailSettings,
     SandboxSettings,
     ScriptSettings,
     ServerSettings,
+    SmtpServer,
     StorageSettings,
     StreamSettings,
     WidgetSettings,
@@ -39,12 +41,14 @@ __all__ = [
     "DeviceSettings",
     "EmulatorSettings",
     "FunctionSettings",
+    "MailSettings",
     "SandboxSettings",
     "ScriptSettings",
     "Secret",
     "Section",
     "ServerSettings",
     "Settings",
+    "SmtpServer",
     "StorageSettings",
     "StreamSettings",
     "WidgetSettings",

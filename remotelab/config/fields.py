@@ -194,8 +194,9 @@ def _float(text: str) -> float:
         raise ValueError("expected a number") from None
 
 
-def _bool(text: str) -> bool:
-    low = text.lower()
+def parse_bool(text: str) -> bool:
+    """``true/false``, ``1/0``, ``yes/no``, ``on/off`` (any case). Raises ValueError."""
+    low = text.strip().lower()
     if low in _TRUE:
         return True
     if low in _FALSE:
@@ -206,7 +207,7 @@ def _bool(text: str) -> bool:
 _PARSERS: dict[Any, Callable[[str], Any]] = {
     int: _int,
     float: _float,
-    bool: _bool,
+    bool: parse_bool,
     str: str,
     Path: Path,
     Secret: Secret,

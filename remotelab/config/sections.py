@@ -8,11 +8,12 @@ declared here, and each name is its variable's (``REMOTELAB_SANDBOX_NICE`` is
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from remotelab.config.fields import Secret, Section, setting
+from remotelab.config.fields import Secret, Section, parse_bool, setting
 from remotelab.errors import ConfigError
 
 MIB = 1024 * 1024
@@ -152,6 +153,20 @@ class AuthSettings(Section):
     cookie_max_age_seconds: int = setting(86_400, "Lifetime of a browser session cookie.", ge=1)
     trust_proxy_headers: bool = setting(
         False, "Take the client address from `X-Forwarded-For` (only behind a proxy you control)."
+    )
+    require_verified_email: bool = setting(
+        False,
+        "Refuse logins and requests of accounts whose email is not verified (403) until they "
+        "open the link of the verification mail sent at sign up. Off: unverified accounts work.",
+    )
+    verification_token_seconds: int = setting(
+        3 * 86_400, "How long the link of an email-verification mail stays valid.", ge=1
+    )
+    verification_resends_per_window: int = setting(
+        3,
+        "Verification mails one may ask for again, per email and per address per sign-up window "
+        "(then 429).",
+        ge=1,
     )
 
     def check(self) -> None:
@@ -434,3 +449,228 @@ class FunctionSettings(Section):
     max_result_notes: int = setting(
         10, "Most `inf`/`nan` notes listed for one result; the rest are counted.", ge=0
     )
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where and how mail is handed over: from `REMOTELAB_MAIL_URL` or the host fields."""
+
+    host: str
+    port: int
+    user: str
+    password: Secret | None
+    tls: bool  # implicit TLS from the first byte (smtps, usually port 465)
+    starttls: bool | None  # None: upgrade when the server offers it
+
+    def describe(self) -> str:
+        """Where mail goes, for the log: never the password."""
+        if self.tls:
+            security = "TLS"
+        else:
+            security = {True: "STARTTLS", False: "no TLS", None: "STARTTLS if offered"}[
+                self.starttls
+            ]
+        who = f" as {self.user}" if self.user else ""
+        return f"SMTP {self.host}:{self.port}{who} ({security})"
+
+
+URL_EXAMPLE = "smtp://user:password@host:587?starttls=true or smtps://user:password@host:465"
+
+
+@dataclass(frozen=True)
+class MailSettings(Section):
+    """Mail to users (password-reset and email-verification links): SMTP, or the outbox file."""
+
+    PREFIX = "MAIL_"
+
+    url: Secret | None = setting(
+        None,
+        "The SMTP server as a URL: `smtp://user:password@host:587?starttls=true`, or "
+        "`smtps://...` for TLS from the first byte (port 465). Percent-encode special "
+        "characters of the user and password. Instead of the host fields; empty and no "
+        "`REMOTELAB_MAIL_HOST`: mail is written to `<instance>/outbox.txt` and the log.",
+    )
+    host: str = setting("", "SMTP server's host name (instead of `REMOTELAB_MAIL_URL`).")
+    port: int = setting(
+        0, "SMTP server's port. 0: 465 with TLS, 587 with STARTTLS on, else 25.", le=65535
+    )
+    user: str = setting("", "User name to log in to the SMTP server with (empty: no login).")
+    password: Secret | None = setting(None, "Password for `REMOTELAB_MAIL_USER`.")
+    starttls: bool | None = setting(
+        None,
+        "Upgrade the connection with STARTTLS. true: required (fails if not offered); false: "
+        "never; empty: when the server offers it.",
+    )
+    tls: bool = setting(
+        False, "TLS from the first byte (SMTPS, usually port 465) instead of STARTTLS."
+    )
+    verify_tls: bool = setting(
+        True,
+        "Check the SMTP server's certificate and host name. Turn off only to test against a "
+        "server whose certificate cannot be checked; prefer `REMOTELAB_MAIL_CA_FILE`.",
+    )
+    ca_file: Path | None = setting(
+        None,
+        "PEM file of the certificate authorities (or the self-signed certificate) to trust for "
+        "the SMTP server. Empty: the system's.",
+    )
+    timeout_seconds: float = setting(
+        30.0, "Longest wait for the SMTP server to connect or answer one command.", gt=0
+    )
+    sender: str = setting(
+        "",
+        "From address of the mails (e.g. `lab@example.org`). Empty: the SMTP user when it is an "
+        "address; one of the two is needed for SMTP.",
+    )
+    sender_name: str = setting("", "Name shown with the From address. Empty: the lab's name.")
+    lab_name: str = setting("remotelab", "The lab's name, in subjects and texts of the mails.")
+    base_url: str = setting(
+        "",
+        "Public address of the lab that links in mails start with (e.g. "
+        "`https://lab.example.org`). Empty: the address the request came to (its Host header; "
+        "set this in production).",
+    )
+    attempts: int = setting(
+        5,
+        "Tries to deliver one mail (the first included) when the server is unreachable or "
+        "answers a temporary error (4xx); then it is given up and logged.",
+        ge=1,
+        le=100,
+    )
+    backoff_seconds: float = setting(
+        5.0, "Wait before the second try; it doubles for each further try.", gt=0
+    )
+    backoff_max_seconds: float = setting(300.0, "Longest wait between two tries.", gt=0)
+    stop_seconds: float = setting(
+        5.0,
+        "At stop, how long the server waits for mail still being delivered or waiting for its "
+        "next try (which then comes at once); what is left is dropped and logged. Hypercorn's "
+        "graceful shutdown plus this must stay below the unit's `TimeoutStopSec`.",
+    )
+    queue_max: int = setting(
+        1_000, "Mails waiting for delivery at most; more are dropped and logged.", ge=1
+    )
+
+    def check(self) -> None:
+        if self.url:
+            # The URL says it all: a field beside it would be silently ignored.
+            beside = [
+                self.variable(name)
+                for name, unset in (
+                    ("host", ""),
+                    ("port", 0),
+                    ("user", ""),
+                    ("password", None),
+                    ("starttls", None),
+                    ("tls", False),
+                )
+                if getattr(self, name) != unset
+            ]
+            if beside:
+                raise ConfigError(
+                    f"{self.variable('url')} and {', '.join(beside)} are both set: the URL "
+                    "gives the server, its port, user, password and TLS; set one or the other"
+                )
+        if self.tls and self.starttls:
+            raise ConfigError(
+                f"{self.variable('tls')}=true and {self.variable('starttls')}=true: TLS from the "
+                "first byte and STARTTLS exclude each other"
+            )
+        for name in ("sender", "sender_name", "lab_name", "host", "user"):
+            value = getattr(self, name)
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                raise ConfigError(
+                    f"{self.variable(name)}={value!r}: must not hold control characters"
+                )
+        if self.sender and "@" not in self.sender[1:-1]:
+            raise ConfigError(f"{self.variable('sender')}={self.sender!r}: not an email address")
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{self.variable('base_url')}={self.base_url!r}: expected an http:// or https:// "
+                "address"
+            )
+        if self.backoff_max_seconds < self.backoff_seconds:
+            raise ConfigError(
+                f"{self.variable('backoff_max_seconds')}={self.backoff_max_seconds}: must not be "
+                f"less than {self.variable('backoff_seconds')} ({self.backoff_seconds})"
+            )
+        server = self.smtp()
+        if server is not None and not self.from_address:
+            raise ConfigError(
+                f"{self.variable('sender')} is empty: mail through SMTP needs a From address "
+                "(or a user name that is an address)"
+            )
+
+    @property
+    def from_address(self) -> str:
+        """The From address: the sender, else the SMTP user when it is an address."""
+        if self.sender:
+            return self.sender
+        server = self.smtp()
+        user = server.user if server is not None else self.user
+        return user if "@" in user else ""
+
+    @property
+    def links_base(self) -> str:
+        return self.base_url.rstrip("/")
+
+    def smtp(self) -> SmtpServer | None:
+        """The SMTP server to use, or None: mail goes to the outbox file."""
+        if self.url:
+            return self._from_url(self.url.reveal())
+        if not self.host:
+            return None
+        return SmtpServer(
+            host=self.host,
+            port=self.port or _default_port(self.tls, self.starttls),
+            user=self.user,
+            password=self.password,
+            tls=self.tls,
+            starttls=None if self.tls else self.starttls,
+        )
+
+    def _from_url(self, raw: str) -> SmtpServer:
+        # The URL holds a password: messages name the problem, never the text.
+        var = self.variable("url")
+        try:
+            parts = urllib.parse.urlsplit(raw.strip())
+            port = parts.port
+        except ValueError:
+            raise ConfigError(f"{var}: not a valid URL (expected {URL_EXAMPLE})") from None
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ConfigError(
+                f"{var}: the scheme must be smtp or smtps, not {parts.scheme or 'none'!r} "
+                f"(expected {URL_EXAMPLE})"
+            )
+        if not parts.hostname:
+            raise ConfigError(f"{var}: no host (expected {URL_EXAMPLE})")
+        if parts.path not in ("", "/"):
+            raise ConfigError(f"{var}: a path is not allowed (expected {URL_EXAMPLE})")
+        query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+        unknown = sorted(set(query) - {"starttls"})
+        if unknown:
+            raise ConfigError(f"{var}: unknown option {', '.join(unknown)} (allowed: starttls)")
+        tls = parts.scheme == "smtps"
+        starttls: bool | None = None
+        if "starttls" in query:
+            try:
+                starttls = parse_bool(query["starttls"][-1])
+            except ValueError:
+                raise ConfigError(f"{var}: starttls must be true or false") from None
+        if tls and starttls:
+            raise ConfigError(f"{var}: smtps (TLS from the first byte) excludes starttls=true")
+        password = parts.password
+        return SmtpServer(
+            host=parts.hostname,
+            port=port or _default_port(tls, starttls),
+            user=urllib.parse.unquote(parts.username or ""),
+            password=Secret(urllib.parse.unquote(password)) if password is not None else None,
+            tls=tls,
+            starttls=None if tls else starttls,
+        )
+
+
+def _default_port(tls: bool, starttls: bool | None) -> int:
+    if tls:
+        return 465
+    return 587 if starttls else 25

@@ -16,6 +16,7 @@ from remotelab.config.sections import (
     DeviceSettings,
     EmulatorSettings,
     FunctionSettings,
+    MailSettings,
     SandboxSettings,
     ScriptSettings,
     ServerSettings,
@@ -42,6 +43,7 @@ class Settings:
     device: DeviceSettings = field(default_factory=DeviceSettings)
     emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
     functions: FunctionSettings = field(default_factory=FunctionSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -108,6 +108,22 @@ class LabRevokedToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class LabEmailVerification(Base):
+    """An email-verification link sent to a user: the SHA-256 of its token, never the token.
+
+    ``email`` is the address the link was sent to: should the address change (in a shared
+    event-server database), the link no longer verifies the new one.
+    """
+
+    __tablename__ = "lab_email_verifications"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class LabScript(Base):
     """A user's script; a published script is an example every user can read and run."""
 

@@ -1,4 +1,4 @@
-"""Queries on users, lab accounts and revoked tokens."""
+"""Queries on users, lab accounts, revoked tokens and email-verification links."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from remotelab.errors import Conflict
-from remotelab.storage.models import LabAccount, LabRevokedToken, User, utcnow
+from remotelab.storage.models import (
+    LabAccount,
+    LabEmailVerification,
+    LabRevokedToken,
+    User,
+    utcnow,
+)
 
 
 def normalize_email(email: str) -> str:
@@ -117,3 +123,36 @@ async def live_revocations(session: AsyncSession) -> list[tuple[str, datetime]]:
         LabRevokedToken.expires_at >= utcnow()
     )
     return [(jti, expires) for jti, expires in (await session.execute(stmt)).all()]
+
+
+async def add_verification(
+    session: AsyncSession, *, user_id: int, email: str, token_hash: str, expires_at: datetime
+) -> None:
+    """Remember a verification link sent to ``email``; forget the links that expired."""
+    await session.execute(
+        delete(LabEmailVerification).where(LabEmailVerification.expires_at < utcnow())
+    )
+    session.add(
+        LabEmailVerification(
+            token_hash=token_hash,
+            user_id=user_id,
+            email=email,
+            created_at=utcnow(),
+            expires_at=expires_at,
+        )
+    )
+
+
+async def find_verification(session: AsyncSession, token_hash: str) -> LabEmailVerification | None:
+    """The verification link with this token hash, unless it expired."""
+    row = await session.get(LabEmailVerification, token_hash)
+    if row is None or row.expires_at < utcnow():
+        return None
+    return row
+
+
+async def forget_verifications(session: AsyncSession, user_id: int) -> None:
+    """Every verification link of the user stops working (the email is verified)."""
+    await session.execute(
+        delete(LabEmailVerification).where(LabEmailVerification.user_id == user_id)
+    )

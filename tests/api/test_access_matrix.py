@@ -91,6 +91,15 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
         {"data": {"token": "nope", "password": "long enough"}},
         everyone(404),
     ),
+    # Email verification: public, as on the event server; a token nobody was sent is 400.
+    ("POST", "/v1/auth/verify-email", {"data": {"token": "nope"}}, everyone(400)),
+    ("POST", "/v1/auth/resend-verification", {"data": {"email": "a@example.org"}}, everyone(200)),
+    (
+        "POST",
+        "/v1/auth/resend-verification-email",
+        {"data": {"email": "b@example.org"}},
+        everyone(200),
+    ),
     # Last: both revoke the token they were called with.
     (
         "POST",

@@ -251,13 +251,23 @@ async def test_shared_mode_uses_the_event_servers_users_and_touches_nothing_else
         assert script.status_code == 201
         listed = await client.get("/v1/scripts", headers=auth(token))
         assert (await listed.get_json())["total"] == 1
+        # The sign-up mail's link verifies the account in the event server's own column.
+        await running.app.extensions[EXTENSION].mail.idle()
+        outbox = (settings.server.instance_path / "outbox.txt").read_text().splitlines()
+        link = json.loads(outbox[-1])["link"]
+        verified = await client.post(
+            "/v1/auth/verify-email", json={"data": {"token": link.split("token=", 1)[1]}}
+        )
+        assert verified.status_code == 200, await verified.get_json()
 
     # The new account is in the event server's scheme: its formula verifies it.
     row = postgres_server.psql(
-        "SELECT _password, salt, is_blocked, is_admin FROM users WHERE _email = 'bob@example.org';",
+        "SELECT _password, salt, is_blocked, is_admin, is_verified FROM users "
+        "WHERE _email = 'bob@example.org';",
         db=db,
     ).strip()
-    stored, salt, blocked, admin = row.split("|")
+    stored, salt, blocked, admin, is_verified = row.split("|")
+    assert is_verified == "t"
     digest = hashlib.scrypt(
         b"registered by the lab", salt=salt.encode(), n=16384, r=8, p=1, dklen=64
     )

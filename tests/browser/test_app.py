@@ -5,6 +5,7 @@ Screenshots of every page go to test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -207,6 +208,20 @@ def create_user(server: str, email: str, role: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+async def mailed_link(server: str, kind: str, to: str) -> str:
+    """The link of the newest mail of ``kind`` to ``to`` in the outbox (mail leaves off the
+    request path: wait a little for it)."""
+    outbox = INSTANCE[server] / "outbox.txt"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = outbox.read_text().splitlines() if outbox.exists() else []
+        for entry in map(json.loads, reversed(lines)):
+            if entry["kind"] == kind and entry["to"] == to:
+                return str(entry["link"])
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {kind} mail to {to} in {outbox}")
+
+
 async def sign_in(page: Page, email: str, password: str = "long enough password") -> None:
     await page.goto("/")
     await page.get_by_label("Email").fill(email)
@@ -282,8 +297,7 @@ async def test_admin_roles_reset_password_and_an_expired_session(page: Page, ser
     await page.get_by_label("Email").fill("pupil@example.org")
     await page.get_by_role("button", name="Forgotten password?").click()
     await expect(page.get_by_role("alert")).to_contain_text("If your email was registered")
-    outbox = (INSTANCE[server] / "outbox.txt").read_text().splitlines()
-    link = json.loads(outbox[-1])["link"]
+    link = await mailed_link(server, "reset_password", "pupil@example.org")
     await page.goto(link)
     await page.locator("#new-password").fill("a brand new password")
     await page.get_by_role("button", name="Set password").click()
@@ -306,3 +320,25 @@ async def test_admin_roles_reset_password_and_an_expired_session(page: Page, ser
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_role("link", name="New script").click()
     await expect(page.locator(".cm-content")).to_contain_text("unsaved work")
+
+
+async def test_the_link_of_the_sign_up_mail_confirms_the_email(page: Page, server: str) -> None:
+    await page.goto("/")
+    await page.get_by_label("Email").fill("grace@example.org")
+    await page.locator("#password").fill("long enough password")
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.get_by_test_id("backend")).to_be_visible()
+    await log_out(page, "grace@example.org")
+
+    link = await mailed_link(server, "verify_email", "grace@example.org")
+    assert link.startswith(server + "/verify?token=")
+    await page.goto(link)
+    await expect(page.get_by_role("status")).to_have_text(
+        "Your email address is confirmed. Thank you!"
+    )
+    await shot(page, "09-email-confirmed")
+    await page.get_by_role("link", name="Sign in").click()
+    await sign_in(page, "grace@example.org")
+    me = await page.evaluate("fetch('/v1/users/me').then(r => r.json())")
+    assert me["is_verified"] is True
+    await log_out(page, "grace@example.org")

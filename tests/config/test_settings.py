@@ -201,3 +201,115 @@ def test_sections_are_frozen() -> None:
 def test_settings_reference_is_in_sync() -> None:
     doc = (ROOT / "docs" / "reference" / "settings.md").read_text()
     assert doc == settings_markdown(), f"run: {COMMAND} (or make docs)"
+
+
+def test_mail_goes_to_the_outbox_unless_a_server_is_set() -> None:
+    assert Settings().mail.smtp() is None
+
+
+def test_mail_url_gives_the_server_and_hides_its_password() -> None:
+    mail = Settings.from_env(
+        {
+            "REMOTELAB_MAIL_URL": "smtp://lab%40example.org:p%3Ass%2Fword@mail.example.org?starttls=true"
+        }
+    ).mail
+    server = mail.smtp()
+    assert server is not None
+    assert (server.host, server.port, server.user) == ("mail.example.org", 587, "lab@example.org")
+    assert server.password == Secret("p:ss/word")
+    assert (server.tls, server.starttls) == (False, True)
+    assert mail.from_address == "lab@example.org"
+    for shown in (repr(mail), str(mail), repr(server), server.describe()):
+        assert "p:ss" not in shown and "p%3Ass" not in shown
+    assert server.describe() == "SMTP mail.example.org:587 as lab@example.org (STARTTLS)"
+
+
+@pytest.mark.parametrize(
+    ("url", "port", "tls", "starttls"),
+    [
+        ("smtps://mail.example.org", 465, True, None),
+        ("smtp://mail.example.org", 25, False, None),
+        ("smtp://mail.example.org:2525?starttls=false", 2525, False, False),
+    ],
+)
+def test_mail_url_schemes_and_default_ports(
+    url: str, port: int, tls: bool, starttls: bool | None
+) -> None:
+    mail = Settings.from_env({"REMOTELAB_MAIL_URL": url, "REMOTELAB_MAIL_SENDER": "l@x.org"}).mail
+    server = mail.smtp()
+    assert server is not None
+    assert (server.port, server.tls, server.starttls) == (port, tls, starttls)
+
+
+def test_mail_host_fields_are_the_other_way() -> None:
+    mail = Settings.from_env(
+        {
+            "REMOTELAB_MAIL_HOST": "mail.example.org",
+            "REMOTELAB_MAIL_USER": "lab",
+            "REMOTELAB_MAIL_PASSWORD": "hunter2",
+            "REMOTELAB_MAIL_STARTTLS": "true",
+            "REMOTELAB_MAIL_SENDER": "lab@example.org",
+            "REMOTELAB_MAIL_BACKOFF_SECONDS": "0.001",
+        }
+    ).mail
+    server = mail.smtp()
+    assert server is not None
+    assert (server.port, server.user, server.starttls) == (587, "lab", True)
+    assert server.password is not None and server.password.reveal() == "hunter2"
+    assert "hunter2" not in repr(mail)
+    assert mail.backoff_seconds == 0.001
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"REMOTELAB_MAIL_URL": "http://secret@mail.example.org"},
+            "REMOTELAB_MAIL_URL: the scheme must be smtp or smtps, not 'http'",
+        ),
+        ({"REMOTELAB_MAIL_URL": "smtp://u:secret@"}, "REMOTELAB_MAIL_URL: no host"),
+        (
+            {"REMOTELAB_MAIL_URL": "smtp://u:secret@h:99999"},
+            "REMOTELAB_MAIL_URL: not a valid URL",
+        ),
+        (
+            {"REMOTELAB_MAIL_URL": "smtp://u:secret@h?tls=1"},
+            "REMOTELAB_MAIL_URL: unknown option tls",
+        ),
+        (
+            {"REMOTELAB_MAIL_URL": "smtps://u:secret@h?starttls=true"},
+            "REMOTELAB_MAIL_URL: smtps (TLS from the first byte) excludes starttls=true",
+        ),
+        (
+            {"REMOTELAB_MAIL_URL": "smtp://u:secret@h", "REMOTELAB_MAIL_HOST": "h"},
+            "REMOTELAB_MAIL_URL and REMOTELAB_MAIL_HOST are both set",
+        ),
+        (
+            {"REMOTELAB_MAIL_URL": "smtp://u:secret@h", "REMOTELAB_MAIL_PASSWORD": "x"},
+            "REMOTELAB_MAIL_URL and REMOTELAB_MAIL_PASSWORD are both set",
+        ),
+        ({"REMOTELAB_MAIL_HOST": "h"}, "REMOTELAB_MAIL_SENDER is empty"),
+        (
+            {"REMOTELAB_MAIL_HOST": "h", "REMOTELAB_MAIL_SENDER": "lab"},
+            "REMOTELAB_MAIL_SENDER='lab': not an email address",
+        ),
+        (
+            {"REMOTELAB_MAIL_TLS": "true", "REMOTELAB_MAIL_STARTTLS": "true"},
+            "exclude each other",
+        ),
+        (
+            {"REMOTELAB_MAIL_BASE_URL": "lab.example.org"},
+            "REMOTELAB_MAIL_BASE_URL='lab.example.org': expected an http:// or https:// address",
+        ),
+        (
+            {"REMOTELAB_MAIL_BACKOFF_SECONDS": "10", "REMOTELAB_MAIL_BACKOFF_MAX_SECONDS": "1"},
+            "REMOTELAB_MAIL_BACKOFF_MAX_SECONDS=1.0: must not be less than",
+        ),
+        ({"REMOTELAB_MAIL_ATTEMPTS": "0"}, "REMOTELAB_MAIL_ATTEMPTS=0: must be between 1 and 100"),
+    ],
+)
+def test_mail_settings_that_cannot_work_are_refused(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(environ)
+    assert message in info.value.message
+    assert "secret" not in info.value.message  # the URL's password never shows

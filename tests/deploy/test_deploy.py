@@ -23,6 +23,7 @@ import pytest
 import yaml
 from hypercorn.config import Config
 
+from remotelab.config import MailSettings
 from tests.support.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,6 +152,8 @@ def test_timeouts_agree_across_files() -> None:
     service = {k: v for _, k, v in unit_entries(UNIT.read_text())}
     stop_seconds = int(service["TimeoutStopSec"].removesuffix("s"))
     assert config.graceful_timeout < stop_seconds
+    # Then the lifespan waits for mail in flight, still before systemd's SIGKILL.
+    assert config.graceful_timeout + MailSettings().stop_seconds < stop_seconds
     assert service["Environment"]  # the unit binds what hypercorn.toml binds
     bind_host, bind_port = config.bind[0].split(":")
     environment = [v for _, k, v in unit_entries(UNIT.read_text()) if k == "Environment"]

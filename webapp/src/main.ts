@@ -5,7 +5,7 @@ import { ApiError, api, setUnauthorizedHandler } from "./api";
 import type { User } from "./api";
 import { admin } from "./pages/admin";
 import { home } from "./pages/home";
-import { landing, resetPassword } from "./pages/landing";
+import { landing, resetPassword, verifyEmail } from "./pages/landing";
 import { notebook } from "./pages/notebook";
 import { openScope } from "./scope";
 import { go, h, page, session } from "./shell";
@@ -15,6 +15,7 @@ async function route(): Promise<void> {
   const [path, query] = hash.split("?");
   try {
     if (path === "/reset-password") return resetPassword(new URLSearchParams(query).get("token") ?? "");
+    if (path === "/verify") return await verifyEmail(new URLSearchParams(query).get("token") ?? "");
     if (!session.me) return landing();
     if (path === "/" || path === "/home") return await home();
     if (path === "/scope") return page(openScope());
@@ -39,9 +40,9 @@ setUnauthorizedHandler(() => {
   void route();
 });
 window.addEventListener("hashchange", () => void route());
-// The reset link in the outbox is <server>/reset-password?token=...
-if (location.pathname === "/reset-password") {
-  history.replaceState(null, "", `/#/reset-password${location.search}`);
+// The links in mails are <server>/reset-password?token=... and <server>/verify?token=...
+if (location.pathname === "/reset-password" || location.pathname === "/verify") {
+  history.replaceState(null, "", `/#${location.pathname}${location.search}`);
 }
 session.boot = boot;
 void boot();
