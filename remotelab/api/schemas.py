@@ -318,7 +318,7 @@ class RunOut(BaseModel):
         }
     )
 
-    status: Literal["ok", "error", "timeout", "killed"]
+    status: Literal["ok", "error", "timeout", "killed", "cancelled"]
     widgets: list[dict[str, Any]]
     stdout: str
     error: RunErrorOut | None

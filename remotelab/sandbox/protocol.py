@@ -12,8 +12,10 @@ Run socket (one stream socketpair per run, server <-> worker): frames of a
                        "functions", "device", "validate"}
                       (limits and widgets: the run's sections of the settings,
                        remotelab.config.SandboxSettings and WidgetSettings)
-    worker -> server  {"type": "call", "name", "args", "kwargs"}
-                      {"type": "validate", "function"}
+    worker -> server  {"type": "output", "widgets", "stdout", "line", "sample"}
+                      (new widgets and text since the last one, batched; worker/live.py)
+                      {"type": "call", "name", "args", "kwargs", "line"}
+                      {"type": "validate", "function", "line"}
     server -> worker  {"type": "reply", "ok": true, "value"}
                       {"type": "reply", "ok": false, "kind": "invalid"|"failed"|"limit", "message"}
     worker -> server  {"type": "result", "status", "widgets", "stdout", "error"}
@@ -29,6 +31,7 @@ per datagram, with an ``"op"``::
                       {"op": "failed", "id", "message"}   (fork failed)
                       {"op": "exit", "id", "code", "signal", "cpu_ms", "max_rss_kb"}
     server -> zygote  {"op": "kill", "id"}
+                      {"op": "sample", "id"}         (SIGUSR1: the worker sends its line)
 
 Every message from a worker is untrusted: readers check types and sizes.
 """

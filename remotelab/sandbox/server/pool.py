@@ -17,7 +17,8 @@ from typing import Any
 from remotelab.config import MIB, SandboxSettings, ScriptSettings, WidgetSettings
 from remotelab.errors import ScriptTooLarge
 from remotelab.sandbox.protocol import Job, source_size_error
-from remotelab.sandbox.result import RunResult
+from remotelab.sandbox.result import CANCELLED, RunError, RunResult
+from remotelab.sandbox.server.control import RunControl
 from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.server.session import (
     DeviceCall,
@@ -90,6 +91,7 @@ class SandboxPool:
         self._zygote: ZygoteProcess | None = None
         self._zygote_lock = asyncio.Lock()
         self._closed = False
+        self._active: dict[str, RunControl] = {}
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -143,6 +145,7 @@ class SandboxPool:
         *,
         device_call: DeviceCall | None = None,
         validate_function: FunctionValidator | None = None,
+        control: RunControl | None = None,
     ) -> RunResult:
         """Run ``code`` in a fresh worker and return its result (never the script's exceptions).
 
@@ -153,17 +156,52 @@ class SandboxPool:
         :class:`SandboxBusy` when the queue is full, :class:`SandboxUnavailable`
         when the zygote cannot be (re)started, and
         :class:`~remotelab.errors.SandboxError` when a worker cannot be set up.
-        Cancelling the call kills the worker.
+        Cancelling the call kills the worker. ``control`` names the run while it waits or
+        runs (:meth:`find`), streams its output and can stop it (result ``cancelled``).
         """
         too_big = source_size_error(code, self.max_script_bytes)
         if too_big is not None:
             raise ScriptTooLarge(
                 too_big.message, details={"max_script_bytes": self.max_script_bytes}
             )
+        if control is None:
+            return await self._run(code, device_call, validate_function, None)
+        self._active[control.id] = control
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop_waiting() -> None:
+            task.cancel()
+
+        control.bind(stop_waiting)  # while it waits for a slot
+        try:
+            return await self._run(code, device_call, validate_function, control)
+        except asyncio.CancelledError:
+            if control.cancelled and task.uncancel() == 0:
+                text = "the run was stopped by its owner before it started"
+                return RunResult("cancelled", error=RunError(CANCELLED, text))
+            raise
+        finally:
+            control.bind(None)
+            self._active.pop(control.id, None)
+
+    def find(self, run_id: str) -> RunControl | None:
+        """A run that is waiting or executing, by its id."""
+        return self._active.get(run_id)
+
+    async def _run(
+        self,
+        code: str,
+        device_call: DeviceCall | None,
+        validate_function: FunctionValidator | None,
+        control: RunControl | None,
+    ) -> RunResult:
         async with self._slot():
+            if control is not None:
+                control.bind(None)  # from here the session stops it
             for attempt in range(2):
                 zygote = await self._ensure_zygote()
-                session = RunSession(zygote, self.job, device_call, validate_function)
+                session = RunSession(zygote, self.job, device_call, validate_function, control)
                 try:
                     return await session.run(code)
                 except ZygoteLost as exc:

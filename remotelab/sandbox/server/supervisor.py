@@ -152,6 +152,11 @@ class ZygoteProcess:
         if self.alive and not handle.exited.done():
             await self._send({"op": "kill", "id": handle.run_id})
 
+    async def sample(self, handle: RunHandle) -> None:
+        """Ask the zygote to signal the worker for a last sample (its line, pending output)."""
+        if self.alive and not handle.exited.done():
+            await self._send({"op": "sample", "id": handle.run_id})
+
     def forget(self, handle: RunHandle) -> None:
         self._runs.pop(handle.run_id, None)
 

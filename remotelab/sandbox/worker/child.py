@@ -20,8 +20,10 @@ import numpy as np
 
 from remotelab.sandbox.protocol import HEADER, Job, recv_frame, send_frame
 from remotelab.sandbox.worker.isolation import IsolationError, Plan, harden, relax_memory_limit
+from remotelab.sandbox.worker.live import Live
 from remotelab.sandbox.worker.rpc import Channel
-from remotelab.sandbox.worker.runner import encode_result, execute
+from remotelab.sandbox.worker.runner import Output, encode_result, execute
+from remotelab.widgets import WidgetCollector
 
 RUN_FD = 3
 MAX_JOB_BYTES = 4 * 1024 * 1024
@@ -47,6 +49,8 @@ def reset_process(run_socket: socket.socket) -> socket.socket:
     """Keep only the run socket (as fd 3) and /dev/null as stdio; default signals."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
+    # The server's "sample now" signal, handled once the script runs (worker/live.py).
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     fd = run_socket.detach()  # the new socket object below is the only owner
     if fd != RUN_FD:
         os.dup2(fd, RUN_FD)
@@ -84,12 +88,19 @@ def worker_main(run_socket: socket.socket, run_dir: str, plan: Plan, zygote_pid:
             max_calls=job.limits.max_device_calls,
             max_frame_bytes=job.limits.max_result_bytes,
         )
+        interval = job.limits.live_interval_ms / 1000
+
+        def live(collector: WidgetCollector, output: Output) -> Live:
+            channel.live = Live(channel.send, collector, output, interval)
+            return channel.live
+
         result = execute(
             job,
             channel,
             device=bool(message.get("device")),
             validate=bool(message.get("validate")),
             started=started,
+            live=live,
         )
         relax_memory_limit()
         try:

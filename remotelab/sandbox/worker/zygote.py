@@ -214,6 +214,10 @@ class Zygote:
             self.kill(run_id)
             for fd in fds:
                 os.close(fd)
+        elif op == "sample":
+            self.kill(run_id, signal.SIGUSR1)
+            for fd in fds:
+                os.close(fd)
         else:
             for fd in fds:
                 os.close(fd)
@@ -241,11 +245,11 @@ class Zygote:
         self.selector.register(pidfd, selectors.EVENT_READ, child)
         self.send({"op": "started", "id": run_id, "pid": pid})
 
-    def kill(self, run_id: int) -> None:
+    def kill(self, run_id: int, signum: int = signal.SIGKILL) -> None:
         child = self.children.get(run_id)
         if child is not None:  # not reaped yet, so the pidfd still names it
             with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
+                signal.pidfd_send_signal(child.pidfd, signum)
 
     def reap(self, child: _Child, *, report: bool = True) -> None:
         _pid, status, usage = os.wait4(child.pid, 0)
