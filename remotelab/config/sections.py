@@ -168,7 +168,7 @@ class ScriptSettings(Section):
     )
     page_size_default: int = setting(20, "Items per page when `limit` is not given.", ge=1)
     page_size_max: int = setting(100, "Largest `limit` accepted on lists.", ge=1)
-    run_history: int = setting(
+    script_run_history: int = setting(
         10,
         "Runs of each saved script kept for its owner (older ones are deleted); 0 keeps none.",
         le=100,

@@ -11,9 +11,12 @@ exactly the concatenation of those batches.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable
 from typing import Any
+
+from remotelab.sandbox.result import RunResult
 
 OutputListener = Callable[[list[dict[str, Any]], str, int | None], None]
 """``on_output(widgets, text, line)``: new widgets, new printed text, the line the script is on."""
@@ -30,6 +33,8 @@ class RunControl:
         #: The worker's pid once it runs (for tests and logs; the zygote owns the process).
         self.worker_pid: int | None = None
         self._stop: Callable[[], None] | None = None
+        #: The run's result once it has ended (None: it ended with an error, no result).
+        self.finished: asyncio.Future[RunResult | None] = asyncio.get_running_loop().create_future()
 
     def cancel(self) -> None:
         """Stop the run: a waiting run never starts, a running one's worker is killed now."""
@@ -42,6 +47,10 @@ class RunControl:
     def bind(self, stop: Callable[[], None] | None) -> None:
         """What :meth:`cancel` calls now (the pool's or the session's stop)."""
         self._stop = stop
+
+    def finish(self, result: RunResult | None) -> None:
+        if not self.finished.done():
+            self.finished.set_result(result)
 
     def output(self, widgets: list[dict[str, Any]], text: str, line: int | None) -> None:
         if self.on_output is not None:

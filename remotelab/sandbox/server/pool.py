@@ -174,16 +174,20 @@ class SandboxPool:
             task.cancel()
 
         control.bind(stop_waiting)  # while it waits for a slot
+        result: RunResult | None = None
         try:
-            return await self._run(code, device_call, validate_function, control)
+            result = await self._run(code, device_call, validate_function, control)
         except asyncio.CancelledError:
             if control.cancelled and task.uncancel() == 0:
                 text = "the run was stopped by its owner before it started"
-                return RunResult("cancelled", error=RunError(CANCELLED, text))
-            raise
+                result = RunResult("cancelled", error=RunError(CANCELLED, text))
+            else:
+                raise
         finally:
             control.bind(None)
             self._active.pop(control.id, None)
+            control.finish(result)
+        return result
 
     def find(self, run_id: str) -> RunControl | None:
         """A run that is waiting or executing, by its id."""
