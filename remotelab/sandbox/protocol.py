@@ -26,7 +26,9 @@ per datagram, with an ``"op"``::
 
     zygote -> server  {"op": "ready", "pid", "isolation": {...}, "vm_kb"}
                       {"op": "error", "message"}     (instead of ready: it cannot serve)
-    server -> zygote  {"op": "run", "id"}            + the worker's socket (SCM_RIGHTS)
+    server -> zygote  {"op": "run", "id", "limits"}  + the worker's socket (SCM_RIGHTS);
+                      the worker isolates itself under "limits" before it reads its job,
+                      so it may be forked ahead of time and wait (a spare)
     zygote -> server  {"op": "started", "id", "pid"}
                       {"op": "failed", "id", "message"}   (fork failed)
                       {"op": "exit", "id", "code", "signal", "cpu_ms", "max_rss_kb"}

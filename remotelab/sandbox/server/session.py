@@ -15,6 +15,7 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from remotelab.config import SandboxSettings
@@ -60,6 +61,36 @@ class ZygoteUnresponsive(SandboxError):
     """A worker did not exit after SIGKILL was asked for: the zygote no longer serves."""
 
 
+@dataclass
+class Spare:
+    """A worker forked and isolated ahead of time, waiting for its one job."""
+
+    zygote: ZygoteProcess
+    sock: socket.socket
+    handle: RunHandle
+
+    @property
+    def usable(self) -> bool:
+        return self.zygote.alive and not self.handle.exited.done()
+
+    def discard(self) -> None:
+        """Close our end: the worker reads no job and exits (the zygote reaps it)."""
+        self.sock.close()
+
+
+async def make_spare(zygote: ZygoteProcess, limits: SandboxSettings) -> Spare:
+    """Fork a worker isolated under ``limits`` that waits for a job. Raises ZygoteLost."""
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        handle = await zygote.spawn(child, limits)
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        child.close()
+    return Spare(zygote, parent, handle)
+
+
 class RunSession:
     """Drives one worker. Use once: ``await RunSession(...).run(code)``."""
 
@@ -90,19 +121,17 @@ class RunSession:
         self.line: int | None = None
         self._clock: asyncio.Timeout | None = None
 
-    async def run(self, code: str) -> RunResult:
-        """Run ``code`` in a fresh worker.
+    async def run(self, code: str, spare: Spare | None = None) -> RunResult:
+        """Run ``code`` in ``spare`` (a worker forked ahead of time), else in a fresh worker.
 
         Raises :class:`ZygoteLost` when the zygote cannot take the run (nothing
         ran: the caller may retry with a new zygote) and :class:`SandboxError`
         when the machinery fails later.
         """
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if spare is None:
+            spare = await make_spare(self._zygote, self._limits)
+        parent, handle = spare.sock, spare.handle
         try:
-            try:
-                handle = await self._zygote.spawn(child)
-            finally:
-                child.close()
             if self._control is not None:
                 self._control.bind(self.cancel)
             try:

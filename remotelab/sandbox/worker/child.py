@@ -18,6 +18,7 @@ from typing import NoReturn
 
 import numpy as np
 
+from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import HEADER, Job, recv_frame, send_frame
 from remotelab.sandbox.worker.isolation import IsolationError, Plan, harden, relax_memory_limit
 from remotelab.sandbox.worker.live import Live
@@ -65,20 +66,35 @@ def reset_process(run_socket: socket.socket) -> socket.socket:
     return socket.socket(fileno=RUN_FD)
 
 
-def worker_main(run_socket: socket.socket, run_dir: str, plan: Plan, zygote_pid: int) -> NoReturn:
-    """Run one job received on ``run_socket``; never returns."""
+def worker_main(
+    run_socket: socket.socket,
+    run_dir: str,
+    plan: Plan,
+    zygote_pid: int,
+    limits: SandboxSettings,
+) -> NoReturn:
+    """Isolate this process under ``limits``, then run one job received on ``run_socket``;
+    never returns.
+
+    The isolation comes first, before the job is even read: a worker may be forked ahead
+    of time (a spare) and wait, fully isolated, for a job that only then reaches it. A
+    job whose limits are not the ones it was isolated with is refused.
+    """
     code = EXIT_FATAL
     try:
         sock = reset_process(run_socket)
+        try:
+            harden(plan, run_dir, limits, zygote_pid)
+        except IsolationError as exc:
+            send_frame(sock, {"type": "fatal", "message": f"isolation failed: {exc}"})
+            os._exit(EXIT_FATAL)
         message = recv_frame(sock, MAX_JOB_BYTES)
         if message is None or message.get("type") != "job":
             os._exit(EXIT_FATAL)
         job = Job.from_message(message)
         started = time.monotonic()
-        try:
-            harden(plan, run_dir, job.limits, zygote_pid)
-        except IsolationError as exc:
-            send_frame(sock, {"type": "fatal", "message": f"isolation failed: {exc}"})
+        if job.limits != limits:
+            send_frame(sock, {"type": "fatal", "message": "the job's limits are not the worker's"})
             os._exit(EXIT_FATAL)
         # os.fork reseeded `random`; numpy's global generator needs it too,
         # or every run would replay the zygote's sequence.
