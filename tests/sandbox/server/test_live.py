@@ -82,8 +82,10 @@ async def test_a_tight_print_loop_is_batched(pool: SandboxPool) -> None:
     assert len(result.widgets) == 190
     assert watch.stdout() == result.stdout
     assert watch.widgets() == result.widgets
-    # 0.5 s at one batch per 50 ms, plus the first at once and the tail: never one per print.
-    assert len(watch.batches) <= 15, len(watch.batches)
+    # At most one batch per 50 ms of the run, plus the first at once and the tail: never one
+    # per print (190 prints over about 0.5 s; longer on a loaded machine).
+    assert len(watch.batches) <= result.stats.wall_ms / 50 + 3, len(watch.batches)
+    assert len(watch.batches) < 100
 
 
 async def test_first_output_arrives_at_once(pool: SandboxPool) -> None:
