@@ -63,6 +63,7 @@ format: install
 
 bench: install
 	bash scripts/ensure-system-packages.sh wrk
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks
 
 clean:

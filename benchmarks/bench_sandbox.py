@@ -9,12 +9,14 @@ execute; worker memory per run.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import subprocess
 import sys
 import threading
 import time
 
 import httpx
+from websockets.sync.client import connect
 
 from benchmarks.support import lab_server, summary, table
 
@@ -32,6 +34,62 @@ def cold_numpy(n: int = 10) -> list[float]:
     return out
 
 
+def jupyter_print(n: int = 200) -> list[float]:
+    """A warm Jupyter kernel's `print(1)`, from execute request until the kernel is idle."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, kc = start_new_kernel(kernel_name="python3")
+    try:
+        out = []
+        for i in range(n + 20):
+            start = time.perf_counter()
+            msg_id = kc.execute("print(1)")
+            while True:
+                msg = kc.get_iopub_msg(timeout=10)
+                if (
+                    msg["parent_header"].get("msg_id") == msg_id
+                    and msg["msg_type"] == "status"
+                    and msg["content"]["execution_state"] == "idle"
+                ):
+                    break
+            kc.get_shell_msg(timeout=10)
+            if i >= 20:
+                out.append((time.perf_counter() - start) * 1000)
+        return out
+    finally:
+        kc.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def live_first_and_cancel(url: str, headers: dict[str, str]) -> tuple[list[float], list[float]]:
+    """Over /v1/runs/live: ms from the run request to its first output (`print(1)` then a
+    busy loop), then ms from DELETE /v1/runs/{id} to its answer (the worker is gone by then:
+    the result waits for its exit)."""
+    first: list[float] = []
+    cancel: list[float] = []
+    ws_url = url.replace("http", "ws") + "/v1/runs/live"
+    code = "print(1)\nwhile True:\n    pass\n"
+    with connect(ws_url, additional_headers=headers) as ws, httpx.Client(base_url=url) as http:
+        for i in range(60):
+            start = time.perf_counter()
+            ws.send(json.dumps({"type": "run", "code": code}))
+            run = json.loads(ws.recv(10))["run"]
+            output = json.loads(ws.recv(10))
+            assert output["type"] == "run.output", output
+            elapsed = (time.perf_counter() - start) * 1000
+            time.sleep(0.02)
+            asked = time.perf_counter()
+            response = http.delete(f"/v1/runs/{run}", headers=headers)
+            stopped = (time.perf_counter() - asked) * 1000
+            assert response.json()["status"] == "cancelled"
+            result = json.loads(ws.recv(10))
+            assert result["type"] == "run.result", result
+            if i >= 10:
+                first.append(elapsed)
+                cancel.append(stopped)
+    return first, cancel
+
+
 def runs(client: httpx.Client, headers: dict[str, str], code: str, n: int) -> list[dict]:
     out = []
     for _ in range(n):
@@ -46,6 +104,7 @@ def runs(client: httpx.Client, headers: dict[str, str], code: str, n: int) -> li
 
 def main() -> None:
     cold = cold_numpy()
+    jupyter = jupyter_print()
     settings = {
         "script_runs_per_minute": "1000000",
         "sandbox_max_concurrent": "4",
@@ -58,6 +117,7 @@ def main() -> None:
         with httpx.Client(base_url=server.url, timeout=60) as client:
             runs(client, user, "print(1)", 20)  # warm up
             hello = runs(client, user, "print(1)", 200)
+            first, cancel = live_first_and_cancel(server.url, user)
             capture = runs(client, user, CAPTURE, 50)
             assert all(r["status"] == "ok" for r in hello + capture)
             idle_device = []
@@ -112,6 +172,25 @@ def main() -> None:
             ],
             ["capture1 1000 samples + plot", f"{c50:.1f}", f"{c99:.1f}", f"{n50 / c50:.1f}x", "-"],
             ["cold python -c 'import numpy'", f"{n50:.1f}", f"{n99:.1f}", "1.0x", "-"],
+        ],
+    )
+    j50, j99 = summary(jupyter)
+    table(
+        "print(1): HTTP POST /v1/run vs a warm Jupyter kernel (execute until idle), same run",
+        ["what", "p50 ms", "p99 ms", "ratio p50 / jupyter p50", "target"],
+        [
+            ["POST /v1/run print(1)", f"{h50:.2f}", f"{h99:.2f}", f"{h50 / j50:.2f}", "<= 1.0"],
+            ["jupyter kernel print(1)", f"{j50:.2f}", f"{j99:.2f}", "1.00", "-"],
+        ],
+    )
+    f50, f99 = summary(first)
+    k50, k99 = summary(cancel)
+    table(
+        "Live runs (/v1/runs/live) and cancel (DELETE /v1/runs/{id})",
+        ["what", "samples", "p50 ms", "p99 ms", "target"],
+        [
+            ["request -> first run.output", len(first), f"{f50:.2f}", f"{f99:.2f}", "p50 <= 10"],
+            ["DELETE -> result (worker gone)", len(cancel), f"{k50:.2f}", f"{k99:.2f}", "<= 100"],
         ],
     )
     b50, b99 = summary([r["round_trip_ms"] for r in burst])

@@ -372,8 +372,50 @@ class RunOut(BaseModel):
         }
     )
 
-    status: Literal["ok", "error", "timeout", "killed"]
+    status: Literal["ok", "error", "timeout", "killed", "cancelled"]
     widgets: list[dict[str, Any]]
     stdout: str
     error: RunErrorOut | None
     stats: RunStatsOut
+
+
+class RunHistoryItemOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "status": "timeout",
+                    "started_at": "2026-12-01T10:00:00Z",
+                    "duration_ms": 10003.2,
+                    "widgets": [{"type": "text", "name": "print", "value": ["1"]}],
+                    "widgets_omitted": False,
+                    "stdout": "1\n",
+                    "error": {"type": "Timeout", "message": "the script ran longer...", "line": 4},
+                    "stats": {
+                        "wall_ms": 10003.2,
+                        "cpu_ms": 9990.0,
+                        "device_calls": 0,
+                        "max_rss_kb": 31000,
+                    },
+                }
+            ]
+        }
+    )
+
+    id: int
+    status: Literal["ok", "error", "timeout", "killed", "cancelled"]
+    started_at: datetime
+    duration_ms: float
+    widgets: list[dict[str, Any]]
+    widgets_omitted: bool
+    stdout: str
+    error: RunErrorOut | None
+    stats: RunStatsOut | None
+
+
+class RunHistoryOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [], "keep": 10}]})
+
+    items: list[RunHistoryItemOut]
+    keep: int = Field(description="Runs kept per script (REMOTELAB_SCRIPT_RUN_HISTORY).")

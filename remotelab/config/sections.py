@@ -191,6 +191,11 @@ class ScriptSettings(Section):
     )
     page_size_default: int = setting(20, "Items per page when `limit` is not given.", ge=1)
     page_size_max: int = setting(100, "Largest `limit` accepted on lists.", ge=1)
+    script_run_history: int = setting(
+        10,
+        "Runs of each saved script kept for its owner (older ones are deleted); 0 keeps none.",
+        le=100,
+    )
 
     def check(self) -> None:
         if self.page_size_default > self.page_size_max:
@@ -231,6 +236,19 @@ class SandboxSettings(Section):
         4, "Script runs executing at once (one worker process each).", ge=1
     )
     max_queued: int = setting(32, "Script runs waiting for a worker; more get 429.")
+    live_interval_ms: int = setting(
+        50,
+        "A worker sends what its script made (widgets, printed text, the line it is on) at "
+        "most this often, plus at once for the first output; a killed run keeps it.",
+        ge=5,
+        le=1000,
+    )
+    spare_workers: int = setting(
+        1,
+        "Workers forked and isolated ahead of time, waiting for the next run (never shared, "
+        "never reused); they count against `max_concurrent`. 0 forks at each run.",
+        le=8,
+    )
     script_runs_per_minute: int = setting(
         30,
         "Script runs one user may start per minute (then 429).",

@@ -12,8 +12,10 @@ Run socket (one stream socketpair per run, server <-> worker): frames of a
                        "functions", "device", "validate"}
                       (limits and widgets: the run's sections of the settings,
                        remotelab.config.SandboxSettings and WidgetSettings)
-    worker -> server  {"type": "call", "name", "args", "kwargs"}
-                      {"type": "validate", "function"}
+    worker -> server  {"type": "output", "widgets", "stdout", "line", "sample"}
+                      (new widgets and text since the last one, batched; worker/live.py)
+                      {"type": "call", "name", "args", "kwargs", "line"}
+                      {"type": "validate", "function", "line"}
     server -> worker  {"type": "reply", "ok": true, "value"}
                       {"type": "reply", "ok": false, "kind": "invalid"|"failed"|"limit", "message"}
     worker -> server  {"type": "result", "status", "widgets", "stdout", "error"}
@@ -24,11 +26,14 @@ per datagram, with an ``"op"``::
 
     zygote -> server  {"op": "ready", "pid", "isolation": {...}, "vm_kb"}
                       {"op": "error", "message"}     (instead of ready: it cannot serve)
-    server -> zygote  {"op": "run", "id"}            + the worker's socket (SCM_RIGHTS)
+    server -> zygote  {"op": "run", "id", "limits"}  + the worker's socket (SCM_RIGHTS);
+                      the worker isolates itself under "limits" before it reads its job,
+                      so it may be forked ahead of time and wait (a spare)
     zygote -> server  {"op": "started", "id", "pid"}
                       {"op": "failed", "id", "message"}   (fork failed)
                       {"op": "exit", "id", "code", "signal", "cpu_ms", "max_rss_kb"}
     server -> zygote  {"op": "kill", "id"}
+                      {"op": "sample", "id"}         (SIGUSR1: the worker sends its line)
 
 Every message from a worker is untrusted: readers check types and sizes.
 """

@@ -6,7 +6,7 @@ and returns a :class:`RunResult`, the only thing its callers see of a run.
 
 Wire shape::
 
-    {"status": "ok" | "error" | "timeout" | "killed",
+    {"status": "ok" | "error" | "timeout" | "killed" | "cancelled",
      "widgets": [...], "stdout": "...",
      "error": {"type": ..., "message": ..., "line": int | null} | null,
      "stats": {"wall_ms", "cpu_ms", "device_calls", "max_rss_kb"}}
@@ -14,7 +14,9 @@ Wire shape::
 ``ok``: the script ran to its end. ``error``: it did not compile, or raised, or
 hit a cap (``error.type`` says which). ``timeout``: the server killed it at the
 wall-clock limit. ``killed``: the kernel or a crash ended the worker (CPU
-limit, fatal signal).
+limit, fatal signal). ``cancelled``: its owner stopped it. The last three keep the
+widgets and text the worker streamed before it was killed, and ``error.line`` is the
+last line it reported.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Status = Literal["ok", "error", "timeout", "killed"]
-STATUSES: tuple[Status, ...] = ("ok", "error", "timeout", "killed")
+Status = Literal["ok", "error", "timeout", "killed", "cancelled"]
+STATUSES: tuple[Status, ...] = ("ok", "error", "timeout", "killed", "cancelled")
 
 # error.type values produced by the sandbox itself (user exceptions keep their class name).
 POLICY_ERROR = "PolicyError"
@@ -31,6 +33,7 @@ LIMIT_EXCEEDED = "LimitExceeded"
 TIMEOUT = "Timeout"
 KILLED = "Killed"
 WORKER_ERROR = "WorkerError"
+CANCELLED = "Cancelled"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -144,3 +145,21 @@ class LabScript(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LabScriptRun(Base):
+    """One run of a saved script, for its owner to compare runs (the newest N are kept)."""
+
+    __tablename__ = "lab_script_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    script_id: Mapped[int] = mapped_column(
+        ForeignKey("lab_scripts.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    # The run's result as JSON: {"widgets", "stdout", "error", "stats"} (widgets may be
+    # left out when large: "widgets_omitted": true).
+    result: Mapped[str] = mapped_column(Text, default="{}")

@@ -5,6 +5,7 @@ A new route fails `test_every_route_is_in_the_matrix` until it gets its row here
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from quart import Quart
 
 from remotelab.api.context import EXTENSION
 from remotelab.auth.roles import Role
+from remotelab.sandbox.server.control import RunControl
 from remotelab.storage import scripts as q
 
 ACTORS = ("anon", "a", "b", "teacher", "admin")
@@ -19,7 +21,7 @@ PASSWORD = "password123"
 
 # (method, path template, body) -> expected status per actor.
 # {mine}: student A's unpublished script; {example}: the teacher's published example;
-# {builtin}: a built-in example; {a_id}: student A's user id.
+# {builtin}: a built-in example; {a_id}: student A's user id; {run}: A's run in progress.
 ANON = 401
 
 
@@ -50,6 +52,9 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/v1/scripts/{mine}", None, only({"a": 200}, 404)),
     ("PATCH", "/v1/scripts/{mine}", {"title": "renamed"}, only({"a": 200}, 404)),
     ("POST", "/v1/scripts/{mine}/run", None, only({"a": 200}, 404)),
+    ("GET", "/v1/scripts/{mine}/runs", None, only({"a": 200}, 404)),
+    # A's run in progress: A or an admin may stop it; for anyone else it does not exist.
+    ("DELETE", "/v1/runs/{run}", None, only({"a": 200, "admin": 200}, 404)),
     ("DELETE", "/v1/scripts/{mine}", None, only({"a": 204}, 404)),
     # Publishing: teachers and admins, their own scripts only.
     (
@@ -137,7 +142,18 @@ async def world(app: Quart) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
             session, source_file="b.py", title="B", description="d", level="beginner", code="1"
         )
     ids.update(mine=mine.id, example=example.id, builtin=builtin.id)
+    control = RunControl(str(ids["a_id"]))
+    running = asyncio.create_task(state.sandbox.run("while True:\n    pass\n", control=control))
+    RUNNING.append((control, running))
+    for _ in range(100):
+        if state.sandbox.find(control.id) is not None:
+            break
+        await asyncio.sleep(0.01)
+    ids["run"] = control.id  # type: ignore[assignment]
     return headers, ids
+
+
+RUNNING: list[tuple[RunControl, asyncio.Task[Any]]] = []
 
 
 def fill(value: Any, ids: dict[str, int], actor: str) -> Any:
@@ -173,6 +189,10 @@ async def test_the_matrix(app: Quart, actor: str) -> None:
                 json={"email": f"{actor}@example.org", "password": "another password"},
             )
             headers[actor] = {"Authorization": f"JWT {(await again.get_json())['access_token']}"}
+    while RUNNING:
+        control, running = RUNNING.pop()
+        control.cancel()
+        await running
     assert not failures, "\n".join(failures)
 
 
@@ -185,6 +205,7 @@ async def test_every_route_is_in_the_matrix(app: Quart) -> None:
         for name, placeholder in (
             ("<int:script_id>", "{mine}"),
             ("<int:user_id>", "{a_id}"),
+            ("<run_id>", "{run}"),
         ):
             path = path.replace(name, placeholder)
         for method in rule.methods - {"HEAD", "OPTIONS"}:

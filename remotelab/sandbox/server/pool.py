@@ -17,13 +17,16 @@ from typing import Any
 from remotelab.config import MIB, SandboxSettings, ScriptSettings, WidgetSettings
 from remotelab.errors import ScriptTooLarge
 from remotelab.sandbox.protocol import Job, source_size_error
-from remotelab.sandbox.result import RunResult
+from remotelab.sandbox.result import CANCELLED, RunError, RunResult
+from remotelab.sandbox.server.control import RunControl
 from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.server.session import (
     DeviceCall,
     FunctionValidator,
     RunSession,
+    Spare,
     ZygoteUnresponsive,
+    make_spare,
 )
 from remotelab.sandbox.server.supervisor import ZygoteLost, ZygoteProcess
 
@@ -90,6 +93,14 @@ class SandboxPool:
         self._zygote: ZygoteProcess | None = None
         self._zygote_lock = asyncio.Lock()
         self._closed = False
+        self._active: dict[str, RunControl] = {}
+        # Spares: workers forked and isolated ahead of time (ADR 0010). Running runs, spares
+        # and spares being made never exceed max_concurrent worker processes together.
+        self.spare_target = min(self.limits.spare_workers, self.max_concurrent)
+        self._spares: list[Spare] = []
+        self._making = 0
+        self._running = 0
+        self._spare_tasks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -97,10 +108,16 @@ class SandboxPool:
         """Start the zygote. Raises :class:`SandboxUnavailable` when it cannot start."""
         self._closed = False
         await self._ensure_zygote()
+        self._refill()
 
     async def close(self) -> None:
         """Stop the zygote; runs in progress end as ``killed``."""
         self._closed = True
+        for task in list(self._spare_tasks):
+            task.cancel()
+        for spare in self._spares:
+            spare.discard()
+        self._spares.clear()
         async with self._zygote_lock:
             zygote, self._zygote = self._zygote, None
             if zygote is not None:
@@ -143,6 +160,7 @@ class SandboxPool:
         *,
         device_call: DeviceCall | None = None,
         validate_function: FunctionValidator | None = None,
+        control: RunControl | None = None,
     ) -> RunResult:
         """Run ``code`` in a fresh worker and return its result (never the script's exceptions).
 
@@ -153,29 +171,125 @@ class SandboxPool:
         :class:`SandboxBusy` when the queue is full, :class:`SandboxUnavailable`
         when the zygote cannot be (re)started, and
         :class:`~remotelab.errors.SandboxError` when a worker cannot be set up.
-        Cancelling the call kills the worker.
+        Cancelling the call kills the worker. ``control`` names the run while it waits or
+        runs (:meth:`find`), streams its output and can stop it (result ``cancelled``).
         """
         too_big = source_size_error(code, self.max_script_bytes)
         if too_big is not None:
             raise ScriptTooLarge(
                 too_big.message, details={"max_script_bytes": self.max_script_bytes}
             )
+        if control is None:
+            return await self._run(code, device_call, validate_function, None)
+        self._active[control.id] = control
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop_waiting() -> None:
+            task.cancel()
+
+        control.bind(stop_waiting)  # while it waits for a slot
+        result: RunResult | None = None
+        try:
+            result = await self._run(code, device_call, validate_function, control)
+        except asyncio.CancelledError:
+            if control.cancelled and task.uncancel() == 0:
+                text = "the run was stopped by its owner before it started"
+                result = RunResult("cancelled", error=RunError(CANCELLED, text))
+            else:
+                raise
+        finally:
+            control.bind(None)
+            self._active.pop(control.id, None)
+            control.finish(result)
+        return result
+
+    def find(self, run_id: str) -> RunControl | None:
+        """A run that is waiting or executing, by its id."""
+        return self._active.get(run_id)
+
+    async def _run(
+        self,
+        code: str,
+        device_call: DeviceCall | None,
+        validate_function: FunctionValidator | None,
+        control: RunControl | None,
+    ) -> RunResult:
         async with self._slot():
-            for attempt in range(2):
-                zygote = await self._ensure_zygote()
-                session = RunSession(zygote, self.job, device_call, validate_function)
-                try:
-                    return await session.run(code)
-                except ZygoteLost as exc:
-                    # It died before taking the run: nothing ran, so a new one may.
-                    await self._discard(zygote)
-                    if attempt:
-                        raise SandboxUnavailable(f"the sandbox is not running: {exc}") from None
-                except ZygoteUnresponsive:
-                    log.error("sandbox zygote unresponsive; restarting it")
-                    await self._discard(zygote)
-                    raise
-            raise AssertionError("unreachable")
+            if control is not None:
+                control.bind(None)  # from here the session stops it
+            self._running += 1
+            try:
+                return await self._in_slot(code, device_call, validate_function, control)
+            finally:
+                self._running -= 1
+                self._refill()
+
+    async def _in_slot(
+        self,
+        code: str,
+        device_call: DeviceCall | None,
+        validate_function: FunctionValidator | None,
+        control: RunControl | None,
+    ) -> RunResult:
+        for attempt in range(2):
+            zygote = await self._ensure_zygote()
+            spare = self._take_spare(zygote)
+            self._refill()
+            session = RunSession(zygote, self.job, device_call, validate_function, control)
+            try:
+                return await session.run(code, spare)
+            except ZygoteLost as exc:
+                # It died before taking the run: nothing ran, so a new one may.
+                await self._discard(zygote)
+                if attempt:
+                    raise SandboxUnavailable(f"the sandbox is not running: {exc}") from None
+            except ZygoteUnresponsive:
+                log.error("sandbox zygote unresponsive; restarting it")
+                await self._discard(zygote)
+                raise
+        raise AssertionError("unreachable")
+
+    # --- spares ---------------------------------------------------------------------
+
+    @property
+    def spares(self) -> list[Spare]:
+        """The spares waiting now (for tests and the benchmark)."""
+        return list(self._spares)
+
+    def _take_spare(self, zygote: ZygoteProcess) -> Spare | None:
+        while self._spares:
+            spare = self._spares.pop(0)
+            if spare.zygote is zygote and spare.usable:
+                return spare
+            spare.discard()
+        return None
+
+    def _refill(self) -> None:
+        """Start making spares up to the target, within max_concurrent worker processes."""
+        zygote = self._zygote
+        if self._closed or zygote is None or not zygote.alive:
+            return
+        while (
+            len(self._spares) + self._making < self.spare_target
+            and self._running + len(self._spares) + self._making < self.max_concurrent
+        ):
+            self._making += 1
+            task = asyncio.create_task(self._make_spare(zygote))
+            self._spare_tasks.add(task)
+            task.add_done_callback(self._spare_tasks.discard)
+
+    async def _make_spare(self, zygote: ZygoteProcess) -> None:
+        try:
+            spare = await make_spare(zygote, self.limits)
+        except ZygoteLost:
+            return
+        finally:
+            self._making -= 1
+        if self._closed or zygote is not self._zygote:
+            spare.discard()
+        else:
+            self._spares.append(spare)
 
     @contextlib.asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:

@@ -15,6 +15,7 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from remotelab.config import SandboxSettings
@@ -31,6 +32,7 @@ from remotelab.sandbox.protocol import (
     to_wire,
 )
 from remotelab.sandbox.result import (
+    CANCELLED,
     KILLED,
     TIMEOUT,
     WORKER_ERROR,
@@ -39,6 +41,7 @@ from remotelab.sandbox.result import (
     RunStats,
     Status,
 )
+from remotelab.sandbox.server.control import RunControl
 from remotelab.sandbox.server.supervisor import ExitInfo, RunHandle, ZygoteLost, ZygoteProcess
 
 log = logging.getLogger(__name__)
@@ -50,10 +53,42 @@ FunctionValidator = Callable[[str], object]
 
 EXIT_GRACE_SECONDS = 2.0
 MAX_ERROR_TYPE_CHARS = 200
+SAMPLE_GRACE_SECONDS = 0.1
+"""How long a worker over its time may take to send its line and pending output."""
 
 
 class ZygoteUnresponsive(SandboxError):
     """A worker did not exit after SIGKILL was asked for: the zygote no longer serves."""
+
+
+@dataclass
+class Spare:
+    """A worker forked and isolated ahead of time, waiting for its one job."""
+
+    zygote: ZygoteProcess
+    sock: socket.socket
+    handle: RunHandle
+
+    @property
+    def usable(self) -> bool:
+        return self.zygote.alive and not self.handle.exited.done()
+
+    def discard(self) -> None:
+        """Close our end: the worker reads no job and exits (the zygote reaps it)."""
+        self.sock.close()
+
+
+async def make_spare(zygote: ZygoteProcess, limits: SandboxSettings) -> Spare:
+    """Fork a worker isolated under ``limits`` that waits for a job. Raises ZygoteLost."""
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        handle = await zygote.spawn(child, limits)
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        child.close()
+    return Spare(zygote, parent, handle)
 
 
 class RunSession:
@@ -65,32 +100,45 @@ class RunSession:
         job: Job,
         device_call: DeviceCall | None,
         validate_function: FunctionValidator | None,
+        control: RunControl | None = None,
     ) -> None:
-        """``job`` is the run's job but for its code: limits, functions, widget limits."""
+        """``job`` is the run's job but for its code: limits, functions, widget limits.
+        ``control`` gets the streamed output and may cancel the run."""
         self._zygote = zygote
         self._job = job
         self._limits = job.limits
         self._functions = frozenset(job.functions)
         self._device_call = device_call
         self._validate_function = validate_function
+        self._control = control
         self.device_calls = 0
+        self.cancelled = False
+        #: What the worker streamed so far, and the last line of the script it reported.
+        self.widgets: list[dict[str, Any]] = []
+        self._stdout: list[str] = []
+        self._stdout_chars = 0
+        self._max_stdout = job.limits.stdout_bytes + len(TRUNCATION_MARKER) + 20
+        self.line: int | None = None
+        self._clock: asyncio.Timeout | None = None
 
-    async def run(self, code: str) -> RunResult:
-        """Run ``code`` in a fresh worker.
+    async def run(self, code: str, spare: Spare | None = None) -> RunResult:
+        """Run ``code`` in ``spare`` (a worker forked ahead of time), else in a fresh worker.
 
         Raises :class:`ZygoteLost` when the zygote cannot take the run (nothing
         ran: the caller may retry with a new zygote) and :class:`SandboxError`
         when the machinery fails later.
         """
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if spare is None:
+            spare = await make_spare(self._zygote, self._limits)
+        parent, handle = spare.sock, spare.handle
         try:
-            try:
-                handle = await self._zygote.spawn(child)
-            finally:
-                child.close()
+            if self._control is not None:
+                self._control.bind(self.cancel)
             try:
                 return await self._drive(parent, handle, code)
             finally:
+                if self._control is not None:
+                    self._control.bind(None)
                 self._zygote.forget(handle)
         finally:
             parent.close()
@@ -129,29 +177,49 @@ class RunSession:
         problem: str | None = None
         timed_out = False
         heard = False  # any frame from the worker
+        frames: asyncio.Queue[dict[str, Any] | BaseException | None] = asyncio.Queue()
+        pump = asyncio.create_task(self._pump(reader, frames))
         try:
-            async with asyncio.timeout_at(started + self._limits.wall_seconds):
-                writer.write(encode(message))
-                await writer.drain()
-                while outcome is None:
-                    request = await self._read(reader)
-                    if request is None:
-                        break
-                    heard = True
-                    kind = request.get("type")
-                    if kind in ("result", "fatal"):
-                        outcome = request
-                    elif kind == "call":
-                        writer.write(encode(await self._call(request)))
-                    elif kind == "validate":
-                        writer.write(encode(self._validate(request)))
-                    else:
-                        raise ProtocolError(f"unexpected message type {kind!r}")
+            try:
+                async with asyncio.timeout_at(started + self._limits.wall_seconds) as clock:
+                    self._clock = clock
+                    if self._control is not None and self._control.cancelled:
+                        self.cancelled = True  # stopped between its slot and its worker
+                        clock.reschedule(loop.time())
+                    writer.write(encode(message))
                     await writer.drain()
-        except TimeoutError:
-            timed_out = True
+                    while outcome is None:
+                        request = await self._next(frames)
+                        if request is None:
+                            break
+                        if not heard and self._control is not None:
+                            self._control.worker_pid = handle.pid
+                        heard = True
+                        kind = request.get("type")
+                        if kind == "output":
+                            self._on_output(request)
+                            continue
+                        if kind in ("result", "fatal"):
+                            outcome = request
+                        elif kind == "call":
+                            self._take_line(request.get("line"))
+                            writer.write(encode(await self._call(request)))
+                        elif kind == "validate":
+                            writer.write(encode(self._validate(request)))
+                        else:
+                            raise ProtocolError(f"unexpected message type {kind!r}")
+                        await writer.drain()
+            except TimeoutError:
+                timed_out = True
+            finally:
+                self._clock = None
+            if timed_out and not self.cancelled and handle.pid is not None:
+                outcome = await self._sample(frames, handle)
+                timed_out = outcome is None
         except (ProtocolError, ConnectionError, asyncio.IncompleteReadError) as exc:
             problem = str(exc) or type(exc).__name__
+        finally:
+            pump.cancel()
         wall_ms = round((loop.time() - started) * 1000, 3)
         exit_info = await self._finish(handle, kill=outcome is None)
         if exit_info is None and handle.pid is None and not heard and not timed_out:
@@ -166,15 +234,111 @@ class RunSession:
         )
         if outcome is not None and outcome.get("type") == "fatal":
             raise SandboxError(f"sandbox worker: {str(outcome.get('message'))[:500]}")
+        if timed_out and self.cancelled:
+            text = "the run was stopped by its owner"
+            return self._partial("cancelled", RunError(CANCELLED, text, self.line), stats)
         if timed_out:
             text = f"the script ran longer than the time limit of {self._limits.wall_seconds:g} s"
-            return RunResult("timeout", error=RunError(TIMEOUT, text), stats=stats)
+            return self._partial("timeout", RunError(TIMEOUT, text, self.line), stats)
         if problem is not None:
             text = f"the worker sent an invalid message ({problem[:200]})"
             return RunResult("error", error=RunError(WORKER_ERROR, text), stats=stats)
         if outcome is None:
-            return RunResult("killed", error=death_error(exit_info, self._limits), stats=stats)
+            error = death_error(exit_info, self._limits)
+            error = dataclasses.replace(error, line=self.line)
+            return self._partial("killed", error, stats)
         return self._result(outcome, stats)
+
+    def cancel(self) -> None:
+        """Stop the run now: the worker is killed and the result says ``cancelled``."""
+        if self.cancelled:
+            return
+        self.cancelled = True
+        clock = self._clock
+        if clock is not None:
+            clock.reschedule(asyncio.get_running_loop().time())
+
+    async def _pump(
+        self,
+        reader: asyncio.StreamReader,
+        frames: asyncio.Queue[dict[str, Any] | BaseException | None],
+    ) -> None:
+        """Read whole frames into ``frames`` (a consumer can be interrupted between frames
+        without losing half of one); ``None`` at the end, an exception when malformed."""
+        try:
+            while True:
+                frame = await self._read(reader)
+                frames.put_nowait(frame)
+                if frame is None:
+                    return
+        except (ProtocolError, ConnectionError, asyncio.IncompleteReadError) as exc:
+            frames.put_nowait(exc)
+
+    @staticmethod
+    async def _next(
+        frames: asyncio.Queue[dict[str, Any] | BaseException | None],
+    ) -> dict[str, Any] | None:
+        frame = await frames.get()
+        if isinstance(frame, BaseException):
+            raise frame
+        return frame
+
+    async def _sample(
+        self,
+        frames: asyncio.Queue[dict[str, Any] | BaseException | None],
+        handle: RunHandle,
+    ) -> dict[str, Any] | None:
+        """Before a kill for time: ask the worker for its line and pending output, and take
+        what it sends within :data:`SAMPLE_GRACE_SECONDS`. Returns its result if it
+        finished in that time (else None)."""
+        try:
+            await self._zygote.sample(handle)
+            async with asyncio.timeout(SAMPLE_GRACE_SECONDS):
+                while True:
+                    frame = await self._next(frames)
+                    if frame is None:
+                        return None
+                    kind = frame.get("type")
+                    if kind == "output":
+                        self._on_output(frame)
+                        if frame.get("sample") is True:
+                            return None
+                    elif kind == "result":
+                        return frame
+                    else:
+                        return None  # a call after the limit is not served
+        except (TimeoutError, ZygoteLost, ProtocolError, ConnectionError):
+            return None
+        except asyncio.IncompleteReadError:
+            return None
+
+    # --- what the worker streamed ------------------------------------------------
+
+    def _take_line(self, line: object) -> None:
+        if isinstance(line, int) and not isinstance(line, bool) and line > 0:
+            self.line = line
+
+    def _on_output(self, frame: dict[str, Any]) -> None:
+        """Check and keep one ``output`` frame; tell the run's watcher."""
+        widgets, text = frame.get("widgets"), frame.get("stdout")
+        if not isinstance(widgets, list) or not isinstance(text, str):
+            raise ProtocolError("malformed output")
+        if len(self.widgets) + len(widgets) > self._job.widgets.max_widgets:
+            raise ProtocolError("too many widgets")
+        check_widgets(widgets, self._check_function)
+        self._stdout_chars += len(text)
+        if self._stdout_chars > self._max_stdout:
+            raise ProtocolError("stdout")
+        self._take_line(frame.get("line"))
+        self.widgets.extend(widgets)
+        if text:
+            self._stdout.append(text)
+        if (widgets or text) and self._control is not None:
+            self._control.output(widgets, text, self.line)
+
+    def _partial(self, status: Status, error: RunError, stats: RunStats) -> RunResult:
+        """The result of a run the server ended: what it streamed before."""
+        return RunResult(status, list(self.widgets), "".join(self._stdout), error, stats)
 
     async def _read(self, reader: asyncio.StreamReader) -> dict[str, Any] | None:
         try:
@@ -268,6 +432,20 @@ class RunSession:
         except (ProtocolError, KeyError, TypeError, ValueError) as exc:
             text = f"the worker sent an invalid result ({str(exc)[:200]})"
             return RunResult("error", error=RunError(WORKER_ERROR, text), stats=stats)
+        streamed = "".join(self._stdout)
+        count = len(self.widgets)
+        # The result repeats what was streamed, then the rest; or, when it was over
+        # max_result_bytes, the worker dropped its widgets (and maybe its text) for an error.
+        widgets_agree = widgets[:count] == self.widgets
+        stdout_agrees = stdout.startswith(streamed)
+        dropped = status == "error" and not widgets and (stdout_agrees or not stdout)
+        if not (widgets_agree and stdout_agrees) and not dropped:
+            text = "the worker sent a result that disagrees with its output"
+            return RunResult("error", error=RunError(WORKER_ERROR, text), stats=stats)
+        if widgets_agree and stdout_agrees and self._control is not None:
+            tail_widgets, tail_text = widgets[count:], stdout[len(streamed) :]
+            if tail_widgets or tail_text:
+                self._control.output(tail_widgets, tail_text, self.line)
         return RunResult(status, widgets, stdout, error, stats)
 
 
@@ -311,8 +489,7 @@ def check_outcome(
         raise ProtocolError(f"status {str(status)[:20]!r}")
     if not isinstance(widgets, list) or len(widgets) > job.widgets.max_widgets:
         raise ProtocolError("too many widgets")
-    if not all(isinstance(w, dict) and isinstance(w.get("type"), str) for w in widgets):
-        raise ProtocolError("a widget is not an object with a type")
+    check_widgets(widgets, check_function)
     max_stdout = job.limits.stdout_bytes + len(TRUNCATION_MARKER) + 20
     if not isinstance(stdout, str) or len(stdout) > max_stdout:
         raise ProtocolError("stdout")
@@ -326,12 +503,19 @@ def check_outcome(
         error = RunError(kind[:MAX_ERROR_TYPE_CHARS], text[: MAX_MESSAGE_CHARS + 1000], line)
     if (status == "ok") != (error is None):
         raise ProtocolError("status and error disagree")
+    return ("ok" if status == "ok" else "error"), widgets, stdout, error
+
+
+def check_widgets(widgets: list[Any], check_function: Callable[[str], str | None]) -> None:
+    """Each widget an object with a type; each button's function string valid again."""
     for widget in widgets:
+        if not (isinstance(widget, dict) and isinstance(widget.get("type"), str)):
+            raise ProtocolError("a widget is not an object with a type")
         if widget["type"] == "button":
-            endpoint = widget["action"]["endpoint"]
+            action = widget.get("action")
+            endpoint = action.get("endpoint") if isinstance(action, dict) else None
             if not isinstance(endpoint, str) or check_function(endpoint) is not None:
                 raise ProtocolError("a button's function string does not validate")
-    return ("ok" if status == "ok" else "error"), widgets, stdout, error
 
 
 def _failure(kind: str, message: str) -> dict[str, Any]:

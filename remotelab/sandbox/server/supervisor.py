@@ -14,10 +14,11 @@ import logging
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES
 from remotelab.sandbox.server.errors import SandboxUnavailable
 
@@ -137,20 +138,27 @@ class ZygoteProcess:
             raise SandboxUnavailable(f"the sandbox zygote did not start: {exc}") from None
         return self.info
 
-    async def spawn(self, run_socket: socket.socket) -> RunHandle:
-        """Ask for a worker owning ``run_socket`` (the caller closes its copy afterwards)."""
+    async def spawn(self, run_socket: socket.socket, limits: SandboxSettings) -> RunHandle:
+        """Ask for a worker owning ``run_socket``, isolated under ``limits`` before it reads
+        its job (the caller closes its copy of the socket afterwards)."""
         if not self.alive:
             raise ZygoteLost("the zygote is not running")
         self._next_id += 1
         handle = RunHandle(self._next_id, self._loop.create_future())
         self._runs[handle.run_id] = handle
-        await self._send({"op": "run", "id": handle.run_id}, run_socket.fileno())
+        message = {"op": "run", "id": handle.run_id, "limits": asdict(limits)}
+        await self._send(message, run_socket.fileno())
         return handle
 
     async def kill(self, handle: RunHandle) -> None:
         """Ask the zygote to SIGKILL the worker (a no-op once it has exited)."""
         if self.alive and not handle.exited.done():
             await self._send({"op": "kill", "id": handle.run_id})
+
+    async def sample(self, handle: RunHandle) -> None:
+        """Ask the zygote to signal the worker for a last sample (its line, pending output)."""
+        if self.alive and not handle.exited.done():
+            await self._send({"op": "sample", "id": handle.run_id})
 
     def forget(self, handle: RunHandle) -> None:
         self._runs.pop(handle.run_id, None)

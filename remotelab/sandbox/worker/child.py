@@ -18,10 +18,13 @@ from typing import NoReturn
 
 import numpy as np
 
+from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import HEADER, Job, recv_frame, send_frame
 from remotelab.sandbox.worker.isolation import IsolationError, Plan, harden, relax_memory_limit
+from remotelab.sandbox.worker.live import Live
 from remotelab.sandbox.worker.rpc import Channel
-from remotelab.sandbox.worker.runner import encode_result, execute
+from remotelab.sandbox.worker.runner import Output, encode_result, execute
+from remotelab.widgets import WidgetCollector
 
 RUN_FD = 3
 MAX_JOB_BYTES = 4 * 1024 * 1024
@@ -47,6 +50,8 @@ def reset_process(run_socket: socket.socket) -> socket.socket:
     """Keep only the run socket (as fd 3) and /dev/null as stdio; default signals."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
+    # The server's "sample now" signal, handled once the script runs (worker/live.py).
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     fd = run_socket.detach()  # the new socket object below is the only owner
     if fd != RUN_FD:
         os.dup2(fd, RUN_FD)
@@ -61,20 +66,35 @@ def reset_process(run_socket: socket.socket) -> socket.socket:
     return socket.socket(fileno=RUN_FD)
 
 
-def worker_main(run_socket: socket.socket, run_dir: str, plan: Plan, zygote_pid: int) -> NoReturn:
-    """Run one job received on ``run_socket``; never returns."""
+def worker_main(
+    run_socket: socket.socket,
+    run_dir: str,
+    plan: Plan,
+    zygote_pid: int,
+    limits: SandboxSettings,
+) -> NoReturn:
+    """Isolate this process under ``limits``, then run one job received on ``run_socket``;
+    never returns.
+
+    The isolation comes first, before the job is even read: a worker may be forked ahead
+    of time (a spare) and wait, fully isolated, for a job that only then reaches it. A
+    job whose limits are not the ones it was isolated with is refused.
+    """
     code = EXIT_FATAL
     try:
         sock = reset_process(run_socket)
+        try:
+            harden(plan, run_dir, limits, zygote_pid)
+        except IsolationError as exc:
+            send_frame(sock, {"type": "fatal", "message": f"isolation failed: {exc}"})
+            os._exit(EXIT_FATAL)
         message = recv_frame(sock, MAX_JOB_BYTES)
         if message is None or message.get("type") != "job":
             os._exit(EXIT_FATAL)
         job = Job.from_message(message)
         started = time.monotonic()
-        try:
-            harden(plan, run_dir, job.limits, zygote_pid)
-        except IsolationError as exc:
-            send_frame(sock, {"type": "fatal", "message": f"isolation failed: {exc}"})
+        if job.limits != limits:
+            send_frame(sock, {"type": "fatal", "message": "the job's limits are not the worker's"})
             os._exit(EXIT_FATAL)
         # os.fork reseeded `random`; numpy's global generator needs it too,
         # or every run would replay the zygote's sequence.
@@ -84,12 +104,19 @@ def worker_main(run_socket: socket.socket, run_dir: str, plan: Plan, zygote_pid:
             max_calls=job.limits.max_device_calls,
             max_frame_bytes=job.limits.max_result_bytes,
         )
+        interval = job.limits.live_interval_ms / 1000
+
+        def live(collector: WidgetCollector, output: Output) -> Live:
+            channel.live = Live(channel.send, collector, output, interval)
+            return channel.live
+
         result = execute(
             job,
             channel,
             device=bool(message.get("device")),
             validate=bool(message.get("validate")),
             started=started,
+            live=live,
         )
         relax_memory_limit()
         try:

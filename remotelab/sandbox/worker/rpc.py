@@ -12,6 +12,7 @@ object ever crosses.
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,6 +25,7 @@ from remotelab.sandbox.protocol import (
     to_wire,
 )
 from remotelab.sandbox.worker.errors import LimitExceeded
+from remotelab.sandbox.worker.live import Live, script_line
 
 
 class Channel:
@@ -34,11 +36,26 @@ class Channel:
         self._max_calls = max_calls
         self._max_frame_bytes = max_frame_bytes
         self.calls = 0
+        #: The run's output stream, once the script runs (pending output goes first, and
+        #: its signal handlers wait while a request is out).
+        self.live: Live | None = None
+
+    def send(self, message: dict[str, Any]) -> None:
+        send_frame(self._sock, message)
 
     def request(self, message: dict[str, Any]) -> Any:
         """Send ``message`` and return the reply's value, or raise the reply's error."""
-        send_frame(self._sock, message)
-        reply = recv_frame(self._sock, self._max_frame_bytes)
+        live = self.live
+        if live is not None:
+            line = script_line(sys._getframe(1))
+            message["line"] = line
+            live.before_request(line)
+        try:
+            send_frame(self._sock, message)
+            reply = recv_frame(self._sock, self._max_frame_bytes)
+        finally:
+            if live is not None:
+                live.after_request()
         if reply is None or reply.get("type") != "reply":
             raise ProtocolError("the server closed the run")
         if reply.get("ok") is True:

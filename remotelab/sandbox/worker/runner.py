@@ -21,47 +21,33 @@ from remotelab.sandbox.result import LIMIT_EXCEEDED, RunError
 from remotelab.sandbox.worker.errors import LimitExceeded
 from remotelab.sandbox.worker.facades import STATIC_FACADES, Facade, time_facade
 from remotelab.sandbox.worker.guards import Guards
+from remotelab.sandbox.worker.live import Live, TextSink
 from remotelab.sandbox.worker.numpy_facade import NUMPY_FACADES
 from remotelab.sandbox.worker.policy import compile_script, error_from_exception, make_namespace
 from remotelab.sandbox.worker.rpc import Channel, device_functions
 from remotelab.widgets import WidgetCollector, WidgetLimitError
 
 
-class Output:
+class Output(TextSink):
     """The run's printed text, capped at ``limit`` UTF-8 bytes (then cut and marked)."""
 
     def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._parts: list[str] = []
-        self._size = 0
-        self.truncated = False
+        super().__init__(limit, TRUNCATION_MARKER)
 
-    def write(self, text: str) -> None:
-        if self.truncated:
-            return
-        data = text.encode("utf-8", "replace")
-        room = self._limit - self._size
-        if len(data) > room:
-            self._parts.append(data[:room].decode("utf-8", "ignore"))
-            self._size = self._limit
-            self.truncated = True
-            return
-        self._parts.append(text)
-        self._size += len(data)
 
-    def text(self) -> str:
-        joined = "".join(self._parts)
-        if self.truncated:
-            joined += TRUNCATION_MARKER.format(limit=self._limit)
-        return joined
+def _nothing() -> None:
+    return None
 
 
 class Printer:
     """RestrictedPython's print collector, wired to the widget list and the output."""
 
-    def __init__(self, collector: WidgetCollector, output: Output) -> None:
+    def __init__(
+        self, collector: WidgetCollector, output: Output, made: Callable[[], None] = _nothing
+    ) -> None:
         self._collector = collector
         self._output = output
+        self._made = made
 
     def __call__(self) -> str:
         """The ``printed`` name: the text printed so far."""
@@ -72,6 +58,7 @@ class Printer:
             raise TypeError("print(file=...) is not available in the sandbox")
         text = _widget_call(self._collector.print, *objects, **options)
         self._output.write(text)
+        self._made()
 
 
 def _widget_call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -85,14 +72,22 @@ def _widget_call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     raise error  # outside the except block: no host exception as __context__
 
 
-def widget_functions(collector: WidgetCollector) -> dict[str, Callable[..., Any]]:
-    """``print_``, ``label``, ``button`` and ``plot`` as plain functions for the script."""
+def widget_functions(
+    collector: WidgetCollector, made: Callable[[], None] = _nothing
+) -> dict[str, Callable[..., Any]]:
+    """``print_``, ``label``, ``button`` and ``plot`` as plain functions for the script.
+
+    ``made()`` is called after each widget is added (the live stream)."""
 
     def print_(txt: object, name: str = "print") -> str:
-        return str(_widget_call(collector.print_, txt, name=name))
+        name = str(_widget_call(collector.print_, txt, name=name))
+        made()
+        return name
 
     def label(txt: object, name: str = "print", html_class: str = "") -> str:
-        return str(_widget_call(collector.label, txt, name=name, html_class=html_class))
+        name = str(_widget_call(collector.label, txt, name=name, html_class=html_class))
+        made()
+        return name
 
     def button(
         label: object,
@@ -102,7 +97,7 @@ def widget_functions(collector: WidgetCollector) -> dict[str, Callable[..., Any]
         target: str | None = None,
         stacking: str | None = None,
     ) -> str:
-        return str(
+        made_name = str(
             _widget_call(
                 collector.button,
                 label,
@@ -113,9 +108,13 @@ def widget_functions(collector: WidgetCollector) -> dict[str, Callable[..., Any]
                 stacking=stacking,
             )
         )
+        made()
+        return made_name
 
     def plot(x: object, *ys: object, name: str = "myPlot") -> str:
-        return str(_widget_call(collector.plot, x, *ys, name=name))
+        name = str(_widget_call(collector.plot, x, *ys, name=name))
+        made()
+        return name
 
     functions: dict[str, Callable[..., Any]] = {
         "print_": print_,
@@ -143,6 +142,7 @@ def execute(
     device: bool = True,
     validate: bool = True,
     started: float | None = None,
+    live: Callable[[WidgetCollector, Output], Live] | None = None,
 ) -> dict[str, Any]:
     """Compile and run ``job.code``; return the ``result`` message. Never raises.
 
@@ -163,9 +163,11 @@ def execute(
     if isinstance(code, RunError):
         return _result("error", collector, output, code)
 
-    printer = Printer(collector, output)
+    stream = None if live is None else live(collector, output)
+    made = _nothing if stream is None else stream.made
+    printer = Printer(collector, output, made)
     names: dict[str, object] = dict(device_functions(job.functions, channel if device else None))
-    names.update(widget_functions(collector))
+    names.update(widget_functions(collector, made))
     namespace = make_namespace(
         guards=Guards(),
         modules=modules_for_run(limits, started),
@@ -174,7 +176,13 @@ def execute(
     )
     error: RunError | None = None
     try:
-        exec(code, namespace)  # noqa: S102 - restricted code in an isolated worker
+        if stream is not None:
+            stream.start()
+        try:
+            exec(code, namespace)  # noqa: S102 - restricted code in an isolated worker
+        finally:
+            if stream is not None:
+                stream.stop()
     except BaseException as exc:  # the script's exceptions are data, all of them
         error = error_from_exception(exc)
         if isinstance(exc, MemoryError) and error.message == "":

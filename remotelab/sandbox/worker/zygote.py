@@ -209,9 +209,20 @@ class Zygote:
         except (ValueError, KeyError, TypeError):
             op, run_id = None, -1
         if op == "run" and len(fds) == 1:
-            self.spawn(run_id, socket.socket(fileno=fds[0]))
+            run_socket = socket.socket(fileno=fds[0])
+            try:
+                limits = SandboxSettings(**message["limits"])
+            except Exception as exc:
+                run_socket.close()
+                self.send({"op": "failed", "id": run_id, "message": f"bad limits: {exc}"})
+            else:
+                self.spawn(run_id, run_socket, limits)
         elif op == "kill":
             self.kill(run_id)
+            for fd in fds:
+                os.close(fd)
+        elif op == "sample":
+            self.kill(run_id, signal.SIGUSR1)
             for fd in fds:
                 os.close(fd)
         else:
@@ -219,7 +230,7 @@ class Zygote:
                 os.close(fd)
         return True
 
-    def spawn(self, run_id: int, run_socket: socket.socket) -> None:
+    def spawn(self, run_id: int, run_socket: socket.socket, limits: SandboxSettings) -> None:
         run_dir = tempfile.mkdtemp(dir=self.base_dir)
         os.chmod(run_dir, 0o500)
         try:
@@ -231,7 +242,7 @@ class Zygote:
             return
         if pid == 0:  # pragma: no cover - the worker
             try:
-                worker_main(run_socket, run_dir, self.plan, os.getppid())
+                worker_main(run_socket, run_dir, self.plan, os.getppid(), limits)
             finally:
                 os._exit(70)
         run_socket.close()
@@ -241,11 +252,11 @@ class Zygote:
         self.selector.register(pidfd, selectors.EVENT_READ, child)
         self.send({"op": "started", "id": run_id, "pid": pid})
 
-    def kill(self, run_id: int) -> None:
+    def kill(self, run_id: int, signum: int = signal.SIGKILL) -> None:
         child = self.children.get(run_id)
         if child is not None:  # not reaped yet, so the pidfd still names it
             with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
+                signal.pidfd_send_signal(child.pidfd, signum)
 
     def reap(self, child: _Child, *, report: bool = True) -> None:
         _pid, status, usage = os.wait4(child.pid, 0)

@@ -1,0 +1,239 @@
+"""Live runs, cancel and run history through a real Hypercorn on a loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
+
+from remotelab.api.context import EXTENSION
+from remotelab.app import create_app, shutdown_trigger
+from remotelab.auth.roles import Role
+from tests.conftest import make_settings
+from tests.support.ports import free_port
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@dataclass
+class Server:
+    app: Quart
+    base: str
+    tokens: dict[str, str]
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"JWT {self.tokens[who]}"}
+
+    def ws(self, who: str) -> Any:
+        return connect(
+            self.base.replace("http", "ws") + "/v1/runs/live",
+            additional_headers=self.headers(who),
+        )
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    settings = make_settings(
+        tmp_path, sandbox_wall_seconds=5.0, script_run_history=3, script_runs_per_minute=1000
+    )
+    app = create_app(settings)
+    port = free_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.graceful_timeout = 2
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))  # type: ignore[arg-type]
+    )
+    for _ in range(200):
+        if EXTENSION in app.extensions:
+            break
+        await asyncio.sleep(0.02)
+    state = app.extensions[EXTENSION]
+    tokens = {}
+    for who, role in (("a", Role.STUDENT), ("b", Role.STUDENT), ("admin", Role.ADMIN)):
+        user = await state.accounts.create_account(
+            email=f"{who}@example.org", password="password123", role=role
+        )
+        tokens[who] = state.accounts.codec.issue_access(user.id)
+    # An instrument call that hangs: get_voltage('CH3') waits "forever".
+    real = state.instrument.run_call
+
+    async def run_call(caller: str, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if name == "get_voltage" and args == ["CH3"]:
+            await asyncio.sleep(3600)
+        return await real(caller, name, args, kwargs)
+
+    state.instrument.run_call = run_call
+    yield Server(app, f"http://127.0.0.1:{port}", tokens)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+
+async def follow(ws: ClientConnection) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """Read a run's messages until its result: (run id, output messages, result)."""
+    started = await receive(ws)
+    assert started["type"] == "run.started", started
+    outputs = []
+    while True:
+        message = await receive(ws)
+        assert message["run"] == started["run"]
+        if message["type"] == "run.result":
+            return started["run"], outputs, message["result"]
+        assert message["type"] == "run.output", message
+        outputs.append(message)
+
+
+async def test_live_messages_are_in_order_and_equal_the_result(server: Server) -> None:
+    code = "for i in range(50):\n    print(i)\nlabel('done')\nplot([0, 1], [1, 0])\n"
+    async with server.ws("a") as ws:
+        await ws.send(json.dumps({"type": "run", "code": code}))
+        _run, outputs, result = await follow(ws)
+    assert result["status"] == "ok"
+    assert "".join(m["stdout"] for m in outputs) == result["stdout"]
+    assert [w for m in outputs for w in m["widgets"]] == result["widgets"]
+    # POST /v1/run is unchanged for programs.
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        posted = await http.post("/v1/run", headers=server.headers("a"), json={"code": code})
+    assert posted.status_code == 200
+    body = posted.json()
+    assert set(body) == {"status", "widgets", "stdout", "error", "stats"}
+    assert (body["stdout"], body["widgets"]) == (result["stdout"], result["widgets"])
+
+
+async def test_first_live_output_comes_at_once(server: Server) -> None:
+    async with server.ws("a") as ws:
+        await ws.send(json.dumps({"type": "run", "code": "1"}))
+        await follow(ws)
+        started = time.perf_counter()
+        await ws.send(json.dumps({"type": "run", "code": "print(1)\nwhile True:\n    pass\n"}))
+        assert (await receive(ws))["type"] == "run.started"
+        first = await receive(ws)
+        elapsed = time.perf_counter() - started
+        assert first["type"] == "run.output" and first["stdout"] == "1\n"
+        assert elapsed < 0.25, elapsed
+        await ws.send(json.dumps({"type": "cancel"}))
+        result = await receive(ws)
+    assert result["type"] == "run.result"
+    assert result["result"]["status"] == "cancelled"
+    assert result["result"]["stdout"] == "1\n"
+
+
+CANCELLABLE = {
+    "busy-loop": ("print('a')\nwhile True:\n    pass\n", (2, 3)),
+    "sleeping": ("import time\nprint('a')\ntime.sleep(4)\n", (3,)),
+    "instrument-call": ("print('a')\nget_voltage('CH3')\n", (2,)),
+}
+
+
+@pytest.mark.parametrize("case", list(CANCELLABLE))
+async def test_delete_stops_a_run_at_once(server: Server, case: str) -> None:
+    code, lines = CANCELLABLE[case]
+    async with server.ws("a") as ws, httpx.AsyncClient(base_url=server.base) as http:
+        await ws.send(json.dumps({"type": "run", "code": code}))
+        run = (await receive(ws))["run"]
+        assert (await receive(ws))["stdout"] == "a\n"
+        await asyncio.sleep(0.15)  # a timer sample names the line
+        control = server.app.extensions[EXTENSION].sandbox.find(run)
+        pid = control.worker_pid
+        # Another student cannot stop it, nor tell it exists.
+        other = await http.delete(f"/v1/runs/{run}", headers=server.headers("b"))
+        assert other.status_code == 404
+        asked = time.perf_counter()
+        response = await http.delete(f"/v1/runs/{run}", headers=server.headers("a"))
+        elapsed = time.perf_counter() - asked
+        assert response.status_code == 200
+        result = response.json()
+        live = await receive(ws)
+    assert elapsed < 0.2, elapsed
+    assert result["status"] == "cancelled"
+    assert result["stdout"] == "a\n"
+    assert result["error"]["type"] == "Cancelled"
+    assert result["error"]["line"] in lines
+    assert live["type"] == "run.result" and live["result"]["status"] == "cancelled"
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+async def test_an_admin_may_stop_any_run_and_ended_runs_are_404(server: Server) -> None:
+    async with server.ws("a") as ws, httpx.AsyncClient(base_url=server.base) as http:
+        await ws.send(json.dumps({"type": "run", "code": "while True:\n    pass\n"}))
+        run = (await receive(ws))["run"]
+        await asyncio.sleep(0.05)
+        response = await http.delete(f"/v1/runs/{run}", headers=server.headers("admin"))
+        assert response.status_code == 200
+        assert response.json()["status"] == "cancelled"
+        again = await http.delete(f"/v1/runs/{run}", headers=server.headers("a"))
+        assert again.status_code == 404
+        assert (await http.delete(f"/v1/runs/{run}")).status_code == 401
+
+
+async def test_live_refuses_bad_messages_and_a_second_run(server: Server) -> None:
+    with pytest.raises(InvalidStatus):
+        async with connect(server.base.replace("http", "ws") + "/v1/runs/live"):
+            pass
+    async with server.ws("a") as ws:
+        await ws.send("not json")
+        assert (await receive(ws))["type"] == "error"
+        await ws.send(json.dumps({"type": "run", "code": 1}))
+        assert (await receive(ws))["code"] == "bad_request"
+        await ws.send(json.dumps({"type": "run", "code": "while True:\n    pass\n"}))
+        assert (await receive(ws))["type"] == "run.started"
+        await ws.send(json.dumps({"type": "run", "code": "1"}))
+        refused = await receive(ws)
+        assert refused["type"] == "error"
+        await ws.send(json.dumps({"type": "cancel"}))
+        assert (await receive(ws))["result"]["status"] == "cancelled"
+
+
+async def test_a_timeout_over_http_keeps_output_and_line(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base, timeout=30) as http:
+        response = await http.post(
+            "/v1/run",
+            headers=server.headers("a"),
+            json={"code": "print('x')\nwhile True:\n    pass\n"},
+        )
+    body = response.json()
+    assert body["status"] == "timeout"
+    assert body["stdout"] == "x\n"
+    assert body["error"]["line"] in (2, 3)
+
+
+async def test_run_history_keeps_the_newest_runs_for_the_owner_only(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        a, b = server.headers("a"), server.headers("b")
+        script = (
+            await http.post("/v1/scripts", headers=a, json={"title": "t", "code": "print(1)"})
+        ).json()
+        for i in range(5):
+            await http.patch(f"/v1/scripts/{script['id']}", headers=a, json={"code": f"print({i})"})
+            assert (
+                await http.post(f"/v1/scripts/{script['id']}/run", headers=a)
+            ).status_code == 200
+        async with server.ws("a") as ws:
+            await ws.send(json.dumps({"type": "run", "script_id": script["id"]}))
+            await follow(ws)
+        history = (await http.get(f"/v1/scripts/{script['id']}/runs", headers=a)).json()
+        assert history["keep"] == 3
+        assert [item["stdout"] for item in history["items"]] == ["4\n", "4\n", "3\n"]
+        assert all(item["status"] == "ok" and item["duration_ms"] > 0 for item in history["items"])
+        assert (await http.get(f"/v1/scripts/{script['id']}/runs", headers=b)).status_code == 404
+        # Another student's run of an example never lands in anyone's history.
+        assert (await http.get("/v1/scripts/999999/runs", headers=a)).status_code == 404
