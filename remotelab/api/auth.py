@@ -26,7 +26,10 @@ from remotelab.api.schemas import (
     ListQuery,
     LoginIn,
     MessageOut,
+    PasswordChangedOut,
     ResetCompleteIn,
+    ResetDoneOut,
+    ResetRequestedOut,
     ResetRequestIn,
     RoleIn,
     SignUpIn,
@@ -134,6 +137,7 @@ async def logout() -> Response:
 
 @bp.post("/v1/auth/change-password")
 @json_body(ChangePasswordIn)
+@document_response(PasswordChangedOut)
 async def change_password(data: ChangePasswordIn) -> Response:
     """Change the password (event server body `{"data": {"old-password", "new-password"}}`).
 
@@ -164,6 +168,7 @@ async def change_password(data: ChangePasswordIn) -> Response:
 
 @bp.post("/v1/auth/reset-password")
 @json_body(ResetRequestIn)
+@document_response(ResetRequestedOut)
 async def reset_password_request(data: ResetRequestIn) -> Response:
     """Send a reset link if the email has an account (same answer either way)."""
     email = data.data.email
@@ -179,6 +184,7 @@ async def reset_password_request(data: ResetRequestIn) -> Response:
 
 @bp.patch("/v1/auth/reset-password")
 @json_body(ResetCompleteIn)
+@document_response(ResetDoneOut)
 async def reset_password_complete(data: ResetCompleteIn) -> Response:
     """Set a new password with the single-use token from the reset link."""
     user = await lab().accounts.complete_reset(data.data.token, data.data.password)
