@@ -69,3 +69,9 @@ async def test_every_response_but_a_204_has_a_schema() -> None:
                 if not schema:
                     missing.append(f"{method.upper()} {path} {code}")
     assert missing == []
+
+
+async def test_the_webapp_routes_need_no_login() -> None:
+    document = await openapi_document()
+    assert document["paths"]["/"]["get"]["security"] == []
+    assert document["paths"]["/{path}"]["get"]["security"] == []

@@ -12,6 +12,7 @@ from remotelab.api.schemas import ErrorOut
 PUBLIC = {
     ("get", "/"),
     ("get", "/v1/health"),
+    ("get", "/{path}"),
     ("get", "/v1/functions"),
     ("post", "/v1/users"),
     ("post", "/v1/auth/login"),
