@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SYSTEM_PACKAGES ?= postgres nginx systemd chromium
 
-.PHONY: install webapp webapp-test run test pytest lint format docs docs-check bench system-deps clean
+.PHONY: install webapp webapp-test run test pytest fuzz lint format docs docs-check bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test: install system-deps lint webapp-test pytest
 
 pytest: install
 	$(BIN)/pytest
+
+# The fuzzers and the crash test at full size (`make test` runs them small): schemathesis over
+# /openapi.json, the stream-protocol fuzzer, kill -9 rounds. A random seed unless CI=true;
+# REMOTELAB_FUZZ_EXAMPLES=N sets the examples (rounds) of every suite.
+fuzz: install
+	REMOTELAB_FUZZ=1 $(BIN)/pytest -m fuzz -p no:cacheprovider --timeout 3600
 
 lint: install docs-check
 	$(BIN)/ruff check remotelab tests benchmarks

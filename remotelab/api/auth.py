@@ -28,8 +28,10 @@ from remotelab.api.schemas import (
     LoginIn,
     MessageOut,
     NoticeOut,
+    PasswordChangedOut,
     ResendVerificationIn,
     ResetCompleteIn,
+    ResetDoneOut,
     ResetRequestIn,
     RoleIn,
     SignUpIn,
@@ -145,6 +147,7 @@ async def logout() -> Response:
 
 @bp.post("/v1/auth/change-password")
 @json_body(ChangePasswordIn)
+@document_response(PasswordChangedOut)
 async def change_password(data: ChangePasswordIn) -> Response:
     """Change the password (event server body `{"data": {"old-password", "new-password"}}`).
 
@@ -195,6 +198,7 @@ async def reset_password_request(data: ResetRequestIn) -> Response:
 
 @bp.patch("/v1/auth/reset-password")
 @json_body(ResetCompleteIn)
+@document_response(ResetDoneOut)
 async def reset_password_complete(data: ResetCompleteIn) -> Response:
     """Set a new password with the single-use token from the reset link."""
     user = await lab().accounts.complete_reset(data.data.token, data.data.password)

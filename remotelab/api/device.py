@@ -10,7 +10,7 @@ from quart_schema import document_response, validate_response
 
 from remotelab.api.context import lab
 from remotelab.api.identity import authenticate
-from remotelab.api.schemas import DeviceOut, FunctionRunIn, FunctionRunOut
+from remotelab.api.schemas import DeviceOut, FunctionRunIn, FunctionRunOut, FunctionsOut
 from remotelab.api.validation import json_body
 from remotelab.device.service import Instrument
 from remotelab.widgets import stack
@@ -23,6 +23,7 @@ def instrument() -> Instrument:
 
 
 @bp.get("/v1/functions")
+@document_response(FunctionsOut)
 async def list_functions() -> dict[str, Any]:
     """Every whitelisted instrument function with its parameters, units and docs.
 

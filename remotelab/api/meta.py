@@ -7,10 +7,12 @@ from typing import Any
 
 from quart import Blueprint, Quart, Request, Response, jsonify, request, send_from_directory
 from quart.sessions import SessionInterface, SessionMixin
+from quart_schema import document_response
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, Map
 
 from remotelab import __version__
+from remotelab.api.schemas import HealthOut, IndexOut
 
 bp = Blueprint("meta", __name__)
 
@@ -84,6 +86,7 @@ class BoundedIntConverter(IntegerConverter):
 
 
 @bp.get("/v1/health")
+@document_response(HealthOut)
 async def health() -> Response:
     """Liveness: answers while the server runs."""
     return jsonify({"status": "ok", "version": __version__})
@@ -117,6 +120,7 @@ def install_webapp(app: Quart, folder: Path | None) -> None:
 
     @app.get("/", endpoint=WEBAPP_ENDPOINT)
     @app.get("/<path:path>", endpoint=WEBAPP_ENDPOINT)
+    @document_response(IndexOut)  # and the webapp's files when built (see openapi.py)
     async def webapp(path: str = "index.html") -> Response:
         """The browser app: its files, or index.html for its client-side routes."""
         if path.startswith(("v1/", "auth/")):

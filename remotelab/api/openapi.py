@@ -12,6 +12,7 @@ from remotelab.api.schemas import ErrorOut
 PUBLIC = {
     ("get", "/"),
     ("get", "/v1/health"),
+    ("get", "/{path}"),
     ("get", "/v1/functions"),
     ("post", "/v1/users"),
     ("post", "/v1/auth/login"),
@@ -22,6 +23,16 @@ PUBLIC = {
     ("post", "/v1/auth/verify-email"),
     ("post", "/v1/auth/resend-verification"),
     ("post", "/v1/auth/resend-verification-email"),
+}
+
+# The webapp's catch-all: JSON (IndexOut) without a build, the built files with one.
+WEBAPP_PATHS = {"/", "/{path}"}
+WEBAPP_FILES = {
+    "schema": {
+        "type": "string",
+        "format": "binary",
+        "description": "A file of the built webapp (index.html for its client-side routes).",
+    }
 }
 
 
@@ -44,9 +55,14 @@ class LabOpenAPIProvider(OpenAPIProvider):
                     str(code): value for code, value in operation.get("responses", {}).items()
                 }
                 operation["responses"] = responses
+                # Every response has a schema but a 204's, which has no body (the
+                # websocket /v1/stream is no OpenAPI operation: docs/reference/streaming.md).
                 if not any(code.startswith("2") for code in responses):
-                    code = "204" if method == "delete" else "200"
-                    responses[code] = {"description": "Success"}
+                    if method != "delete":
+                        raise RuntimeError(f"{method.upper()} {path}: no documented response")
+                    responses["204"] = {"description": "Done, no body"}
+                if path in WEBAPP_PATHS and "200" in responses:
+                    responses["200"].setdefault("content", {})["*/*"] = WEBAPP_FILES
                 responses["default"] = error
                 if (method, path) in PUBLIC:
                     operation["security"] = []

@@ -29,6 +29,20 @@ class Strict(BaseModel):
         return check_text(value) if isinstance(value, str) else value
 
 
+class HealthOut(BaseModel):
+    status: Literal["ok"] = Field(examples=["ok"])
+    version: str = Field(examples=["0.1.0"])
+
+
+class IndexOut(BaseModel):
+    """``GET /`` without a built webapp (with one, ``/`` and other paths serve its files)."""
+
+    name: Literal["remotelab"] = Field(examples=["remotelab"])
+    version: str = Field(examples=["0.1.0"])
+    webapp: str = Field(examples=["not built (run `make webapp`)"])
+    openapi: str = Field(examples=["/openapi.json"])
+
+
 class ErrorOut(BaseModel):
     """The one error shape (compatible with the Open Event server's `{"error": ...}`)."""
 
@@ -164,6 +178,34 @@ class NoticeOut(BaseModel):
     email: str
 
 
+class PasswordChangedOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "email": "ada@example.org",
+                    "name": "Ada Lovelace",
+                    "password-changed": True,
+                    "access_token": "eyJhbGciOiJIUzI1NiJ9...",
+                }
+            ]
+        }
+    )
+
+    id: int
+    email: str
+    name: str | None
+    password_changed: Literal[True] = Field(alias="password-changed")
+    access_token: str
+
+
+class ResetDoneOut(BaseModel):
+    id: int = Field(examples=[1])
+    email: str = Field(examples=["ada@example.org"])
+    name: str | None = Field(examples=["Ada Lovelace"])
+
+
 class VerifyEmailData(Strict):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"token": "the token from the verification link"}]}
@@ -275,6 +317,67 @@ class UserPage(PageOut):
 
 
 # ------------------------------------------------------------------ instruments
+
+
+class FunctionParamOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "channel",
+                    "type": "str",
+                    "required": True,
+                    "default": None,
+                    "choices": ["CH1", "CH2", "CH3", "MIC", "CAP", "RES", "VOL"],
+                    "aliases": None,
+                    "minimum": None,
+                    "maximum": None,
+                    "max_exclusive": False,
+                    "unit": None,
+                    "min_items": None,
+                    "max_items": None,
+                    "doc": "Analog input to read.",
+                }
+            ]
+        }
+    )
+
+    name: str
+    type: str
+    required: bool
+    default: Any
+    choices: list[Any] | None
+    aliases: dict[str, Any] | None
+    minimum: float | None
+    maximum: float | None
+    max_exclusive: bool
+    unit: str | None
+    min_items: int | None
+    max_items: int | None
+    doc: str
+
+
+class FunctionReturnsOut(BaseModel):
+    type: str = Field(examples=["float"])
+    unit: str | None = Field(examples=["V"])
+    doc: str = Field(examples=["The voltage."])
+
+
+class FunctionOut(BaseModel):
+    name: str = Field(examples=["get_voltage"])
+    signature: str = Field(examples=["get_voltage(channel)"])
+    doc: str
+    category: str
+    legacy: bool
+    shared: bool
+    see_also: list[str]
+    example: str = Field(examples=["get_voltage('CH1')"])
+    params: list[FunctionParamOut]
+    returns: FunctionReturnsOut
+
+
+class FunctionsOut(BaseModel):
+    functions: list[FunctionOut]
 
 
 class FunctionRunIn(Strict):

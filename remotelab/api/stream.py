@@ -130,7 +130,9 @@ async def stream() -> Response | None:
                 {receive, closed, sender}, return_when=asyncio.FIRST_COMPLETED
             )
             if receive in done:
-                await client.handle(receive.result())
+                # Quart hands an empty binary message over as None (`bytes or text`).
+                raw = receive.result()
+                await client.handle(b"" if raw is None else raw)
                 continue
             receive.cancel()
             if closed in done:

@@ -138,11 +138,11 @@ def _kinds(kinds: tuple[type, ...]) -> str:
 def _optional_number(data: dict[str, Any], name: str, where: str) -> float | None:
     if data.get(name) is None:
         return None
-    return float(_field(data, name, (int, float), where))
+    return _number(_field(data, name, (int, float), where), name, where)
 
 
 def _rate(data: dict[str, Any], where: str, max_rate: float) -> float:
-    rate = float(_field(data, "rate", (int, float), where))
+    rate = _number(_field(data, "rate", (int, float), where), "rate", where)
     if not (0 < rate <= max_rate) or math.isnan(rate):
         raise ProtocolError(f"{where}: 'rate' must be above 0 and at most {max_rate:g} Hz")
     return rate
@@ -168,7 +168,7 @@ def parse_config(instrument: str, data: Any, *, max_rate: float) -> Config:
         return ScopeConfig(
             channels=channels,
             samples=int(_field(data, "samples", (int,), where)),
-            timegap=float(_field(data, "timegap", (int, float), where)),
+            timegap=_number(_field(data, "timegap", (int, float), where), "timegap", where),
             trigger=_optional_number(data, "trigger", where),
             trigger_channel=trigger_channel.upper() if trigger_channel else None,
             range=voltage_range,
@@ -189,7 +189,7 @@ def parse_client_message(raw: str | bytes, *, max_bytes: int, max_rate: float) -
     if len(raw) > max_bytes:
         raise ProtocolError(f"message too long: {len(raw)} characters (at most {max_bytes})")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
         # A bound below the parser's own: a `ping`'s data is echoed and must be written again.
         deep = not within_depth(data, MAX_DEPTH)
     except ValueError as exc:
@@ -215,6 +215,27 @@ def parse_client_message(raw: str | bytes, *, max_bytes: int, max_rate: float) -
     instrument = _field(data, "instrument", (str,), kind)
     config = parse_config(instrument, data.get("config"), max_rate=max_rate)
     return Subscribe(sub_id, instrument, config)
+
+
+def _not_json(constant: str) -> Any:
+    # Python's json reads NaN and Infinity; echoed back (a ping's data, a config) they would
+    # make answers that are not JSON for any other parser.
+    raise ProtocolError(f"malformed JSON: {constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as inf
+        raise ProtocolError(f"malformed JSON: {text[:40]} is out of range")
+    return value
+
+
+def _number(value: Any, name: str, where: str) -> float:
+    """A JSON number as a float; integers too large for one are refused, not an overflow."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ProtocolError(f"{where}: '{name}' is out of range") from None
 
 
 def within_depth(value: Any, limit: int) -> bool:

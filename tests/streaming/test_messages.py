@@ -119,6 +119,38 @@ def test_equal_configurations_share_a_key() -> None:
         ("x" * 5000, "message too long"),
         ("[" * 2000 + "]" * 2000, "nested too deeply"),
         ('{"type": "ping", "data": ' + "[" * 40 + "]" * 40 + "}", "nested too deeply"),
+        # Found by the stream fuzzer: echoed back, these made answers that are not JSON, and
+        # integers too large for a float closed the connection (OverflowError).
+        ('{"type": "ping", "data": [Infinity]}', "Infinity is not a JSON number"),
+        ('{"type": "ping", "data": NaN}', "NaN is not a JSON number"),
+        ('{"type": "ping", "data": -1e400}', "-1e400 is out of range"),
+        (
+            {
+                "type": "subscribe",
+                "id": "x",
+                "instrument": "oscilloscope",
+                "config": {"channels": 1, "samples": 10, "timegap": 10**400},
+            },
+            "'timegap' is out of range",
+        ),
+        (
+            {
+                "type": "subscribe",
+                "id": "x",
+                "instrument": "oscilloscope",
+                "config": {"channels": 1, "samples": 10, "timegap": 1, "trigger": -(10**400)},
+            },
+            "'trigger' is out of range",
+        ),
+        (
+            {
+                "type": "subscribe",
+                "id": "x",
+                "instrument": "multimeter",
+                "config": {"channel": "CH1", "rate": 10**400},
+            },
+            "'rate' is out of range",
+        ),
     ],
 )
 def test_bad_messages_name_the_problem(message: object, error: str) -> None:

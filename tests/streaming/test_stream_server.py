@@ -189,6 +189,20 @@ async def test_malformed_messages_get_errors_and_the_connection_stays(live: Live
         assert (await next_text(ws, "pong"))["data"] == 1
 
 
+async def test_an_empty_binary_message_gets_an_error_and_the_connection_stays(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the stream fuzzer: Quart passed b"" on as None, and len(None) closed the socket."""
+    async with connect(live.url, additional_headers=live.headers()) as ws:
+        await ws.send(b"")
+        assert "binary messages are not accepted" in (await next_text(ws, "error"))["message"]
+        await ws.send("")
+        assert "malformed JSON" in (await next_text(ws, "error"))["message"]
+        await ws.send(json.dumps({"type": "ping", "data": 1}))
+        assert (await next_text(ws, "pong"))["data"] == 1
+    assert "Traceback" not in caplog.text
+
+
 async def test_deeply_nested_messages_get_an_error_and_the_connection_stays(
     live: Live, caplog: pytest.LogCaptureFixture
 ) -> None:
