@@ -1,8 +1,9 @@
 """Running scripts: editor code, stored scripts and examples, in the sandbox.
 
 The answer is data, never an exception from the script: `{"status", "widgets", "stdout",
-"error", "stats"}` (docs/reference/sandbox.md). The script's instrument calls go through
-the same registry checks and fair queue as function strings, on behalf of the caller.
+"error", "stats", "changed"}` (docs/reference/sandbox.md). The script's instrument calls go
+through the same registry checks and fair queue as function strings, on behalf of the
+caller and in the caller's context; `changed` lists the outputs they changed.
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ async def run_for(user: CurrentUser, code: str) -> Response:
     instrument = state.instrument
     caller = str(user.id)
 
+    changed: set[str] = set()
+
     async def device_call(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         outcome = await instrument.run_call(caller, name, args, kwargs)
+        changed.update(outcome.changed)
         return outcome.result
 
     result = await state.sandbox.run(
         code, device_call=device_call, validate_function=instrument.validate
     )
-    return jsonify(result.to_dict())
+    order = list(instrument.owner.contexts.bench)
+    return jsonify({**result.to_dict(), "changed": sorted(changed, key=order.index)})
 
 
 @bp.post("/v1/run")

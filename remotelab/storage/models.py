@@ -128,3 +128,16 @@ class LabScript(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LabBenchOutput(Base):
+    """An output of the bench as a teacher set it (``PUT /v1/device/bench``), kept across
+    restarts. Only outputs that differ from the configured bench (the bench file's or the
+    default) have a row; ``value`` is the output's JSON (docs/reference/contexts.md)."""
+
+    __tablename__ = "lab_bench_outputs"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

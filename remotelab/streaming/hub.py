@@ -13,7 +13,7 @@ import asyncio
 import collections
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import asdict
 from typing import Any
 
@@ -204,6 +204,7 @@ class Hub:
                 self._deliverer(subscribers),
                 self._reporter(subscribers),
                 max_fps=self.limits.max_fps,
+                users=lambda: sorted({client.user for client in subscribers}),
             )
             self._loops[key] = loop
             loop.start()
@@ -234,9 +235,12 @@ class Hub:
 
     @staticmethod
     def _deliverer(subscribers: dict[Client, str]) -> Callable[..., None]:
-        def deliver(body: FrameBody, seq: int, stamp: float, x0: float, dx: float) -> None:
+        def deliver(
+            body: FrameBody, seq: int, stamp: float, x0: float, dx: float, users: Collection[str]
+        ) -> None:
             for client, sub_id in list(subscribers.items()):
-                client.offer_frame(sub_id, frame_bytes(sub_id, seq, stamp, x0, dx, body))
+                if client.user in users:  # captured in this client's user's context
+                    client.offer_frame(sub_id, frame_bytes(sub_id, seq, stamp, x0, dx, body))
 
         return deliver
 

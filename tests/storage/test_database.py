@@ -23,6 +23,7 @@ async def test_migrations_create_the_schema_and_are_idempotent(tmp_path: Path) -
             "lab_accounts",
             "lab_scripts",
             "lab_revoked_tokens",
+            "lab_bench_outputs",
             "lab_alembic_version",
         }
         assert mode == "wal"
