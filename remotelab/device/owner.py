@@ -396,12 +396,25 @@ class DeviceOwner:
             loop.call_soon_threadsafe(_end_batch, done, last, fault)
 
     def _apart(self, job: Job[Any]) -> list[Job[Any]]:
-        """Followers of ``job`` whose caller's context differs from ``job``'s caller's."""
+        """Take from ``job`` the followers whose caller's context differs from its caller's.
+
+        Returns them as new shared readings, one per distinct context (the first of each
+        leads, the others follow it), to run right after ``job``.
+        """
         mine = self.contexts.outputs(job.user)
-        apart = [f for f in job.followers if self.contexts.outputs(f.user) != mine]
-        if apart:
-            job.followers = [f for f in job.followers if f not in apart]
-        return apart
+        leaders: dict[str, Job[Any]] = {}
+        kept: list[Job[Any]] = []
+        for follower in job.followers:
+            theirs = self.contexts.outputs(follower.user)
+            if theirs == mine:
+                kept.append(follower)
+            elif theirs.fingerprint in leaders:
+                leaders[theirs.fingerprint].followers.append(follower)
+            else:
+                leaders[theirs.fingerprint] = follower
+        if leaders:
+            job.followers = kept
+        return list(leaders.values())
 
     def _deliver(self, job: Job[Any], result: Any) -> None:
         for future in job.futures():
