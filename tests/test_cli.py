@@ -47,7 +47,7 @@ def test_a_wrong_setting_stops_serve_with_one_line(tmp_path: Path) -> None:
 def test_init_db_and_create_user(tmp_path: Path) -> None:
     done = run(["init-db"], tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "database ready at schema revision 0001" in done.stdout
+    assert "database ready at schema revision 0002" in done.stdout
     created = run(
         ["create-user", "--email", "T@Example.org", "--role", "teacher", "--password-stdin"],
         tmp_path,
