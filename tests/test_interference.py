@@ -40,7 +40,14 @@ class Server:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    app = create_app(make_settings(tmp_path, sandbox_max_concurrent=3))
+    app = create_app(
+        make_settings(
+            tmp_path,
+            sandbox_max_concurrent=3,
+            script_runs_per_minute=100_000,  # the limits of a class, not of this test
+            function_calls_per_minute=100_000,
+        )
+    )
     port = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
