@@ -112,9 +112,9 @@ def _get_source(pv: str, unit: str) -> Function:
     what = "current on PCS" if pv == "pcs" else f"voltage on {pv.upper()}"
     return Function(
         name=f"get_{pv}",
-        doc=f"The {what} last set.",
+        doc=f"The {what} for you (the bench's unless you set it).",
         params=(),
-        returns=Returns("float | null", f"The {what}; null when never set.", unit),
+        returns=Returns("float | null", f"The {what}.", unit),
         binding=lambda sl, a: b.power(sl)[pv],
         example=f"get_{pv}()",
         category="power supply",

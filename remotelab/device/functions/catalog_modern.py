@@ -372,11 +372,9 @@ def functions(limits: FunctionSettings) -> list[Function]:
         ),
         Function(
             name="power_supply_get",
-            doc="The values last set on PV1, PV2, PV3 and PCS.",
+            doc="The values of PV1, PV2, PV3 and PCS for you (the bench's unless you set them).",
             params=(),
-            returns=Returns(
-                "dict[str, float | null]", "pv1, pv2, pv3 (V) and pcs (A); null when never set."
-            ),
+            returns=Returns("dict[str, float | null]", "pv1, pv2, pv3 (V) and pcs (A)."),
             binding=lambda sl, a: b.power(sl),
             example="power_supply_get()",
             category="power supply",
