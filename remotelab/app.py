@@ -2,8 +2,9 @@
 
 ``before_serving`` opens, in order: the database (migrations applied), the
 built-in examples, the mail queue, the account service, the instrument
-(backend, device owner thread, function registry). ``after_serving`` closes
-them in reverse order (the mail queue waits a bounded time for mail in flight).
+(backend, device owner thread with the bench teachers stored, function registry).
+``after_serving`` closes them in reverse order (the mail queue waits a bounded time
+for mail in flight).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from quart import Quart
 from quart_schema import Info, QuartSchema
@@ -30,8 +32,9 @@ from remotelab.device.backends import select_backend
 from remotelab.device.functions import default_registry
 from remotelab.device.owner import DeviceOwner
 from remotelab.device.scheduler import UserGate
-from remotelab.device.service import Instrument
+from remotelab.device.service import Instrument, stored_bench
 from remotelab.sandbox import SandboxPool
+from remotelab.storage import bench as bench_queries
 from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
 from remotelab.streaming.hub import Hub
@@ -127,7 +130,9 @@ def create_app(settings: Settings | None = None) -> Quart:
                 )
             accounts = Accounts(settings, db, mail)
             await accounts.load_revocations()
-            instrument = await open_instrument(settings)
+            async with db.session() as session:
+                stored = await bench_queries.load(session)
+            instrument = await open_instrument(settings, stored)
             stack.push_async_callback(instrument.owner.close)
             sandbox = SandboxPool(
                 settings.sandbox,
@@ -189,10 +194,14 @@ async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:
         await state.hub.close()
 
 
-async def open_instrument(settings: Settings) -> Instrument:
-    """Pick the backend (a USB scan may block: off the loop), start the device owner."""
+async def open_instrument(settings: Settings, stored_outputs: dict[str, Any]) -> Instrument:
+    """Pick the backend (a USB scan may block: off the loop), start the device owner.
+
+    ``stored_outputs``: the bench's outputs as teachers set them (``lab_bench_outputs``),
+    over the configured bench (the bench file's or the default).
+    """
     backend = await asyncio.to_thread(select_backend, settings.device, settings.emulator)
-    owner = DeviceOwner(backend, settings.device)
+    owner = DeviceOwner(backend, settings.device, bench=stored_bench(backend.bench, stored_outputs))
     await owner.start()
     return Instrument(
         owner,

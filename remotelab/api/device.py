@@ -10,9 +10,20 @@ from quart_schema import document_response, validate_response
 
 from remotelab.api.context import lab
 from remotelab.api.identity import authenticate
-from remotelab.api.schemas import DeviceOut, FunctionRunIn, FunctionRunOut, FunctionsOut
+from remotelab.api.schemas import (
+    BenchIn,
+    BenchOut,
+    ContextOut,
+    DeviceOut,
+    FunctionRunIn,
+    FunctionRunOut,
+    FunctionsOut,
+)
 from remotelab.api.validation import json_body
+from remotelab.auth.roles import can_change_bench
 from remotelab.device.service import Instrument
+from remotelab.errors import PermissionDenied
+from remotelab.storage import bench as bench_queries
 from remotelab.widgets import stack
 
 bp = Blueprint("device", __name__)
@@ -46,7 +57,11 @@ async def run_function(data: FunctionRunIn) -> Response:
     carries the result stacked into plot series, as a widget button's `update-plot` does.
     Calls wait in a fair queue (round robin between users): 429 when it is full, 503 while the
     device is faulted or reconnecting. Identical shared readings waiting at the same moment
-    (a class pressing the same "Voltage on CH1" button) are answered by one measurement.
+    (a class pressing the same "Voltage on CH1" button) are answered by one measurement when
+    the callers' outputs are the same.
+
+    The call runs in your context: the bench's outputs with the ones you set (others' settings
+    never reach you). `changed` names the outputs the call changed, e.g. `["SI1"]`.
     """
     user = await authenticate()
     state = lab()
@@ -63,6 +78,7 @@ async def run_function(data: FunctionRunIn) -> Response:
         "result": outcome.result,
         "notes": outcome.notes,
         "elapsed_ms": outcome.elapsed_ms,
+        "changed": list(outcome.changed),
     }
     if series is not None:
         body["series"] = series
@@ -74,10 +90,57 @@ async def run_function(data: FunctionRunIn) -> Response:
 @bp.get("/v1/device")
 @validate_response(DeviceOut)
 async def device_status() -> dict[str, Any]:
-    """The instrument's state.
+    """The instrument's state, and your own outputs.
 
     Backend (emulator or pslab, and why a fallback), port, firmware, connected or faulted,
-    the queue's length and your position in it.
+    the queue's length and your position in it; `context`: your outputs (the bench's, with
+    the ones you set) and which of them differ from the bench; `bench`: the bench.
     """
     user = await authenticate()
-    return instrument().owner.status(str(user.id))
+    owner = instrument().owner
+    return {
+        **owner.status(str(user.id)),
+        "context": owner.context_status(str(user.id)),
+        "bench": owner.contexts.bench.to_json(),
+    }
+
+
+@bp.post("/v1/device/reset")
+@validate_response(ContextOut)
+async def reset_outputs() -> dict[str, Any]:
+    """Return your outputs to the bench's: everything you set is forgotten.
+
+    The device gets them before your next call. Other users are not affected.
+    """
+    user = await authenticate()
+    owner = instrument().owner
+    owner.reset_context(str(user.id))
+    return owner.context_status(str(user.id))
+
+
+@bp.put("/v1/device/bench")
+@json_body(BenchIn)
+@validate_response(BenchOut)
+async def set_bench(data: BenchIn) -> dict[str, Any]:
+    """Change the bench: the outputs every user starts from (teachers and admins).
+
+    `outputs` names the outputs to change; each value is checked like the arguments of the
+    functions that set it (400 naming the output). Every user who did not set an output
+    themselves gets the new value before their next call. The change is kept across
+    restarts. Students get 403.
+    """
+    user = await authenticate()
+    if not can_change_bench(user.role):
+        raise PermissionDenied("only teachers and admins change the bench")
+    device = instrument()
+    async with device.bench_lock:
+        old = device.owner.contexts.bench
+        bench = device.bench_with(data.outputs)
+        async with lab().db.session() as session:
+            await bench_queries.replace(session, device.bench_changes(bench), user.id)
+        device.owner.set_bench(bench)
+    return {
+        "outputs": bench.to_json(),
+        "differs_from_default": list(bench.diff(device.configured_bench)),
+        "changed": list(bench.diff(old)),
+    }

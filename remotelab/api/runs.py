@@ -1,8 +1,9 @@
 """Running scripts: editor code, stored scripts and examples, in the sandbox.
 
 The answer is data, never an exception from the script: `{"status", "widgets", "stdout",
-"error", "stats"}` (docs/reference/sandbox.md). The script's instrument calls go through
-the same registry checks and fair queue as function strings, on behalf of the caller.
+"error", "stats", "changed"}` (docs/reference/sandbox.md). The script's instrument calls go
+through the same registry checks and fair queue as function strings, on behalf of the
+caller and in the caller's context; `changed` lists the outputs they changed.
 
 A run can also be followed live and stopped (ADR 0010): ``/v1/runs/live`` is one
 websocket per client on which it starts runs (one at a time) and receives their output
@@ -50,15 +51,20 @@ async def execute(
     *,
     control: RunControl | None = None,
     script_id: int | None = None,
-) -> RunResult:
-    """Run ``code`` for ``user``; a saved script's run (``script_id``) goes into its history."""
+) -> dict[str, Any]:
+    """Run ``code`` for ``user``: the run's answer (the result and the outputs it changed).
+
+    A saved script's run (``script_id``) goes into its history."""
     state = lab()
     state.run_limiter.hit(str(user.id))
     instrument = state.instrument
     caller = str(user.id)
 
+    changed: set[str] = set()
+
     async def device_call(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         outcome = await instrument.run_call(caller, name, args, kwargs)
+        changed.update(outcome.changed)
         return outcome.result
 
     started_at = utcnow()
@@ -67,7 +73,8 @@ async def execute(
     )
     if script_id is not None:
         await _remember(user, script_id, started_at, result)
-    return result
+    order = list(instrument.owner.contexts.bench)
+    return {**result.to_dict(), "changed": sorted(changed, key=order.index)}
 
 
 async def _remember(
@@ -88,8 +95,8 @@ async def _remember(
 
 
 async def run_for(user: CurrentUser, code: str, script_id: int | None = None) -> Response:
-    result = await execute(user, code, control=RunControl(str(user.id)), script_id=script_id)
-    return jsonify(result.to_dict())
+    body = await execute(user, code, control=RunControl(str(user.id)), script_id=script_id)
+    return jsonify(body)
 
 
 @bp.post("/v1/run")
@@ -260,11 +267,11 @@ async def live_runs() -> Response | None:
         outbox.put({"type": "run.started", "run": control.id})
         try:
             code, script_id = await _source(user, message)
-            result = await execute(user, code, control=control, script_id=script_id)
+            body = await execute(user, code, control=control, script_id=script_id)
         except RemotelabError as exc:
             outbox.put(_notice(exc, control.id), notice=True)
             return
-        outbox.put({"type": "run.result", "run": control.id, "result": result.to_dict()})
+        outbox.put({"type": "run.result", "run": control.id, "result": body})
 
     try:
         while True:

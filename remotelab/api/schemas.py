@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from remotelab.device.outputs import DEFAULT_BENCH
+
 
 def check_text(value: str) -> str:
     """Refuse text that no database can store: NUL characters and lone surrogates."""
@@ -395,7 +397,84 @@ class FunctionRunOut(BaseModel):
     result: Any = Field(examples=[1.2345])
     notes: list[str] = Field(description="Values that were changed to be valid JSON (inf/nan).")
     elapsed_ms: float
+    changed: list[str] = Field(
+        examples=[["SI1"]],
+        description="The outputs whose value the call changed in your context (empty for "
+        "readings).",
+    )
     series: list[Any] | None = None
+
+
+BENCH_EXAMPLE = DEFAULT_BENCH.to_json()
+MY_OUTPUTS_EXAMPLE = {
+    **BENCH_EXAMPLE,
+    "SI1": {"shape": "sine", "frequency": 2000.0, "phase": None},
+    "PV1": 1.5,
+}
+
+
+class ContextOut(BaseModel):
+    """Your own instrument: the bench's outputs with the ones you set."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outputs": MY_OUTPUTS_EXAMPLE,
+                    "differs_from_bench": ["SI1", "PV1"],
+                    "fingerprint": "0838fa8cd87cd9dd",
+                    "expires_in": 3540.5,
+                }
+            ]
+        }
+    )
+
+    outputs: dict[str, Any] = Field(
+        description="Every output by name: SI1/SI2 {shape, frequency, phase}, PV1-PV3 (V), "
+        "PCS (A), SQ1-SQ4 {mode, ...}, CH1_RANGE/CH2_RANGE (V)."
+    )
+    differs_from_bench: list[str]
+    fingerprint: str = Field(description="Equal for users whose outputs are all equal.")
+    expires_in: float | None = Field(
+        description="Seconds until your own outputs are forgotten unless you use the "
+        "instrument (null: you have none)."
+    )
+
+
+class SwitchesOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 42, "mean_ms": 0.41}]})
+
+    count: int
+    mean_ms: float | None
+
+
+class BenchIn(Strict):
+    outputs: dict[str, Any] = Field(
+        examples=[{"SI1": {"shape": "sine", "frequency": 500}, "PV1": 1.0}],
+        description="Outputs to change, by name (the others keep their bench value); checked "
+        "like the arguments of the functions that set them.",
+    )
+
+
+class BenchOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outputs": {**BENCH_EXAMPLE, "PV1": 1.0},
+                    "differs_from_default": ["PV1"],
+                    "changed": ["PV1"],
+                }
+            ]
+        }
+    )
+
+    outputs: dict[str, Any]
+    differs_from_default: list[str] = Field(
+        description="Outputs that differ from the configured bench (the bench file's or the "
+        "default); they are kept across restarts."
+    )
+    changed: list[str] = Field(description="Outputs this request changed.")
 
 
 class QueueOut(BaseModel):
@@ -426,6 +505,11 @@ class DeviceOut(BaseModel):
     firmware: str | None
     queue: QueueOut
     calls_served: int
+    switches: SwitchesOut
+    context: ContextOut
+    bench: dict[str, Any] = Field(
+        examples=[BENCH_EXAMPLE], description="The bench: what a user who set nothing has."
+    )
     checked_at: float
 
 
@@ -470,6 +554,7 @@ class RunOut(BaseModel):
                         "device_calls": 1,
                         "max_rss_kb": 61000,
                     },
+                    "changed": [],
                 }
             ]
         }
@@ -480,6 +565,10 @@ class RunOut(BaseModel):
     stdout: str
     error: RunErrorOut | None
     stats: RunStatsOut
+    changed: list[str] = Field(
+        default_factory=list,
+        description="The outputs whose value the run's instrument calls changed in your context.",
+    )
 
 
 class RunHistoryItemOut(BaseModel):

@@ -3,7 +3,8 @@
 ``admin`` comes from the event server's ``users.is_admin`` / ``is_super_admin``
 or is granted in the lab; ``teacher`` is granted in the lab (``lab_`` tables);
 everyone else is a ``student``. Students see their own scripts and published
-examples; teachers also publish examples; admins also grant roles.
+examples; teachers also publish examples and change the bench's outputs; admins also
+grant roles.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def effective_role(*, is_admin: bool, is_super_admin: bool, lab_role: str | None
 
 def can_publish(role: Role) -> bool:
     """Whether ``role`` may publish example scripts."""
+    return role in (Role.TEACHER, Role.ADMIN)
+
+
+def can_change_bench(role: Role) -> bool:
+    """Whether ``role`` may change the bench's outputs (what every user starts from)."""
     return role in (Role.TEACHER, Role.ADMIN)
 
 

@@ -395,6 +395,26 @@ class DeviceSettings(Section):
     reconnect_max: float = setting(
         10.0, "Longest wait between reconnection attempts, in seconds.", gt=0
     )
+    context_idle_seconds: float = setting(
+        3600.0,
+        "A user's own outputs (their context: docs/reference/contexts.md) are forgotten after "
+        "this long without an instrument call; they then see the bench again.",
+        gt=0,
+    )
+    settle_ms_wave: float = setting(
+        5.0,
+        "After a change of SI1 or SI2 (a context switch or a user's own setting), the device "
+        "waits this long before the next call measures.",
+        ge=0,
+        le=10_000,
+    )
+    settle_ms_power: float = setting(
+        5.0, "The same wait after a change of PV1, PV2, PV3 or PCS.", ge=0, le=10_000
+    )
+    settle_ms_pwm: float = setting(1.0, "The same wait after a change of SQ1-SQ4.", ge=0, le=10_000)
+    settle_ms_range: float = setting(
+        0.0, "The same wait after a change of the CH1 or CH2 input range (gain).", ge=0, le=10_000
+    )
 
 
 @dataclass(frozen=True)
@@ -430,6 +450,22 @@ class EmulatorSettings(Section):
         1_000_000,
         "Most points sampled to find the logic edges of several signals mixed on one input.",
         ge=1000,
+    )
+    settle_ms_wave: float = setting(
+        2.0,
+        "Real-time mode: a change of SI1 or SI2 reaches the bench this long after the "
+        "command (before that, the old waveform is measured).",
+        ge=0,
+        le=10_000,
+    )
+    settle_ms_power: float = setting(
+        2.0,
+        "Real-time mode: the same delay for PV1, PV2, PV3 and PCS.",
+        ge=0,
+        le=10_000,
+    )
+    settle_ms_pwm: float = setting(
+        0.5, "Real-time mode: the same delay for SQ1-SQ4.", ge=0, le=10_000
     )
 
 

@@ -4,6 +4,8 @@
   scans USB ports only and never the network;
 - :mod:`.owner` — the device thread: every pslab call runs there, one at a time;
 - :mod:`.scheduler` — the fair queue of calls between users, and the per-user gate;
+- :mod:`.outputs`, :mod:`.contexts`, :mod:`.switch` — what persists on the device, every
+  user's own setting of it, and the switch between two settings (docs/reference/contexts.md);
 - :mod:`.service` — :class:`~.service.Instrument`, what the API, sandbox and streams call;
 - :mod:`.functions` — the whitelist of function strings, parsed without evaluation;
 - :mod:`.emulator` — a byte-protocol PSLab emulator on a virtual bench.

@@ -18,7 +18,9 @@ from pslab import ScienceLab
 from pslab.connection import SerialHandler
 
 from remotelab.config import DeviceSettings, EmulatorSettings
-from remotelab.device.emulator import Emulator, load_bench_file
+from remotelab.device.emulator import Emulator, load_bench, load_bench_file
+from remotelab.device.functions.effects import check_outputs
+from remotelab.device.outputs import DEFAULT_BENCH, Outputs, changes_from_json
 from remotelab.device.pslab_compat import IntegerSafeHandler
 from remotelab.errors import InputError
 
@@ -30,6 +32,13 @@ SERIAL_TIMEOUT = 1.0
 
 
 class Backend(Protocol):
+    #: The outputs the lab sets at start (the bench file's ``[outputs]``, or the default).
+    bench: Outputs
+
+    @property
+    def settles(self) -> bool:
+        """Whether outputs take time to settle after a change (the owner then waits)."""
+
     def open(self) -> Any:
         """Connect and return a ``pslab.ScienceLab`` on this backend."""
 
@@ -45,9 +54,17 @@ class Backend(Protocol):
 class EmulatorBackend:
     """The built-in firmware emulator, driven by the real pslab library."""
 
-    def __init__(self, emulator: Emulator, *, fallback: str | None = None) -> None:
+    def __init__(
+        self, emulator: Emulator, *, fallback: str | None = None, bench: Outputs | None = None
+    ) -> None:
         self.emulator = emulator
         self.fallback = fallback
+        self.bench = bench or DEFAULT_BENCH
+
+    @property
+    def settles(self) -> bool:
+        """In fast mode the emulator's outputs change at once; in real time they settle."""
+        return self.emulator.realtime
 
     def open(self) -> Any:
         if not self.emulator.connected:
@@ -77,6 +94,9 @@ class PslabSerialHandler(IntegerSafeHandler, SerialHandler):  # type: ignore[mis
 
 class SerialBackend:
     """A real PSLab on a serial port."""
+
+    bench: Outputs = DEFAULT_BENCH
+    settles = True
 
     def __init__(self, port: str) -> None:
         self.port = port
@@ -143,6 +163,22 @@ def make_emulator(settings: EmulatorSettings) -> Emulator:
     )
 
 
+def configured_bench(settings: EmulatorSettings) -> Outputs:
+    """The default bench with the bench file's ``[outputs]`` (checked like the function
+    arguments that set them). Raises InputError naming the file and the output."""
+    if settings.bench is None:
+        return DEFAULT_BENCH
+    try:
+        _, table = load_bench(settings.bench)
+        return check_outputs(DEFAULT_BENCH, changes_from_json(table))
+    except OSError as exc:
+        raise InputError(f"cannot read the emulator bench file {settings.bench}: {exc}") from None
+    except InputError as exc:
+        raise InputError(
+            f"bench file {settings.bench}: [outputs] {exc.message}", details=exc.details
+        ) from None
+
+
 def select_backend(device: DeviceSettings, emulator: EmulatorSettings) -> Backend:
     """The backend for the ``device`` settings (``emulator`` settings for the emulator).
 
@@ -152,7 +188,7 @@ def select_backend(device: DeviceSettings, emulator: EmulatorSettings) -> Backen
     """
     kind, port = device.kind, device.port
     if kind == "emulator":
-        return EmulatorBackend(make_emulator(emulator))
+        return EmulatorBackend(make_emulator(emulator), bench=configured_bench(emulator))
     if kind == "pslab":
         return SerialBackend(port) if port else ScanningBackend()
     if kind == "auto":
@@ -162,7 +198,9 @@ def select_backend(device: DeviceSettings, emulator: EmulatorSettings) -> Backen
             return SerialBackend(found)
         reason = "no PSLab found on USB (VID:PID 04d8:00df or 10c4:ea60)"
         log.warning("device auto: %s; falling back to the emulator", reason)
-        return EmulatorBackend(make_emulator(emulator), fallback=reason)
+        return EmulatorBackend(
+            make_emulator(emulator), fallback=reason, bench=configured_bench(emulator)
+        )
     raise InputError(f"unknown device kind {kind!r}: choose emulator, pslab or auto")
 
 

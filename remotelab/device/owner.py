@@ -10,23 +10,34 @@ on a bad ACK, a vanished serial port) marks the device faulted: that call and
 every queued one fail with :class:`~remotelab.errors.DeviceUnavailable`, new
 calls fail fast, and a background task reconnects with exponential back-off.
 Everything else the server does keeps working meanwhile.
+
+Contexts (docs/reference/contexts.md): every user has their own instrument, the bench's
+outputs plus the outputs they set (:mod:`.contexts`). Before a call runs, the device
+thread brings the device's outputs to the caller's context, sending only what differs
+(:mod:`.switch`), and waits each changed output's settle time; after a call that set
+outputs, it records them in the caller's context. Switches happen between calls, never
+inside one. The bench is applied whole when the device opens (and after a reconnect).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
 
 from serial import SerialException
 
 from remotelab.config import DeviceSettings
+from remotelab.device import switch
 from remotelab.device.backends import Backend
+from remotelab.device.contexts import Contexts
+from remotelab.device.outputs import KINDS, Kind, Outputs, Value, kinds_of
 from remotelab.device.scheduler import FairQueue, Job, new_job, wait_for_job
 from remotelab.errors import DeviceUnavailable, InputError, RemotelabError
 
@@ -66,9 +77,19 @@ def describe_fault(exc: BaseException) -> str:
 
 
 class DeviceOwner:
-    """Owns the backend's ScienceLab. Open with :meth:`start`, close with :meth:`close`."""
+    """Owns the backend's ScienceLab. Open with :meth:`start`, close with :meth:`close`.
 
-    def __init__(self, backend: Backend, limits: DeviceSettings | None = None) -> None:
+    ``bench``: the outputs every user starts from (default: the backend's, that is the
+    bench file's or :data:`.outputs.DEFAULT_BENCH`).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        limits: DeviceSettings | None = None,
+        *,
+        bench: Outputs | None = None,
+    ) -> None:
         self.backend = backend
         self.limits = limits or DeviceSettings()
         self.queue = FairQueue(self.limits)
@@ -76,6 +97,17 @@ class DeviceOwner:
         self.fault: str | None = None
         self.firmware: str | None = None
         self.calls_served = 0
+        self.contexts = Contexts(bench or backend.bench, self.limits.context_idle_seconds)
+        #: Context switches that sent something, and the device time they took.
+        self.switches = 0
+        self.switch_seconds = 0.0
+        self._settle_seconds: dict[Kind, float] = {
+            kind: getattr(self.limits, f"settle_ms_{kind}") / 1000 for kind in KINDS
+        }
+        #: What the device's outputs are now (None: unknown, every output is sent next).
+        #: Read and written on the device thread only.
+        self._device_outputs: Outputs | None = None
+        self._next_expiry = 0.0
         self._lab: Any = None
         self._executor = self._new_executor()
         self._worker: asyncio.Task[None] | None = None
@@ -116,7 +148,7 @@ class DeviceOwner:
         loop = asyncio.get_running_loop()
         self.state = "connecting"
         lab = await asyncio.wait_for(
-            loop.run_in_executor(self._executor, self.backend.open), self.limits.run_timeout
+            loop.run_in_executor(self._executor, self._open_on_device), self.limits.run_timeout
         )
         self._lab = lab
         version = getattr(lab, "firmware", None)
@@ -124,6 +156,13 @@ class DeviceOwner:
         self.firmware = ".".join(map(str, parts)) if None not in parts else None
         self.state, self.fault = "connected", None
         log.info("instrument connected: %s (firmware %s)", self.backend.describe(), self.firmware)
+
+    def _open_on_device(self) -> Any:
+        """On the device thread: connect, then set the bench's outputs (all of them)."""
+        self._device_outputs = None
+        lab = self.backend.open()
+        self._switch(lab, self.contexts.bench)
+        return lab
 
     # ------------------------------------------------------------------ calls
 
@@ -135,20 +174,124 @@ class DeviceOwner:
         label: str = "",
         timeout: float | None = None,
         share_key: str | None = None,
+        context: bool = True,
     ) -> T:
         """Run ``fn(sciencelab)`` on the device thread on behalf of ``user``.
 
+        The device is in ``user``'s context when ``fn`` runs (``context=False``: in
+        whatever context it is; ``fn`` then switches itself, see :meth:`call_in_contexts`).
+
         ``share_key``: calls with the same key are the same reading; those waiting when
-        one of them is taken are answered by its run, and share its (unmutated) result.
+        one of them is taken are answered by its run, and share its (unmutated) result,
+        if their callers' contexts are equal when it runs (else they run on their own).
 
         Raises DeviceBusy (queue full), DeviceUnavailable (faulted, closed, or the
         device failed during the call), DeviceTimeout (waited + ran too long), or
         the exception ``fn`` raised for a non-device reason.
         """
         self._check_available()
-        job = new_job(user, fn, label, share_key)
+        job = new_job(user, self._in_context(user, fn) if context else fn, label, share_key)
         self.queue.put(job)
         return await wait_for_job(job, timeout or self.limits.call_timeout)
+
+    async def call_in_contexts(
+        self,
+        user: str,
+        users: Sequence[str],
+        fn: Callable[[Any], T],
+        *,
+        label: str = "",
+        timeout: float | None = None,
+    ) -> list[tuple[tuple[str, ...], T]]:
+        """Run ``fn`` once per distinct context among ``users`` (queued as ``user``).
+
+        Shared work (a stream's capture for all its subscribers) is shared only between
+        users whose contexts are equal when it runs: ``[(users, result), ...]``, one
+        entry per distinct context, decided on the device thread at run time.
+        """
+
+        def per_context(lab: Any) -> list[tuple[tuple[str, ...], T]]:
+            groups: dict[str, list[str]] = {}
+            for member in users:
+                groups.setdefault(self.contexts.outputs(member).fingerprint, []).append(member)
+            results = []
+            for members in groups.values():
+                for member in members:
+                    self.contexts.touch(member)
+                self._switch(lab, self.contexts.outputs(members[0]))
+                results.append((tuple(members), fn(lab)))
+            return results
+
+        return await self.call(user, per_context, label=label, timeout=timeout, context=False)
+
+    def _in_context(self, user: str, fn: Callable[[Any], T]) -> Callable[[Any], T]:
+        def run(lab: Any) -> T:
+            self.contexts.touch(user)
+            self._switch(lab, self.contexts.outputs(user))
+            return fn(lab)
+
+        return run
+
+    # ------------------------------------------------------------------ contexts
+
+    def _switch(self, lab: Any, target: Outputs) -> None:
+        """On the device thread: bring the device's outputs to ``target`` (differences only)."""
+        current = self._device_outputs
+        if target is current:
+            return
+        start = time.perf_counter()
+        try:
+            changed = switch.apply(lab, target, current)
+        except BaseException:
+            self._device_outputs = None  # half sent: send everything next time
+            raise
+        self._device_outputs = target
+        if changed:
+            self._wait_settled(changed)
+            self.switches += 1
+            self.switch_seconds += time.perf_counter() - start
+
+    def _wait_settled(self, changed: Sequence[str]) -> None:
+        if not self.backend.settles:
+            return
+        wait = max(self._settle_seconds[kind] for kind in kinds_of(list(changed)))
+        if wait > 0:
+            time.sleep(wait)
+
+    def record(self, user: str, changes: Mapping[str, Value]) -> tuple[str, ...]:
+        """On the device thread, after ``user``'s call set ``changes``: keep them in the
+        user's context (the device now has them) and wait for them to settle.
+
+        Returns the outputs whose value changed.
+        """
+        before, after = self.contexts.record(user, changes)
+        if self._device_outputs == before:
+            self._device_outputs = after
+        else:  # the call ran outside the user's context: the device's state is unknown
+            self._device_outputs = None
+        changed = after.diff(before)
+        if changed:
+            self._wait_settled(changed)
+        return changed
+
+    def forget_device_outputs(self) -> None:
+        """On the device thread: a call failed half-way; send every output next time."""
+        self._device_outputs = None
+
+    def reset_context(self, user: str) -> Outputs:
+        """``user``'s outputs back to the bench (sent to the device before their next call)."""
+        return self.contexts.reset(user)
+
+    def set_bench(self, bench: Outputs) -> None:
+        """A new bench: every user who did not set an output themselves gets the bench's."""
+        self.contexts.set_bench(bench)
+
+    def _expire_contexts(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_expiry:
+            self._next_expiry = now + min(60.0, self.contexts.idle_seconds / 4)
+            for user in self.contexts.expire():
+                log.debug("context of user %s expired", user)
 
     def _check_available(self) -> None:
         if self.state == "closed":
@@ -160,6 +303,7 @@ class DeviceOwner:
         loop = asyncio.get_running_loop()
         while True:
             await self.queue.wait()
+            self._expire_contexts()
             batch = self._take_batch()
             if not batch:
                 continue
@@ -223,10 +367,18 @@ class DeviceOwner:
         """
         last: tuple[Callable[..., None], Job[Any], Any] | None = None
         fault: BaseException | None = None
+        pending = collections.deque(batch)
         try:
-            for job in batch:
+            while pending:
+                job = pending.popleft()
                 if not job.wanted():  # plain reads of the futures' states
                     continue
+                if job.followers:
+                    # A shared reading answers only callers whose context is the same as
+                    # its own now; the others run on their own, right after it.
+                    apart = self._apart(job)
+                    pending.extendleft(reversed(apart))
+                    batch.extend(apart)  # settled with the batch if the device faults
                 if last is not None:
                     callback, previous, outcome = last
                     loop.call_soon_threadsafe(callback, previous, outcome)
@@ -242,6 +394,27 @@ class DeviceOwner:
                     last = (self._deliver, job, result)
         finally:
             loop.call_soon_threadsafe(_end_batch, done, last, fault)
+
+    def _apart(self, job: Job[Any]) -> list[Job[Any]]:
+        """Take from ``job`` the followers whose caller's context differs from its caller's.
+
+        Returns them as new shared readings, one per distinct context (the first of each
+        leads, the others follow it), to run right after ``job``.
+        """
+        mine = self.contexts.outputs(job.user)
+        leaders: dict[str, Job[Any]] = {}
+        kept: list[Job[Any]] = []
+        for follower in job.followers:
+            theirs = self.contexts.outputs(follower.user)
+            if theirs == mine:
+                kept.append(follower)
+            elif theirs.fingerprint in leaders:
+                leaders[theirs.fingerprint].followers.append(follower)
+            else:
+                leaders[theirs.fingerprint] = follower
+        if leaders:
+            job.followers = kept
+        return list(leaders.values())
 
     def _deliver(self, job: Job[Any], result: Any) -> None:
         for future in job.futures():
@@ -313,7 +486,24 @@ class DeviceOwner:
                 "your_position": self.queue.position(user) if user is not None else None,
             },
             "calls_served": self.calls_served,
+            "switches": {
+                "count": self.switches,
+                "mean_ms": round(1000 * self.switch_seconds / self.switches, 3)
+                if self.switches
+                else None,
+            },
             "checked_at": time.time(),
+        }
+
+    def context_status(self, user: str) -> dict[str, Any]:
+        """JSON-safe view of ``user``'s context: their outputs and where they differ."""
+        outputs = self.contexts.outputs(user)
+        bench = self.contexts.bench
+        return {
+            "outputs": outputs.to_json(),
+            "differs_from_bench": list(outputs.diff(bench)),
+            "fingerprint": outputs.fingerprint,
+            "expires_in": self.contexts.expires_in(user),
         }
 
 

@@ -107,17 +107,17 @@ class FairQueue:
         await self._ready.wait()
 
     def take_matching(self, key: str) -> list[Job[Any]]:
-        """Remove and return every queued job whose key is ``key`` (shared readings)."""
+        """Remove and return the queued jobs whose key is ``key`` (shared readings).
+
+        Only a job at the head of its user's queue is taken: a user's reading never
+        jumps ahead of that user's earlier calls (which may set what it reads).
+        """
         taken: list[Job[Any]] = []
         for user, queue in list(self._queues.items()):
-            kept: deque[Job[Any]] = deque()
-            for job in queue:
-                (taken if job.key == key else kept).append(job)
-            if len(kept) == len(queue):
+            if queue[0].key != key:
                 continue
-            if kept:
-                self._queues[user] = kept
-            else:
+            taken.append(queue.popleft())
+            if not queue:
                 del self._queues[user]
         self._size -= len(taken)
         if not self._queues:

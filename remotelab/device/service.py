@@ -3,11 +3,14 @@
 A function string (HTTP) or a ``(name, args, kwargs)`` triple (a sandboxed
 script's proxy) is checked against the registry before the device sees
 anything, queued on the owner's fair queue on behalf of a user, run on the
-device thread, and converted to JSON-safe data there.
+device thread in that user's context, and converted to JSON-safe data there. A call
+that sets outputs has them recorded in the user's context (``CallResult.changed``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -22,7 +25,12 @@ from remotelab.device.functions import (
     parse_call,
     to_json_safe,
 )
+from remotelab.device.functions.effects import check_outputs
+from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
 from remotelab.device.owner import DeviceOwner
+from remotelab.errors import InputError
+
+log = logging.getLogger(__name__)
 
 PARSE_CACHE_SIZE = 1024
 
@@ -33,6 +41,8 @@ class CallResult:
     result: Any
     notes: list[str]
     elapsed_ms: float
+    #: The outputs whose value the call changed in the caller's context (``["SI1"]``).
+    changed: tuple[str, ...] = ()
 
 
 class Instrument:
@@ -52,6 +62,8 @@ class Instrument:
         #: Whether identical shared readings waiting together get one measurement (ADR 0007).
         self.share_readings = share_readings
         self._parsed: OrderedDict[str, ParsedCall] = OrderedDict()
+        #: Held while the bench is changed and stored (one teacher at a time).
+        self.bench_lock = asyncio.Lock()
 
     def parse(self, source: str) -> ParsedCall:
         """Check a function string. Raises FunctionStringError naming the problem."""
@@ -87,21 +99,68 @@ class Instrument:
 
     async def run_parsed(self, user: str, call: ParsedCall) -> CallResult:
         limits = self.limits
+        owner = self.owner
+        effects = call.function.effects
 
-        def on_device(lab: Any) -> tuple[Any, list[str]]:
-            return to_json_safe(
-                call.invoke(lab),
+        def on_device(lab: Any) -> tuple[Any, list[str], tuple[str, ...]]:
+            # In ``user``'s context (the owner switched to it before this runs).
+            changed: tuple[str, ...] = ()
+            if effects is None:
+                raw = call.invoke(lab)
+            else:
+                before = owner.contexts.outputs(user)
+                try:
+                    raw = call.invoke(lab)
+                except BaseException:
+                    owner.forget_device_outputs()  # it may have set some of them
+                    raise
+                changed = owner.record(user, effects(call.args, before))
+            result, notes = to_json_safe(
+                raw,
                 max_items=limits.max_result_items,
                 max_depth=limits.max_result_depth,
                 max_notes=limits.max_result_notes,
             )
+            return result, notes, changed
 
         start = time.perf_counter()
-        result, notes = await self.owner.call(
+        result, notes, changed = await owner.call(
             user,
             on_device,
             label=call.function.name,
             share_key=call.share_key if self.share_readings else None,
         )
         elapsed = (time.perf_counter() - start) * 1000
-        return CallResult(call.function.name, result, notes, round(elapsed, 3))
+        return CallResult(call.function.name, result, notes, round(elapsed, 3), changed)
+
+    # ------------------------------------------------------------------ the bench
+
+    @property
+    def configured_bench(self) -> Outputs:
+        """The bench before any teacher's change: the bench file's, or the default."""
+        return self.owner.backend.bench
+
+    def bench_with(self, data: Any) -> Outputs:
+        """The bench with ``data`` (output names and JSON values) applied, each checked
+        like the function arguments that set it. Raises InputError naming the output."""
+        return check_outputs(self.owner.contexts.bench, changes_from_json(data))
+
+    def bench_changes(self, bench: Outputs) -> dict[str, Any]:
+        """What ``bench`` changes from the configured bench (JSON values, to store)."""
+        return {name: value_to_json(bench[name]) for name in bench.diff(self.configured_bench)}
+
+
+def stored_bench(configured: Outputs, stored: Mapping[str, Any]) -> Outputs:
+    """``configured`` with the outputs teachers set (stored as JSON). A stored value that
+    no longer checks (a newer rule) is skipped with a warning, never fatal."""
+    try:
+        return check_outputs(configured, changes_from_json(dict(stored)))
+    except InputError as exc:
+        log.warning("the stored bench does not check (%s): applying it output by output", exc)
+    bench = configured
+    for name, value in stored.items():
+        try:
+            bench = check_outputs(bench, changes_from_json({name: value}))
+        except InputError as exc:
+            log.warning("ignoring the stored bench output %s: %s", name, exc.message)
+    return bench

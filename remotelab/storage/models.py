@@ -163,3 +163,16 @@ class LabScriptRun(Base):
     # The run's result as JSON: {"widgets", "stdout", "error", "stats"} (widgets may be
     # left out when large: "widgets_omitted": true).
     result: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class LabBenchOutput(Base):
+    """An output of the bench as a teacher set it (``PUT /v1/device/bench``), kept across
+    restarts. Only outputs that differ from the configured bench (the bench file's or the
+    default) have a row; ``value`` is the output's JSON (docs/reference/contexts.md)."""
+
+    __tablename__ = "lab_bench_outputs"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

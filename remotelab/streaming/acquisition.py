@@ -2,9 +2,12 @@
 
 A loop takes device time through the owner's fair queue on behalf of a stream user
 (``stream:<n>``), so a stream gets its turn like any user and never starves others.
-Each result is encoded once and handed to the subscribers, whose own queues decide
-what reaches the wire (:mod:`.hub`). Device faults are told to the subscribers; the
-loop waits for the device to come back and resumes.
+Each capture runs in its subscribers' contexts (docs/reference/contexts.md): once per
+distinct context among them, decided on the device thread when it runs, so subscribers
+share a capture only when their outputs agree. Each result is encoded once and handed
+to the subscribers of its context, whose own queues decide what reaches the wire
+(:mod:`.hub`). Device faults are told to the subscribers; the loop waits for the device
+to come back and resumes.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
 
 from remotelab.device.functions import ParsedCall, bind_call
+from remotelab.device.functions import bindings as b
 from remotelab.device.service import Instrument
 from remotelab.errors import DeviceError, RemotelabError
 from remotelab.streaming.messages import (
@@ -35,9 +39,11 @@ from remotelab.streaming.messages import (
 log = logging.getLogger(__name__)
 _numbers = itertools.count(1)
 
-# (body, timestamp, x0, dx) for a frame; or an error message for the subscribers.
-Deliver = Callable[[FrameBody, int, float, float, float], None]
+# (body, seq, timestamp, x0, dx, users) for a frame to the subscribers among ``users``;
+# or an error message for the subscribers.
+Deliver = Callable[[FrameBody, int, float, float, float, Collection[str]], None]
 Report = Callable[[str, str], None]
+Users = Callable[[], list[str]]
 
 
 def _cancel_all(tasks: collections.deque[asyncio.Task[Any]]) -> None:
@@ -63,8 +69,10 @@ class Loop:
         report: Report,
         *,
         max_fps: float,
+        users: Users,
     ) -> None:
         self.instrument = instrument
+        self.users = users
         self.config = sub.config
         self.call = call
         self.deliver = deliver
@@ -97,14 +105,16 @@ class Loop:
         config, call = self.config, self.call
         if isinstance(config, ScopeConfig) and config.range is not None:
             channel = config.channels if isinstance(config.channels, str) else "CH1"
+            wanted = config.range
 
             def ranged(lab: Any) -> Any:
-                # The gain is device state: set it for this capture only.
-                lab.oscilloscope.select_range(channel, config.range)
+                # The gain is device state (the context's): set it for this capture only.
+                previous = b.current_range(lab, channel)
+                b.select_range(lab, channel, wanted)
                 try:
                     return call.invoke(lab)
                 finally:
-                    lab.oscilloscope.select_range(channel, 16)
+                    b.select_range(lab, channel, previous)
 
             return ranged
         return call.invoke
@@ -115,7 +125,9 @@ class Loop:
         label = f"stream {self.call.function.name}"
 
         def capture() -> asyncio.Task[Any]:
-            return asyncio.create_task(owner.call(self.user, job, label=label))
+            return asyncio.create_task(
+                owner.call_in_contexts(self.user, self.users(), job, label=label)
+            )
 
         next_at = time.monotonic()
         # Captures are queued ahead while the last one is encoded and handed out, so the
@@ -129,7 +141,7 @@ class Loop:
                 if not ahead:
                     ahead.append(capture())
                 try:
-                    raw = await ahead[0]
+                    results = await ahead[0]
                 except DeviceError as exc:
                     _cancel_all(ahead)
                     self.report(exc.code, f"{exc.message}; the stream resumes when the device does")
@@ -149,8 +161,9 @@ class Loop:
                     next_at = time.monotonic()
                     while len(ahead) < depth:
                         ahead.append(capture())
-                body, x0, dx = self._encode(raw)
-                self.deliver(body, self.seq, stamp, x0, dx)
+                for members, raw in results:  # one capture per distinct context
+                    body, x0, dx = self._encode(raw)
+                    self.deliver(body, self.seq, stamp, x0, dx, members)
                 self.seq += 1
                 self.frames += 1
                 if delay > 0:

@@ -13,7 +13,7 @@ import asyncio
 import collections
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import asdict
 from typing import Any
 
@@ -196,7 +196,7 @@ class Hub:
         key = sub.key
         if key not in self._loops:
             call = prepare(self.instrument, sub)  # FunctionStringError names the parameter
-            self._subscribers[key] = {}
+            subscribers = self._subscribers[key] = {}
             loop = Loop(
                 self.instrument,
                 sub,
@@ -204,6 +204,7 @@ class Hub:
                 self._deliverer(key),
                 self._reporter(key),
                 max_fps=self.limits.max_fps,
+                users=lambda: sorted({client.user for client in subscribers}),
             )
             self._loops[key] = loop
             loop.start()
@@ -235,8 +236,12 @@ class Hub:
     def _deliverer(self, key: tuple[Any, ...]) -> Callable[..., None]:
         subscribers = self._subscribers[key]
 
-        def deliver(body: FrameBody, seq: int, stamp: float, x0: float, dx: float) -> None:
+        def deliver(
+            body: FrameBody, seq: int, stamp: float, x0: float, dx: float, users: Collection[str]
+        ) -> None:
             for client, sub_id in list(subscribers.items()):
+                if client.user not in users:  # captured in another user's context
+                    continue
                 try:
                     client.offer_frame(sub_id, frame_bytes(sub_id, seq, stamp, x0, dx, body))
                 except Exception:

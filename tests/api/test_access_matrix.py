@@ -44,6 +44,14 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/openapi.json", None, everyone(200)),
     ("GET", "/v1/users/me", None, logged_in(200)),
     ("GET", "/v1/device", None, logged_in(200)),
+    ("POST", "/v1/device/reset", None, logged_in(200)),
+    # The bench (what every user starts from): teachers and admins only.
+    (
+        "PUT",
+        "/v1/device/bench",
+        {"outputs": {"PV1": 0.5}},
+        only({"teacher": 200, "admin": 200}, 403),
+    ),
     ("POST", "/v1/functions/run", {"function": "get_voltage('CH1')"}, logged_in(200)),
     ("POST", "/v1/run", {"code": "print(1)"}, logged_in(200)),
     # Own scripts: A's script is A's only; anyone else gets 404, as for a missing one.

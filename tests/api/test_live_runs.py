@@ -115,7 +115,8 @@ async def test_live_messages_are_in_order_and_equal_the_result(server: Server) -
         posted = await http.post("/v1/run", headers=server.headers("a"), json={"code": code})
     assert posted.status_code == 200
     body = posted.json()
-    assert set(body) == {"status", "widgets", "stdout", "error", "stats"}
+    assert set(body) == {"status", "widgets", "stdout", "error", "stats", "changed"}
+    assert set(result) == set(body)
     assert (body["stdout"], body["widgets"]) == (result["stdout"], result["widgets"])
 
 

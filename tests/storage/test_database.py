@@ -27,6 +27,7 @@ async def test_migrations_create_the_schema_and_are_idempotent(tmp_path: Path) -
             "lab_revoked_tokens",
             "lab_email_verifications",
             "lab_script_runs",
+            "lab_bench_outputs",
             "lab_alembic_version",
         }
         assert mode == "wal"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,42 @@ async def test_the_loop_stops_when_its_only_subscriber_is_dropped(hub: Hub) -> N
     assert hub.loop_count() == 0
     assert bad.subscriptions == {}
     await hub.disconnect(bad)
+
+
+async def test_a_shared_loop_captures_once_per_distinct_context(hub: Hub) -> None:
+    """Three subscribers of one configuration; one of them set another sine for themselves."""
+    import numpy as np
+
+    await hub.instrument.run("u2", "set_sine1(3000)")
+    got: dict[str, list[bytes | str]] = {"u1": [], "u2": [], "u3": []}
+
+    def sender(user: str) -> Any:
+        async def send(data: bytes | str) -> None:
+            got[user].append(data)
+
+        return send
+
+    clients = {user: hub.connect(user) for user in got}
+    senders = [asyncio.create_task(c.send_loop(sender(u))) for u, c in clients.items()]
+    config = ScopeConfig(1, 1000, 2.0)
+    for client in clients.values():
+        await hub.subscribe(client, Subscribe("s", "oscilloscope", config))
+    assert hub.loop_count() == 1
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if all(sum(isinstance(d, bytes) for d in data) >= 5 for data in got.values()):
+            break
+    peaks: dict[str, set[float]] = {}
+    for user, data in got.items():
+        frames = [decode_frame(d) for d in data if isinstance(d, bytes)]
+        assert len(frames) >= 5
+        for frame in frames:
+            y = np.asarray(frame.channels[0], dtype=float)
+            spectrum = np.abs(np.fft.rfft(y - y.mean()))
+            peak = float(np.fft.rfftfreq(len(y), frame.dx * 1e-6)[np.argmax(spectrum)])
+            peaks.setdefault(user, set()).add(round(peak))
+    assert peaks == {"u1": {1000}, "u2": {3000}, "u3": {1000}}
+    for task in senders:
+        task.cancel()
+    for client in clients.values():
+        await hub.disconnect(client)

@@ -35,6 +35,7 @@ class Live:
     url: str
     token: str
     stop: asyncio.Event
+    user: str
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"JWT {token or self.token}"}
@@ -73,11 +74,16 @@ async def serving(tmp_path: Path, **settings: Any) -> AsyncIterator[Live]:
         await asyncio.sleep(0.02)
     accounts = app.extensions[EXTENSION].accounts
     user = await accounts.create_account(email="s@example.org", password="password123")
-    # A 1 kHz sine on SI1, which the default bench wires to CH1.
-    await app.extensions[EXTENSION].instrument.run("setup", "set_sine1(1000)")
+    # A 1 kHz sine on SI1, which the default bench wires to CH1 (the bench's own setting,
+    # set here in the user's context all the same).
+    await app.extensions[EXTENSION].instrument.run(str(user.id), "set_sine1(1000)")
     try:
         yield Live(
-            app, f"ws://127.0.0.1:{port}/v1/stream", accounts.codec.issue_access(user.id), stop
+            app,
+            f"ws://127.0.0.1:{port}/v1/stream",
+            accounts.codec.issue_access(user.id),
+            stop,
+            str(user.id),
         )
     finally:
         stop.set()
@@ -327,8 +333,9 @@ async def test_a_device_fault_mid_stream_is_told_and_the_stream_resumes(live: Li
 
 
 async def test_multimeter_and_logic_analyzer_streams(live: Live) -> None:
-    await live.app.extensions[EXTENSION].instrument.run("setup", "set_pv1(1.25)")
-    await live.app.extensions[EXTENSION].instrument.run("setup", "sqr1(2000, 30)")
+    # In the subscriber's context: a stream measures what its subscriber set.
+    await live.app.extensions[EXTENSION].instrument.run(live.user, "set_pv1(1.25)")
+    await live.app.extensions[EXTENSION].instrument.run(live.user, "sqr1(2000, 30)")
     async with connect(live.url, additional_headers=live.headers()) as ws:
         await subscribe(ws, "m", {"channel": "CH3", "rate": 20}, "multimeter")
         await subscribe(ws, "la", {"channel": "LA1", "rate": 10}, "logic_analyzer")

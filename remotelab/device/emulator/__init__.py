@@ -18,7 +18,14 @@ from __future__ import annotations
 from .clock import Clock
 from .emulator import DEFAULT_WIRING, FAULTS, Emulator, Fault
 from .errors import UnsupportedCommand
-from .wiring import Component, Connection, load_bench_file, parse_connection, parse_wiring
+from .wiring import (
+    Component,
+    Connection,
+    load_bench,
+    load_bench_file,
+    parse_connection,
+    parse_wiring,
+)
 
 __all__ = [
     "DEFAULT_WIRING",
@@ -29,6 +36,7 @@ __all__ = [
     "Emulator",
     "Fault",
     "UnsupportedCommand",
+    "load_bench",
     "load_bench_file",
     "parse_connection",
     "parse_wiring",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -141,7 +141,9 @@ class Bench:
     """The wired bench and the state of its outputs over emulated time.
 
     ``history`` bounds the changes remembered per output and capacitive node;
-    ``max_logic_samples`` bounds the sampling used to find edges of mixed signals.
+    ``max_logic_samples`` bounds the sampling used to find edges of mixed signals;
+    ``delays`` (seconds, by output name) is how long after a command a change of that
+    output reaches the bench — its settle time, modelled in real-time mode only.
 
     Raises:
         InputError: from :class:`.network.Network` for a short-circuiting wiring.
@@ -154,8 +156,10 @@ class Bench:
         *,
         history: int = HISTORY,
         max_logic_samples: int = MAX_LOGIC_SAMPLES,
+        delays: Mapping[str, float] | None = None,
     ) -> None:
         self.network = Network(connections, hardware)
+        self._delays = dict(delays or {})
         self.hardware = hardware
         self._history = history
         self._max_logic_samples = max_logic_samples
@@ -184,7 +188,9 @@ class Bench:
         return self._outputs[name].last
 
     def set_output(self, name: str, signal: Signal, t: float) -> None:
-        """From time ``t``, output ``name`` produces ``signal`` (PCS: requested amperes)."""
+        """From time ``t`` (plus the output's settle delay), output ``name`` produces
+        ``signal`` (PCS: requested amperes)."""
+        t += self._delays.get(name, 0.0)
         if name == CURRENT_OUTPUT:
             self._pcs_request = signal.mean
         else:

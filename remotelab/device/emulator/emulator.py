@@ -42,6 +42,21 @@ DEFAULT_WIRING: tuple[str, ...] = (
     "SQ4 -> LA4",
 )
 
+
+def settle_delays(limits: EmulatorSettings) -> dict[str, float]:
+    """Seconds each output takes to reach its new value after a command (real-time mode)."""
+    kinds = {
+        "wave": ("SI1", "SI2"),
+        "power": ("PV1", "PV2", "PV3", "PCS"),
+        "pwm": ("SQ1", "SQ2", "SQ3", "SQ4"),
+    }
+    return {
+        name: getattr(limits, f"settle_ms_{kind}") / 1000
+        for kind, names in kinds.items()
+        for name in names
+    }
+
+
 Fault = Literal["disconnect", "silent", "garbage"]
 FAULTS: tuple[Fault, ...] = ("disconnect", "silent", "garbage")
 PORT = "emulator"
@@ -73,12 +88,13 @@ class Emulator(IntegerSafeHandler):
     ) -> None:
         self.wiring: list[str] = list(DEFAULT_WIRING if wiring is None else wiring)
         self.limits = limits or EmulatorSettings()
+        self.clock = clock or Clock(realtime)
         self.bench = Bench(
             parse_wiring(self.wiring),
             history=self.limits.history,
             max_logic_samples=self.limits.max_logic_samples,
+            delays=settle_delays(self.limits) if self.clock.realtime else None,
         )
-        self.clock = clock or Clock(realtime)
         self.noise = Noise(seed)
         self.firmware = Firmware(self.bench, self.clock, self.noise, COMMANDS)
         self.version = HW_VERSION.decode()

@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from remotelab.errors import InputError
 
@@ -147,13 +147,20 @@ def parse_wiring(lines: Iterable[str]) -> tuple[Connection, ...]:
 
 
 def load_bench_file(path: str | Path) -> list[str]:
-    """Read the ``wiring`` list of a TOML bench file.
+    """Read the ``wiring`` list of a TOML bench file (see :func:`load_bench`)."""
+    return load_bench(path)[0]
 
-    The file holds exactly one key, ``wiring = ["SI1 -> CH1", ...]``.
+
+def load_bench(path: str | Path) -> tuple[list[str], dict[str, Any]]:
+    """Read a TOML bench file: its ``wiring`` list and its ``outputs`` table (or ``{}``).
+
+    The file holds ``wiring = ["SI1 -> CH1", ...]`` and optionally an ``[outputs]`` table
+    of the outputs the lab sets at start (``PV1 = 1.5``, ``SI1 = {shape = "sine",
+    frequency = 1000}``...; checked by the device owner's output model, not here).
 
     Raises:
         InputError: the file is not valid TOML, or has no ``wiring`` list of strings,
-            or has other keys.
+            or has other keys, or an ``outputs`` that is not a table.
         OSError: the file cannot be read.
     """
     raw = Path(path).read_bytes()
@@ -161,12 +168,16 @@ def load_bench_file(path: str | Path) -> list[str]:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"bench file {str(path)!r} is not valid TOML: {exc}") from exc
-    extra = sorted(set(data) - {"wiring"})
+    extra = sorted(set(data) - {"wiring", "outputs"})
     if extra:
         raise InputError(
-            f"bench file {str(path)!r}: unknown keys {extra}; only 'wiring' is allowed"
+            f"bench file {str(path)!r}: unknown keys {extra}; only 'wiring' and 'outputs' "
+            "are allowed"
         )
     wiring = data.get("wiring")
     if not isinstance(wiring, list) or not all(isinstance(w, str) for w in wiring):
         raise InputError(f'bench file {str(path)!r} needs wiring = ["PIN -> PIN", ...]')
-    return list(wiring)
+    outputs = data.get("outputs", {})
+    if not isinstance(outputs, dict):
+        raise InputError(f"bench file {str(path)!r}: 'outputs' must be a table ([outputs])")
+    return list(wiring), outputs

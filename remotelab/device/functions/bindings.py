@@ -9,6 +9,10 @@ mapped to oscilloscope channel one, the logic analyser's channel maps and
 trigger. The lab is shared, so every binding sets or restores that state
 explicitly: one user's call never changes what the next user's call measures.
 Where this needs one of pslab's private attributes, a comment says so.
+
+What a user *sets* (waveforms, sources, square waves, gains) does persist, in that user's
+context: the functions at the end of this module send a context's outputs to the device
+and into pslab's own objects, which keep a record of them (docs/reference/contexts.md).
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from typing import Any
 
 import numpy as np
 import pslab.protocol as CP
-from pslab.instrument.analog import ANALOG_CHANNELS
+from pslab.instrument.analog import ANALOG_CHANNELS, GAIN_VALUES
+
+from remotelab.device.functions.hardware import VOLTAGE_RANGES
+from remotelab.device.outputs import Square
 
 # --- multimeter ---------------------------------------------------------------------
 
@@ -111,6 +118,12 @@ def select_range(sl: Any, channel: str, voltage_range: float) -> None:
     sl.oscilloscope.select_range(channel, voltage_range)
 
 
+def current_range(sl: Any, channel: str) -> float:
+    """The input range of CH1 or CH2 in pslab's oscilloscope (from its private gain)."""
+    gain = sl.oscilloscope._channels[channel].gain
+    return float(VOLTAGE_RANGES[GAIN_VALUES.index(gain)])
+
+
 # --- waveform generator -------------------------------------------------------------
 
 
@@ -123,15 +136,26 @@ def sine(sl: Any, channel: str, frequency: float, shape: str | None = None) -> f
     wavegen = sl.waveform_generator
     # Reloading a table sends 1 kB; pslab 1.x skipped it when the shape was already
     # loaded, and so do we (reading pslab's private per-pin record of the shape).
-    if shape is not None and wavegen._channels[channel].wavetype != shape:
-        wavegen.load_function(channel, shape)
+    wanted = shape or _playing(wavegen, channel)
+    if wavegen._channels[channel].wavetype != wanted:
+        wavegen.load_function(channel, wanted)
     return float(wavegen.generate(channel, frequency)[0])
+
+
+def _playing(wavegen: Any, channel: str) -> str:
+    """The table a generate without a shape plays: the loaded one; after the flat table
+    that switches an output off (pslab calls it "custom"), the sine."""
+    loaded: str = wavegen._channels[channel].wavetype
+    return "sine" if loaded == "custom" else loaded
 
 
 def waves(
     sl: Any, channels: str | list[str], frequency: float | list[float], phase: float
 ) -> list[float]:
     wavegen = sl.waveform_generator
+    for channel in [channels] if isinstance(channels, str) else channels:
+        if wavegen._channels[channel].wavetype == "custom":  # switched off: play a sine
+            wavegen.load_function(channel, "sine")
     if channels == ["SI2", "SI1"]:
         # pslab sends two frequencies in list order but the firmware reads SI1's first.
         both = frequency if isinstance(frequency, list) else [frequency, frequency]
@@ -157,7 +181,13 @@ def pwm(
 
 
 def pwm_states(sl: Any, sq1: Any, sq2: Any, sq3: Any, sq4: Any) -> None:
-    sl.pwm_generator.set_state(sq1=sq1, sq2=sq2, sq3=sq3, sq4=sq4)
+    generator = sl.pwm_generator
+    generator.set_state(sq1=sq1, sq2=sq2, sq3=sq3, sq4=sq4)
+    # pslab leaves a pin it sets HIGH/LOW marked as mapped to the reference clock (a
+    # private flag), so its next generate() would map the pin back to the clock.
+    for name, state in zip(("SQ1", "SQ2", "SQ3", "SQ4"), (sq1, sq2, sq3, sq4), strict=True):
+        if state in (True, False, "HIGH", "LOW"):
+            generator._channels[name].remapped = False
 
 
 def reference_clock(sl: Any, channels: str | list[str], prescaler: int) -> float:
@@ -290,3 +320,61 @@ def start_counting(sl: Any, channel: str) -> None:
 
 def pulse_count(sl: Any) -> int:
     return int(sl.logic_analyzer.fetch_pulse_count())
+
+
+# --- outputs: what a context switch sends (remotelab.device.switch) -------------------
+
+#: The table that switches an SI output off: flat at 0 V (pslab records it as "custom").
+FLAT_TABLE = np.zeros(512)
+
+
+def load_table(sl: Any, channel: str, shape: str) -> None:
+    """Load the ``sine``, ``tria`` or flat (``off``) table on SI1 or SI2."""
+    wavegen = sl.waveform_generator
+    if shape == "off":
+        wavegen.load_table(channel, FLAT_TABLE)
+    else:
+        wavegen.load_function(channel, shape)
+
+
+def start_waves(
+    sl: Any, channels: str | list[str], frequencies: float | list[float], phase: float = 0
+) -> None:
+    """Start SI1 and/or SI2 playing their loaded tables (both together: with ``phase``)."""
+    sl.waveform_generator.generate(channels, frequencies, phase)
+
+
+def set_source(sl: Any, name: str, value: float) -> None:
+    """Set PV1, PV2, PV3 (volts) or PCS (amperes), in pslab's object and on the device."""
+    setattr(sl.power_supply, name.lower(), value)
+
+
+def restore_pwm(sl: Any, pins: list[Square]) -> None:
+    """Put SQ1-SQ4 in the given states at once, in pslab's PWM generator and on the device.
+
+    pslab's generate() re-sends all four pins from its own record of them (duty, phase,
+    level, clock mapping), so that record is the context's too: this sets both.
+    """
+    generator = sl.pwm_generator
+    names = ["SQ1", "SQ2", "SQ3", "SQ4"]
+    for name in names:
+        generator._channels[name].remapped = False  # private: pslab's clock-mapping flag
+    running = [pin for pin in pins if pin.mode == "pwm"]
+    clock = [name for name, pin in zip(names, pins, strict=True) if pin.mode == "clock"]
+    if running:
+        duties = [
+            pin.duty if pin.mode == "pwm" else {"high": 1, "low": 0}.get(pin.mode, 0.5)
+            for pin in pins
+        ]
+        phases = [pin.phase if pin.mode == "pwm" else 0 for pin in pins]
+        generator.generate(names, running[0].frequency, duties, phases)
+    else:
+        levels = {
+            name.lower(): pin.mode == "high"
+            for name, pin in zip(names, pins, strict=True)
+            if pin.mode in ("low", "high")
+        }
+        generator.set_state(**levels)
+    if clock:
+        prescaler = next(pin.prescaler for pin in pins if pin.mode == "clock")
+        generator.map_reference_clock(clock, prescaler)

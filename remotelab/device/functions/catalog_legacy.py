@@ -16,7 +16,9 @@ from typing import Any
 
 from remotelab.config import FunctionSettings
 from remotelab.device.functions import bindings as b
+from remotelab.device.functions import effects as fx
 from remotelab.device.functions.checks import check_capture
+from remotelab.device.functions.effects import Effect
 from remotelab.device.functions.hardware import (
     ANALOG_INPUTS,
     PCS_RANGE,
@@ -99,6 +101,7 @@ def _set_source(pv: str, rng: tuple[float, float], unit: str, binding: Any) -> F
         returns=Returns("float", f"The {what} now set.", unit),
         binding=lambda sl, a: binding(sl, a["val"]),
         example=f"set_{pv}({0.001 if pv == 'pcs' else 2.5})",
+        effects=fx.sets_source(pv.upper(), "val"),
         category="power supply",
         legacy=True,
         see_also=("power_supply_set",),
@@ -109,9 +112,9 @@ def _get_source(pv: str, unit: str) -> Function:
     what = "current on PCS" if pv == "pcs" else f"voltage on {pv.upper()}"
     return Function(
         name=f"get_{pv}",
-        doc=f"The {what} last set.",
+        doc=f"The {what} for you (the bench's unless you set it).",
         params=(),
-        returns=Returns("float | null", f"The {what}; null when never set.", unit),
+        returns=Returns("float | null", f"The {what}.", unit),
         binding=lambda sl, a: b.power(sl)[pv],
         example=f"get_{pv}()",
         category="power supply",
@@ -129,6 +132,7 @@ def _sine(n: int) -> Function:
         returns=Returns("float", "The actual frequency.", "Hz"),
         binding=lambda sl, a: b.sine(sl, pin_name, a["freq"], "sine"),
         example=f"set_sine{n}(1000)",
+        effects=fx.sets_wave(pin_name, "freq", "sine"),
         category="waveform generator",
         legacy=True,
         see_also=("waveform_generate",),
@@ -153,6 +157,7 @@ def _wave(n: int) -> Function:
         returns=Returns("float", "The actual frequency.", "Hz"),
         binding=lambda sl, a: b.sine(sl, pin_name, a["freq"], a["waveType"]),
         example=f"set_w{n}(500, 'tria')",
+        effects=fx.sets_wave(pin_name, "freq", shape_arg="waveType"),
         category="waveform generator",
         legacy=True,
         see_also=("waveform_generate", "waveform_load_function"),
@@ -233,6 +238,7 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
             returns=Returns("float", "The actual frequency.", "Hz"),
             binding=lambda sl, a: b.sine(sl, a["chan"], a["freq"]),
             example="set_wave('W1', 1000)",
+            effects=fx.sets_wave_at("chan", "freq"),
             category="waveform generator",
             legacy=True,
             see_also=("waveform_generate",),
@@ -265,6 +271,12 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
                 sl, ["SI1", "SI2"], [a["freq"], a["f2"] or a["freq"]], a["phase"]
             )[0],
             example="set_waves(1000, 90)",
+            effects=Effect(
+                ("SI1", "SI2"),
+                lambda a, s: fx.waves(
+                    s, ["SI1", "SI2"], [a["freq"], a["f2"] or a["freq"]], a["phase"]
+                ),
+            ),
             category="waveform generator",
             legacy=True,
             see_also=("waveform_generate",),

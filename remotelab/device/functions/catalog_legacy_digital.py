@@ -13,6 +13,8 @@ from typing import Any
 
 from remotelab.config import FunctionSettings
 from remotelab.device.functions import bindings as b
+from remotelab.device.functions import effects as fx
+from remotelab.device.functions.effects import Effect
 from remotelab.device.functions.hardware import (
     COUNTER_INPUTS,
     LOGIC_INPUTS,
@@ -110,6 +112,9 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
             returns=Returns("float", "The actual frequency.", "Hz"),
             binding=lambda sl, a: b.pwm(sl, "SQ1", a["freq"], a["duty_cycle"] / 100),
             example="sqr1(1000, 25)",
+            effects=Effect(
+                fx.SETS_SQ, lambda a, s: fx.pwm(s, "SQ1", a["freq"], a["duty_cycle"] / 100)
+            ),
             category="PWM generator",
             legacy=True,
             see_also=("pwm_generate",),
@@ -126,6 +131,9 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
             returns=Returns("float", "The actual frequency.", "Hz"),
             binding=lambda sl, a: b.pwm(sl, "SQ2", a["freq"], a["duty_cycle"] / 100),
             example="sqr2(2000, 50)",
+            effects=Effect(
+                fx.SETS_SQ, lambda a, s: fx.pwm(s, "SQ2", a["freq"], a["duty_cycle"] / 100)
+            ),
             category="PWM generator",
             legacy=True,
             see_also=("pwm_generate",),
@@ -152,6 +160,16 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
                 [0, a["p1"], a["p2"], a["p3"]],
             ),
             example="sqrPWM(1000, 0.5, 0.25, 0.5, 0.5, 0.5, 0.75, 0.5)",
+            effects=Effect(
+                fx.SETS_SQ,
+                lambda a, s: fx.pwm(
+                    s,
+                    ["SQ1", "SQ2", "SQ3", "SQ4"],
+                    a["freq"],
+                    [a["h0"], a["h1"], a["h2"], a["h3"]],
+                    [0, a["p1"], a["p2"], a["p3"]],
+                ),
+            ),
             category="PWM generator",
             legacy=True,
             see_also=("pwm_generate",),
@@ -165,6 +183,10 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
             returns=NOTHING,
             binding=lambda sl, a: b.pwm_states(sl, a["SQR1"], a["SQR2"], a["SQR3"], a["SQR4"]),
             example="set_state(SQR1=1, SQR2=0)",
+            effects=Effect(
+                fx.SETS_SQ,
+                lambda a, s: fx.pwm_states(s, {f"SQ{i}": a[f"SQR{i}"] for i in range(1, 5)}),
+            ),
             category="PWM generator",
             legacy=True,
             see_also=("pwm_set_state",),

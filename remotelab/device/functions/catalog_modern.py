@@ -13,12 +13,14 @@ from typing import Any
 
 from remotelab.config import FunctionSettings
 from remotelab.device.functions import bindings as b
+from remotelab.device.functions import effects as fx
 from remotelab.device.functions.checks import (
     check_capture,
     check_distinct,
     check_modes,
     check_per_channel,
 )
+from remotelab.device.functions.effects import Effect
 from remotelab.device.functions.hardware import (
     ANALOG_INPUTS,
     FREQUENCY_INPUTS,
@@ -183,6 +185,7 @@ def functions(limits: FunctionSettings) -> list[Function]:
             returns=NOTHING,
             binding=lambda sl, a: b.select_range(sl, a["channel"], a["voltage_range"]),
             example="oscilloscope_select_range('CH1', 4)",
+            effects=fx.sets_range(),
             category="oscilloscope",
         ),
         Function(
@@ -220,6 +223,10 @@ def functions(limits: FunctionSettings) -> list[Function]:
             returns=Returns("list[float]", "The actual frequency of each channel.", "Hz"),
             binding=lambda sl, a: b.waves(sl, a["channels"], a["frequency"], a["phase"]),
             example="waveform_generate('SI1', 1000)",
+            effects=Effect(
+                ("SI1", "SI2"),
+                lambda a, s: fx.waves(s, a["channels"], a["frequency"], a["phase"]),
+            ),
             category="waveform generator",
             check=_waveform_check,
         ),
@@ -233,6 +240,9 @@ def functions(limits: FunctionSettings) -> list[Function]:
             returns=NOTHING,
             binding=lambda sl, a: b.load_shape(sl, a["channel"], a["function"]),
             example="waveform_load_function('SI1', 'tria')",
+            effects=Effect(
+                ("SI1", "SI2"), lambda a, s: fx.load_shape(s, a["channel"], a["function"])
+            ),
             category="waveform generator",
         ),
         Function(
@@ -278,6 +288,12 @@ def functions(limits: FunctionSettings) -> list[Function]:
                 sl, a["channels"], a["frequency"], a["duty_cycles"], a["phases"]
             ),
             example="pwm_generate('SQ1', 1000, 0.5)",
+            effects=Effect(
+                fx.SETS_SQ,
+                lambda a, s: fx.pwm(
+                    s, a["channels"], a["frequency"], a["duty_cycles"], a["phases"]
+                ),
+            ),
             category="PWM generator",
             check=_pwm_check,
         ),
@@ -297,6 +313,10 @@ def functions(limits: FunctionSettings) -> list[Function]:
             returns=NOTHING,
             binding=lambda sl, a: b.pwm_states(sl, a["sq1"], a["sq2"], a["sq3"], a["sq4"]),
             example="pwm_set_state(sq1=True, sq2='LOW')",
+            effects=Effect(
+                fx.SETS_SQ,
+                lambda a, s: fx.pwm_states(s, {f"SQ{i}": a[f"sq{i}"] for i in range(1, 5)}),
+            ),
             category="PWM generator",
         ),
         Function(
@@ -322,6 +342,10 @@ def functions(limits: FunctionSettings) -> list[Function]:
             returns=Returns("float", "The output frequency.", "Hz"),
             binding=lambda sl, a: b.reference_clock(sl, a["channels"], a["prescaler"]),
             example="pwm_map_reference_clock('SQ4', 3)",
+            effects=Effect(
+                fx.SETS_SQ,
+                lambda a, s: fx.reference_clock(s, a["channels"], a["prescaler"]),
+            ),
             category="PWM generator",
         ),
         Function(
@@ -343,15 +367,14 @@ def functions(limits: FunctionSettings) -> list[Function]:
             ),
             binding=b.set_power,
             example="power_supply_set(pv1=1.5, pcs=0.001)",
+            effects=fx.sets_power("pv1", "pv2", "pv3", "pcs"),
             category="power supply",
         ),
         Function(
             name="power_supply_get",
-            doc="The values last set on PV1, PV2, PV3 and PCS.",
+            doc="The values of PV1, PV2, PV3 and PCS for you (the bench's unless you set them).",
             params=(),
-            returns=Returns(
-                "dict[str, float | null]", "pv1, pv2, pv3 (V) and pcs (A); null when never set."
-            ),
+            returns=Returns("dict[str, float | null]", "pv1, pv2, pv3 (V) and pcs (A)."),
             binding=lambda sl, a: b.power(sl),
             example="power_supply_get()",
             category="power supply",

@@ -32,7 +32,9 @@ Rules:
   `[x, y1, y2, ...]` with x in µs and y in volts.
 - Nothing persists from one call to the next unless the call's purpose is to set it
   (a voltage, a waveform, a gain): a capture without `trigger` is never triggered.
-  The instrument is shared by everyone using the lab.
+  What you set persists for you only: every user has their own instrument, the bench's
+  outputs plus the ones they set (docs/reference/contexts.md). *Sets* below names the
+  outputs a function may change (`"sets"` in `GET /v1/functions`).
 - *Shared readings* (marked below, and `"shared": true` in `GET /v1/functions`) change
   nothing on the instrument. When several callers wait for the same reading with the
   same arguments at the same moment, one measurement answers all of them.
@@ -82,7 +84,13 @@ def _function(function: Function) -> list[str]:
     lines.append(f"Example: `{function.example}`")
     if function.shared:
         lines[-1] += "  "
-        lines.append("Shared reading: identical calls waiting together get one measurement.")
+        lines.append(
+            "Shared reading: identical calls waiting together get one measurement (when the "
+            "callers' outputs are the same)."
+        )
+    if function.effects is not None:
+        lines[-1] += "  "
+        lines.append("Sets: " + ", ".join(f"`{name}`" for name in function.effects.outputs))
     if function.see_also:
         names = ", ".join(f"`{name}`" for name in function.see_also)
         lines[-1] += "  "

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from remotelab.device.functions.effects import Effect
 from remotelab.device.functions.params import Param, format_literal
 
 Binding = Callable[[Any, dict[str, Any]], Any]
@@ -134,8 +135,13 @@ class Function:
     #: A reading that changes nothing on the instrument: identical calls waiting at the
     #: same moment may be answered by one measurement (see DeviceOwner).
     shared: bool = False
+    #: The outputs the call sets, from its checked arguments (None: it only reads).
+    #: The device owner records them in the caller's context (docs/reference/contexts.md).
+    effects: Effect | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.shared and self.effects is not None:
+            raise ValueError(f"{self.name}: a shared reading cannot set outputs")
         if self.category not in CATEGORIES:
             raise ValueError(f"{self.name}: unknown category {self.category!r}")
         names = [p.name for p in self.params]
@@ -182,6 +188,7 @@ class Function:
             "category": self.category,
             "legacy": self.legacy,
             "shared": self.shared,
+            "sets": list(self.effects.outputs) if self.effects else [],
             "see_also": list(self.see_also),
             "example": self.example,
             "params": [p.describe() for p in self.params],
@@ -201,7 +208,7 @@ def legacy(
 ) -> Function:
     """``modern`` under its pslab-remote name: the same call, spelled the old way.
 
-    A copy of ``modern`` (doc, parameters, returns, binding, check, category) called
+    A copy of ``modern`` (doc, parameters, returns, binding, check, effects, category) called
     ``name``, with ``example``, ``legacy=True`` and ``see_also=(modern.name,)``, that
     differs only where asked:
 
@@ -211,6 +218,8 @@ def legacy(
       (``{"channel_name": {"doc": "...", "default": REQUIRED}}``).
     - ``fixed`` drops modern parameters the old function lacked; the binding receives
       the value given here instead (``{"simultaneous_oscilloscope": False}``).
+    - The effects (the outputs the call sets) are the modern function's, computed from
+      the arguments translated back to the modern names.
     - ``changes`` replaces fields of the function itself (``doc``, ``returns``...).
 
     A different binding, check or parameter list is a different function: declare it.
@@ -220,8 +229,8 @@ def legacy(
     rename = dict(rename or {})
     param_changes = dict(param_changes or {})
     fixed = dict(fixed or {})
-    if changes.keys() & {"params", "binding", "check"}:
-        raise ValueError(f"{name}: a new params, binding or check makes another function")
+    if changes.keys() & {"params", "binding", "check", "effects"}:
+        raise ValueError(f"{name}: a new params, binding, check or effects makes another function")
     modern_names = {p.name for p in modern.params}
     unknown = (rename.keys() | fixed.keys()) - modern_names
     unknown |= param_changes.keys() - {rename.get(n, n) for n in modern_names - fixed.keys()}
@@ -244,12 +253,22 @@ def legacy(
         args = {to_modern.get(key, key): value for key, value in args.items()}
         return modern.binding(sciencelab, args | copy.deepcopy(fixed))
 
+    effects = modern.effects
+    if effects is not None and (rename or fixed):
+        compute = effects.compute
+
+        def modern_args(args: dict[str, Any], before: Any) -> Any:
+            return compute({to_modern.get(k, k): v for k, v in args.items()} | fixed, before)
+
+        effects = Effect(effects.outputs, modern_args)
+
     return dataclasses.replace(
         modern,
         name=name,
         example=example,
         params=params,
         binding=translated if rename or fixed else modern.binding,
+        effects=effects,
         legacy=True,
         see_also=(modern.name,),
         **changes,

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from pslab import Multimeter
 
-from remotelab.device.emulator import Emulator, load_bench_file, parse_connection, parse_wiring
+from remotelab.device.emulator import (
+    Emulator,
+    load_bench,
+    load_bench_file,
+    parse_connection,
+    parse_wiring,
+)
+from remotelab.device.emulator.signals import Constant
 from remotelab.device.emulator.wiring import Component
 from remotelab.errors import InputError
 
@@ -126,6 +133,7 @@ def test_toml_bench_file(tmp_path: Path) -> None:
         ("", "needs wiring"),
         ('wiring = "SI1 -> CH1"\n', "needs wiring"),
         ("wiring = [1, 2]\n", "needs wiring"),
+        ('wiring = ["SI1 -> CH1"]\noutputs = 1\n', "'outputs' must be a table"),
     ],
 )
 def test_bad_toml_bench_files(tmp_path: Path, content: str, message: str) -> None:
@@ -133,6 +141,39 @@ def test_bad_toml_bench_files(tmp_path: Path, content: str, message: str) -> Non
     path.write_text(content)
     with pytest.raises(InputError, match=message):
         Emulator.from_toml(path)
+
+
+def test_toml_bench_file_with_outputs(tmp_path: Path) -> None:
+    path = tmp_path / "bench.toml"
+    path.write_text('wiring = ["PV1 -> CH3"]\n[outputs]\nPV1 = 1.5\nSQ1 = {mode = "high"}\n')
+    assert load_bench(path) == (["PV1 -> CH3"], {"PV1": 1.5, "SQ1": {"mode": "high"}})
+    assert Emulator.from_toml(path).wiring == ["PV1 -> CH3"]  # the outputs are the lab's
+
+
+def test_outputs_settle_in_real_time_only() -> None:
+    """A PV change reaches the bench its settle time after the command (real-time mode)."""
+    from remotelab.config import EmulatorSettings
+    from remotelab.device.emulator import Clock
+
+    class Manual:
+        def __init__(self) -> None:
+            self.now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    for realtime, delay in ((True, 0.002), (False, 0.0)):
+        source = Manual()
+        emu = Emulator(
+            ["PV1 -> CH3"],
+            limits=EmulatorSettings(settle_ms_power=2),
+            clock=Clock(realtime, time_source=source, sleep=lambda s: None),
+        )
+        emu.bench.set_output("PV1", Constant(1.0), 1.0)
+        assert emu.bench.voltage_at("CH3", 1.0 + delay / 2) == pytest.approx(
+            0 if delay else 1, abs=1e-3
+        )
+        assert emu.bench.voltage_at("CH3", 1.0 + delay) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_toml_bench_file_with_a_bad_string(tmp_path: Path) -> None:

@@ -129,6 +129,7 @@ def test_describe_is_json() -> None:
             "category": "device",
             "legacy": False,
             "shared": False,
+            "sets": [],
             "see_also": [],
             "example": "f()",
             "params": [function.params[0].describe()],

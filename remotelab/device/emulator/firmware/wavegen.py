@@ -108,7 +108,8 @@ def map_reference(fw: Firmware) -> Handler:
     t = fw.clock.now()
     changed = []
     for i, pin in enumerate(SQ_PINS):
-        if maps & (1 << i):
+        # The reference clock has one divider: pins already mapped follow the new one.
+        if maps & (1 << i) or fw.wavegen.sq[pin].mode == "refclk":
             out = fw.wavegen.sq[pin]
             out.mode, out.t_ref = "refclk", t
             out.period = (1 << (prescaler & 0xF)) / REFERENCE_CLOCK_HZ

@@ -1,0 +1,186 @@
+"""Contexts over HTTP: your outputs in GET /v1/device, reset, the bench teachers change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from quart.typing import TestClientProtocol as Client
+
+from remotelab.app import create_app
+from remotelab.config import Settings
+from remotelab.device.outputs import DEFAULT_BENCH
+from tests.conftest import Signup, make_settings
+
+
+async def call(client: Client, headers: dict[str, str], source: str) -> dict[str, Any]:
+    response = await client.post("/v1/functions/run", headers=headers, json={"function": source})
+    body: dict[str, Any] = await response.get_json()
+    assert response.status_code == 200, body
+    return body
+
+
+async def device(client: Client, headers: dict[str, str]) -> dict[str, Any]:
+    response = await client.get("/v1/device", headers=headers)
+    assert response.status_code == 200
+    body: dict[str, Any] = await response.get_json()
+    return body
+
+
+async def test_your_outputs_and_what_a_call_changed(client: Client, signup: Signup) -> None:
+    a, b = await signup("a@example.org"), await signup("b@example.org")
+    fresh = await device(client, a)
+    assert fresh["bench"] == DEFAULT_BENCH.to_json()
+    assert fresh["context"] == {
+        "outputs": DEFAULT_BENCH.to_json(),
+        "differs_from_bench": [],
+        "fingerprint": DEFAULT_BENCH.fingerprint,
+        "expires_in": None,
+    }
+    assert (await call(client, a, "set_sine1(2000)"))["changed"] == ["SI1"]
+    assert (await call(client, a, "set_sine1(2000)"))["changed"] == []  # already so
+    assert (await call(client, a, "get_voltage('CH1')"))["changed"] == []
+    mine = (await device(client, a))["context"]
+    assert mine["outputs"]["SI1"] == {"shape": "sine", "frequency": 2000.0, "phase": None}
+    assert mine["differs_from_bench"] == ["SI1"]
+    assert 0 < mine["expires_in"] <= 3600
+    assert (await device(client, b))["context"]["differs_from_bench"] == []
+
+
+async def test_reset_returns_your_outputs_to_the_bench(client: Client, signup: Signup) -> None:
+    a = await signup("a@example.org")
+    await call(client, a, "set_pv1(2)")
+    assert (await call(client, a, "get_voltage('CH3')"))["result"] == pytest.approx(2, abs=0.05)
+    response = await client.post("/v1/device/reset", headers=a)
+    assert response.status_code == 200
+    assert (await response.get_json())["differs_from_bench"] == []
+    assert (await call(client, a, "get_voltage('CH3')"))["result"] == pytest.approx(0, abs=0.05)
+
+
+async def test_a_runs_result_says_what_it_changed(client: Client, signup: Signup) -> None:
+    a = await signup("a@example.org")
+    code = "set_pv1(1)\nset_sine1(500)\nprint(get_voltage('CH3'))"
+    body = await (await client.post("/v1/run", headers=a, json={"code": code})).get_json()
+    assert body["status"] == "ok", body["error"]
+    assert body["changed"] == ["SI1", "PV1"]
+    body = await (await client.post("/v1/run", headers=a, json={"code": "print(1)"})).get_json()
+    assert body["changed"] == []
+
+
+async def test_students_cannot_change_the_bench(client: Client, signup: Signup) -> None:
+    a = await signup("a@example.org")
+    response = await client.put("/v1/device/bench", headers=a, json={"outputs": {"PV1": 1}})
+    assert response.status_code == 403
+    assert (await response.get_json())["code"] == "forbidden"
+    assert (await device(client, a))["bench"]["PV1"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        ({"PV1": 9}, "PV1 must be between -5 and 5 V, got 9"),
+        ({"SQ1": {"mode": "pwm", "frequency": 1000}}, "SQ1: a pwm output needs duty"),
+        ({"XX": 1}, "unknown output 'XX'"),
+        ({"CH1_RANGE": 7}, "CH1_RANGE must be one of"),
+    ],
+)
+async def test_bench_changes_are_checked(
+    client: Client, signup: Signup, outputs: dict[str, Any], message: str
+) -> None:
+    teacher = await signup("t@example.org", role="teacher")
+    response = await client.put("/v1/device/bench", headers=teacher, json={"outputs": outputs})
+    assert response.status_code == 400
+    body = await response.get_json()
+    assert message in body["error"]
+
+
+async def test_a_bench_change_reaches_users_without_their_own(
+    client: Client, signup: Signup
+) -> None:
+    teacher = await signup("t@example.org", role="teacher")
+    a, b = await signup("a@example.org"), await signup("b@example.org")
+    await call(client, a, "set_pv1(-2)")
+    response = await client.put(
+        "/v1/device/bench",
+        headers=teacher,
+        json={"outputs": {"PV1": 1.5, "SI1": {"shape": "sine", "frequency": 500}}},
+    )
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert body["changed"] == ["SI1", "PV1"]
+    assert body["differs_from_default"] == ["SI1", "PV1"]
+    assert (await call(client, b, "get_voltage('CH3')"))["result"] == pytest.approx(1.5, abs=0.05)
+    assert (await call(client, a, "get_voltage('CH3')"))["result"] == pytest.approx(-2, abs=0.05)
+    assert (await device(client, a))["context"]["differs_from_bench"] == ["PV1"]
+    assert (await device(client, b))["context"]["differs_from_bench"] == []
+    # Back to the default value: no longer a change of the bench.
+    response = await client.put("/v1/device/bench", headers=teacher, json={"outputs": {"PV1": 0}})
+    assert (await response.get_json())["differs_from_default"] == ["SI1"]
+
+
+async def test_the_bench_survives_a_restart(tmp_path: Path) -> None:
+    from remotelab.api.context import EXTENSION
+    from remotelab.auth.roles import Role
+
+    settings = make_settings(tmp_path)
+
+    async def session(settings: Settings, change: dict[str, Any] | None) -> dict[str, Any]:
+        app = create_app(settings)
+        async with app.test_app() as test_app:
+            state = test_app.app.extensions[EXTENSION]  # type: ignore[attr-defined]
+            client = test_app.test_client()
+            email = "t@example.org"
+            if change is not None:
+                await state.accounts.create_account(
+                    email=email, password="password123", role=Role.TEACHER
+                )
+            login = await client.post(
+                "/v1/auth/login", json={"email": email, "password": "password123"}
+            )
+            headers = {"Authorization": f"JWT {(await login.get_json())['access_token']}"}
+            if change is not None:
+                response = await client.put("/v1/device/bench", headers=headers, json=change)
+                assert response.status_code == 200
+            status = await device(client, headers)
+            status["reading"] = (await call(client, headers, "get_voltage('CH3')"))["result"]
+            return status
+
+    await session(settings, {"outputs": {"PV1": 1.25, "SQ2": {"mode": "high"}}})
+    after = await session(settings, None)
+    assert after["bench"]["PV1"] == 1.25
+    assert after["bench"]["SQ2"] == {"mode": "high"}
+    assert after["reading"] == pytest.approx(1.25, abs=0.05)
+
+
+async def test_the_bench_files_outputs(tmp_path: Path) -> None:
+    bench = tmp_path / "bench.toml"
+    bench.write_text(
+        'wiring = ["SI1 -> CH1", "PV1 -> CH3"]\n'
+        "[outputs]\n"
+        "PV1 = -1.5\n"
+        'SI1 = {shape = "tria", frequency = 250}\n'
+    )
+    app = create_app(make_settings(tmp_path, emulator_bench=bench))
+    async with app.test_app() as test_app:
+        from remotelab.api.context import EXTENSION
+
+        instrument = test_app.app.extensions[EXTENSION].instrument  # type: ignore[attr-defined]
+        assert instrument.configured_bench["PV1"] == -1.5
+        value = (await instrument.run("x", "get_voltage('CH3')")).result
+        assert value == pytest.approx(-1.5, abs=0.05)
+        assert instrument.owner.context_status("x")["outputs"]["SI1"]["shape"] == "tria"
+
+
+def test_a_bad_bench_file_stops_the_start(tmp_path: Path) -> None:
+    from remotelab.config import EmulatorSettings
+    from remotelab.device.backends import configured_bench
+    from remotelab.errors import InputError
+
+    bench = tmp_path / "bench.toml"
+    bench.write_text('wiring = ["SI1 -> CH1"]\n[outputs]\nPV3 = 5\n')
+    with pytest.raises(InputError, match=r"bench\.toml: \[outputs\] PV3 must be between 0 and 3.3"):
+        configured_bench(EmulatorSettings(bench=bench))
+    bench.write_text('wiring = ["SI1 -> CH1"]\noutputs = 3\n')
+    with pytest.raises(InputError, match="'outputs' must be a table"):
+        configured_bench(EmulatorSettings(bench=bench))

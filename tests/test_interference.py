@@ -1,0 +1,100 @@
+"""Several students on one lab at once, through a real Hypercorn: function strings over HTTP,
+script runs in the sandbox and live streams, each with their own outputs. Every capture and
+every reading is checked against its own user's settings: no user ever sees another's
+(tests/support/interference.py; benchmarks/bench_contexts.py runs the same for longer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from remotelab.api.context import EXTENSION
+from remotelab.app import create_app, shutdown_trigger
+from tests.conftest import make_settings
+from tests.support.interference import Setting, Tally, function_user, script_user, stream_user
+from tests.support.ports import free_port
+
+SECONDS = 6.0
+
+
+@dataclass
+class Server:
+    url: str
+    app: Any
+
+    async def token(self, email: str) -> str:
+        accounts = self.app.extensions[EXTENSION].accounts
+        user = await accounts.create_account(email=email, password="password123")
+        return str(accounts.codec.issue_access(user.id))
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    app = create_app(
+        make_settings(
+            tmp_path,
+            sandbox_max_concurrent=3,
+            script_runs_per_minute=100_000,  # the limits of a class, not of this test
+            function_calls_per_minute=100_000,
+        )
+    )
+    port = free_port()
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.graceful_timeout = 2
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))  # type: ignore[arg-type]
+    )
+    for _ in range(300):
+        if EXTENSION in app.extensions:
+            break
+        await asyncio.sleep(0.02)
+    yield Server(f"127.0.0.1:{port}", app)
+    stop.set()
+    await asyncio.wait_for(task, 15)
+
+
+async def test_no_user_ever_measures_another_users_outputs(server: Server) -> None:
+    tallies = {kind: Tally() for kind in ("functions", "changer", "scripts", "streams")}
+    tokens = [await server.token(f"student{i}@example.org") for i in range(4)]
+    deadline = time.monotonic() + SECONDS
+    async with httpx.AsyncClient(base_url=f"http://{server.url}", timeout=30) as http:
+        await asyncio.gather(
+            function_user(
+                http, tokens[0], [Setting(2000, 1.5, 1000, 0.25)], tallies["functions"], deadline
+            ),
+            function_user(  # changes its outputs every three rounds, as a class would
+                http,
+                tokens[1],
+                [Setting(5000, -1.0, 2000, 0.5), Setting(4000, 2.5, 500, 0.1)],
+                tallies["changer"],
+                deadline,
+            ),
+            script_user(
+                http, tokens[2], Setting(3000, 0.5, 4000, 0.75), tallies["scripts"], deadline
+            ),
+            stream_user(
+                server.url,
+                http,
+                tokens[3],
+                Setting(1500, -2.0, 250, 0.4),
+                tallies["streams"],
+                deadline,
+            ),
+        )
+    for kind, tally in tallies.items():
+        assert tally.wrong == [], f"{kind}: {len(tally.wrong)} wrong of {tally.checks}"
+        assert tally.checks >= 9, f"{kind}: only {tally.checks} checks"
+    assert server.app.extensions[EXTENSION].instrument.owner.switches > 10
