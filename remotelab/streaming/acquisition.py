@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from remotelab.device.functions import ParsedCall, bind_call
+from remotelab.device.functions import ParsedCall
 from remotelab.device.service import Instrument
 from remotelab.errors import DeviceError, RemotelabError
 from remotelab.streaming.messages import (
@@ -46,9 +46,12 @@ def _cancel_all(tasks: collections.deque[asyncio.Task[Any]]) -> None:
 
 
 def prepare(instrument: Instrument, sub: Subscribe) -> ParsedCall:
-    """Check the configuration against the function registry (raises FunctionStringError)."""
+    """Check the configuration against the function registry (raises FunctionStringError).
+
+    A capture expected to hold the device longer than a call may is refused like a call.
+    """
     name, kwargs = sub.config.call()
-    return bind_call(instrument.registry, name, [], kwargs)
+    return instrument.bind(name, [], kwargs)
 
 
 class Loop:
@@ -107,8 +110,10 @@ class Loop:
         job = self._job()
         label = f"stream {self.call.function.name}"
 
+        cost = self.instrument.cost(self.call)
+
         def capture() -> asyncio.Task[Any]:
-            return asyncio.create_task(owner.call(self.user, job, label=label))
+            return asyncio.create_task(owner.call(self.user, job, label=label, cost=cost))
 
         next_at = time.monotonic()
         # Captures are queued ahead while the last one is encoded and handed out, so the

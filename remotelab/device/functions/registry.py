@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from remotelab.device.functions.params import Param, format_literal
+from remotelab.device.functions.timing import QUICK, DeviceTime, fixed
 
 Binding = Callable[[Any, dict[str, Any]], Any]
 """Performs a call on a ``pslab.ScienceLab`` with checked arguments; returns the raw result."""
@@ -134,6 +135,10 @@ class Function:
     #: A reading that changes nothing on the instrument: identical calls waiting at the
     #: same moment may be answered by one measurement (see DeviceOwner).
     shared: bool = False
+    #: How long a call holds the device, from its arguments (``catalog.DEVICE_TIMES``).
+    device_time: DeviceTime = field(default=fixed(QUICK, "the call"), repr=False)
+    #: The expected device time of :attr:`example`, in ms (set by the catalog).
+    example_ms: float | None = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -182,6 +187,8 @@ class Function:
             "category": self.category,
             "legacy": self.legacy,
             "shared": self.shared,
+            "device_time": self.device_time.formula,
+            "expected_ms": self.example_ms,
             "see_also": list(self.see_also),
             "example": self.example,
             "params": [p.describe() for p in self.params],

@@ -129,6 +129,8 @@ def test_describe_is_json() -> None:
             "category": "device",
             "legacy": False,
             "shared": False,
+            "device_time": "0.5 ms",
+            "expected_ms": None,
             "see_also": [],
             "example": "f()",
             "params": [function.params[0].describe()],
