@@ -82,3 +82,14 @@ async def test_subscription_limit_per_user(hub: Hub) -> None:
     assert "at most 4 subscriptions per user" in b._texts[-1]
     await hub.disconnect(a)
     await hub.disconnect(b)
+
+
+async def test_a_capture_longer_than_a_call_may_hold_the_device_is_refused(hub: Hub) -> None:
+    client = hub.connect("u")
+    await client.handle(
+        '{"type": "subscribe", "id": "s", "instrument": "oscilloscope", '
+        '"config": {"channels": 1, "samples": 10000, "timegap": 200}}'
+    )
+    assert "more than the 1 s a call may hold the device" in client._texts[-1]
+    assert hub.loop_count() == 0
+    await hub.disconnect(client)
