@@ -31,7 +31,8 @@ Every error has one shape, compatible with the Open Event server's `{"error": ..
 
 | status | when |
 | --- | --- |
-| 400 | malformed JSON, wrong types, missing or invalid fields (the message names the field); a function string that does not parse, or that would hold the device longer than `REMOTELAB_DEVICE_MAX_CALL_SECONDS` (the message names the parameter to change) |
+| 400 | malformed JSON, wrong types, missing or invalid fields (the message names the field); \
+a function string that does not parse, or that would hold the device too long |
 | 401 | no, expired or revoked token or session; wrong credentials |
 | 403 | authenticated but not allowed (e.g. a student publishing) |
 | 404 | no such route or resource — also another user's script |
