@@ -53,7 +53,7 @@ async def test_a_call_longer_than_a_call_may_hold_the_device_is_refused(
     capture = await run(client, a, "capture1('CH1', 10000, 120)")
     assert capture.status_code == 400
     assert (await capture.get_json())["error"] == (
-        "capture1: captures for 1.2 s and transfers 20 kB (ns=10000, tg=120), about 1.4 s in "
+        "capture1: captures for 1.2 s and transfers 20 kB (ns=10000, tg=120), about 1.43 s in "
         "all, more than the 1 s a call may hold the device (REMOTELAB_DEVICE_MAX_CALL_SECONDS); "
         "use fewer samples (ns) or a shorter timegap (tg)"
     )

@@ -14,13 +14,15 @@ and the capture windows (docs/reference/device.md has the table):
 - a byte takes 10 µs (10 bits: start, 8 data, stop);
 - a command with a short answer (a setting, a state) about 0.5 ms, counting the USB
   serial bridge's turnaround; a voltage reading 1 ms (pslab's autorange reads twice);
-- a capture takes its window (samples x timegap), then 2 bytes per sample and channel;
+- a capture takes its window (samples x timegap), then 2 bytes per sample and channel,
+  fetched 128 samples a command (0.4 ms each);
 - a wait for edges takes its timeout at most (no signal), then 4 bytes per timestamp
   (2 in three- and four-channel mode).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -42,6 +44,9 @@ CAPTURE_SETUP: Final = 2e-3
 """Configuring and starting a capture, and asking whether it is done."""
 TRIGGER_WAIT: Final = 8e-3
 """The longest the firmware waits for a trigger before it captures anyway."""
+CHUNK: Final = 0.4e-3
+"""Per 128 samples fetched from the sample buffer (pslab asks for them 128 at a time): one
+command's turnaround each."""
 WAIT_SETUP: Final = 1e-3
 """Arming the logic analyzer or the counter, and the last look at its progress."""
 
@@ -49,7 +54,10 @@ MARGIN: Final = 0.01
 """Seconds by which an estimate may pass ``REMOTELAB_DEVICE_MAX_CALL_SECONDS``: the few
 commands around a 1 s wait (about 1 ms) do not make it longer than a 1 s limit."""
 
-CAPTURE_FORMULA: Final = "`{samples}` x `{timegap}` + 2 bytes per sample and channel (20 µs) + 2 ms"
+CAPTURE_FORMULA: Final = (
+    "`{samples}` x `{timegap}` + 2 bytes per sample and channel (20 µs) + 0.4 ms per 128 "
+    "samples and channel + 2 ms"
+)
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,14 @@ def scope_capture(
         window = count * gap * 1e-6
         size = 2 * count * n
         triggered = trigger is not None and args[trigger] is not None
-        seconds = window + size * BYTE + CAPTURE_SETUP + (TRIGGER_WAIT if triggered else 0)
+        chunks = n * math.ceil(count / 128)
+        seconds = (
+            window
+            + size * BYTE
+            + chunks * CHUNK
+            + CAPTURE_SETUP
+            + (TRIGGER_WAIT if triggered else 0)
+        )
         return Estimate(
             seconds,
             f"captures for {duration(window)} and transfers {_size(size)} "
@@ -180,9 +195,11 @@ def edge_wait(
         count = events if isinstance(events, int) else events(args)
         n = channels if isinstance(channels, int) else channels(args)
         size = count * n * (4 if n <= 2 else 2)
+        # Three or four channels come from the sample buffer, 128 timestamps a command.
+        chunks = n * math.ceil(count / 128) if n > 2 else 0
         then = f", then transfers {_size(size)}" if size * BYTE >= 10e-3 else ""
         return Estimate(
-            wait + WAIT_SETUP + size * BYTE,
+            wait + WAIT_SETUP + size * BYTE + chunks * CHUNK,
             f"waits up to {format_number(wait)} s for {what} ({timeout}={format_number(wait)})"
             + then,
             timeout,
