@@ -142,7 +142,7 @@ class _Rounds:
     def next(self, eligible: Callable[[Job[Any]], bool]) -> Job[Any] | None:
         """Take the next job in DRR order, or None when every waiting job is blocked.
 
-        Charges the job's expected cost to its user (``job.charged``).
+        Its expected cost is taken from its user's credit.
         """
         passed = 0  # users passed over in a row: once all of them, a round served nobody
         while self.queues:
@@ -155,7 +155,6 @@ class _Rounds:
                 if job.cost.seconds <= self.credit[user]:
                     queue.popleft()
                     self.credit[user] -= job.cost.seconds
-                    job.charged = job.cost.seconds
                     if not queue:
                         self.deactivate(user)  # DRR: credit left is not banked
                     return job
@@ -251,6 +250,7 @@ class FairQueue:
         if job is None:
             self._ready.clear()
             return None
+        job.charged = job.cost.seconds
         self._size -= 1
         if not self._size:
             self._ready.clear()
