@@ -174,6 +174,8 @@ class Function:
         :func:`~remotelab.device.functions.parse.bind_call` (every parameter present,
         already checked); they are copied, so pslab may mutate its arguments freely.
         Pass the result through :func:`~remotelab.device.functions.jsonsafe.to_json_safe`.
+        A wait for edges returns steps instead (``bindings.Steps``): its result is the
+        generator's return value.
         Raises whatever pslab raises (``TimeoutError``, ``RuntimeError``...).
         """
         return self.binding(sciencelab, copy.deepcopy(args))
