@@ -5,7 +5,9 @@ Hypercorn on loopback (timed with a lean raw-socket client, so the client's own 
 not count as server overhead) against the same calls made directly on the pslab library
 with the emulator; throughput with 32 keep-alive connections (wrk) beside a bare Quart endpoint
 served the same way; fairness (a light client's p99 while another client hammers, versus
-its idle p99); a 10,000-sample capture through the pslab library on the emulator.
+its idle p99); fairness by device time (the light client's p99 while another user loops the
+longest call allowed: a wait for edges, in slices, and one that cannot be sliced); a
+10,000-sample capture through the pslab library on the emulator.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from benchmarks.support import (
     table,
     wrk,
 )
+from remotelab.config import DeviceSettings
 from remotelab.device.emulator import Emulator
 
 N = 400
@@ -116,6 +119,37 @@ def light_under_load(
     return samples
 
 
+def light_while_looping(
+    url: str, light: dict[str, str], heavy: dict[str, str], function: str
+) -> tuple[list[float], int]:
+    """The light client's latencies while ``heavy`` runs ``function`` back to back.
+
+    Returns the samples and how many of the heavy user's calls finished meanwhile.
+    """
+    stop = threading.Event()
+    finished = 0
+
+    def heavy_client() -> None:
+        nonlocal finished
+        body = json.dumps({"function": function})
+        with httpx.Client(base_url=url, timeout=30) as c:
+            while not stop.is_set():
+                timed_posts(c, "/v1/functions/run", heavy, body, 1)
+                finished += 1
+
+    thread = threading.Thread(target=heavy_client)
+    thread.start()
+    time.sleep(0.2)
+    try:
+        samples = light_under_load(
+            url, "/v1/functions/run", light, VOLTAGE, hammer=[], connections=0
+        )
+    finally:
+        stop.set()
+        thread.join()
+    return samples, finished
+
+
 def class_rps(url: str, students: list[str], seconds: int) -> float:
     """A class: ``get_voltage('CH1')`` from each student's keep-alive connection (wrk)."""
     return wrk(
@@ -193,6 +227,16 @@ def main() -> None:
             hammer=[heavy["Authorization"]],
             connections=31,
         )
+
+        # Fairness by device time: the light client while another user loops the longest
+        # call allowed. get_freq on FRQ (no signal on the default bench) waits its whole
+        # timeout, in slices; in firmware mode the same measurement cannot be sliced (the
+        # PSLab answers nothing until it is done, and pslab asks twice).
+        longest = DeviceSettings().max_call_seconds
+        sliced_call = f"get_freq('FRQ', {longest:g})"
+        whole_call = f"logic_analyzer_measure_frequency('FRQ', True, {longest / 2:g})"
+        sliced, sliced_calls = light_while_looping(server.url, light, heavy, sliced_call)
+        whole, whole_calls = light_while_looping(server.url, light, heavy, whole_call)
 
     # The same class with shared readings off: every call reaches the device.
     with lab_server(**limits, device_share_readings="false") as server:
@@ -275,6 +319,34 @@ def main() -> None:
             row("lab, hammer: 31 connections (loop saturated)", flooded, i99, "-"),
             row("bare endpoint, idle", bare_idle, bi99, "-"),
             row("bare endpoint, hammer: 31 connections", bare_flooded, bi99, "-"),
+        ],
+    )
+    device = DeviceSettings()
+    quantum, slice_ms = device.quantum_ms, device.slice_ms
+    limit_ms = device.max_call_seconds * 1000
+
+    def timed_row(name: str, samples: list[float], target: str) -> list[object]:
+        p50, p99 = summary(samples)
+        return [name, len(samples), f"{p50:.3f}", f"{p99:.3f}", f"{max(samples):.1f}", target]
+
+    table(
+        f"Fairness by device time: a light user's get_voltage('CH1') (every 20 ms) while another "
+        f"user loops the longest call allowed (quantum {quantum:g} ms, slice {slice_ms:g} ms, "
+        f"a call at most {limit_ms:g} ms)",
+        ["light client", "samples", "p50 ms", "p99 ms", "max ms", "target"],
+        [
+            timed_row("idle", idle, "-"),
+            timed_row(
+                f"another user loops {sliced_call} ({sliced_calls} done): in slices",
+                sliced,
+                f"<= {i99 + quantum + limit_ms:.0f} (idle p99 + quantum + call limit), "
+                f"< 1000; expected <= {i99 + quantum + slice_ms:.0f} (+ slice)",
+            ),
+            timed_row(
+                f"another user loops {whole_call} ({whole_calls} done): in one piece",
+                whole,
+                f"<= {i99 + quantum + limit_ms:.0f} (idle p99 + quantum + call limit)",
+            ),
         ],
     )
     b50, b99 = summary(big)

@@ -31,7 +31,8 @@ Every error has one shape, compatible with the Open Event server's `{"error": ..
 
 | status | when |
 | --- | --- |
-| 400 | malformed or too deeply nested JSON, wrong types, missing or invalid fields (named) |
+| 400 | malformed or too deeply nested JSON, wrong types, missing or invalid fields (named); \
+a function string that does not parse, or that would hold the device too long |
 | 401 | no, expired or revoked token or session; wrong credentials |
 | 403 | authenticated but not allowed (e.g. a student publishing) |
 | 404 | no such route or resource — also another user's script |

@@ -39,7 +39,9 @@ async def list_functions() -> dict[str, Any]:
     """Every whitelisted instrument function with its parameters, units and docs.
 
     This is what the function-string box autocompletes from. `shared: true` marks a reading
-    that changes nothing on the instrument (see `POST /v1/functions/run`).
+    that changes nothing on the instrument (see `POST /v1/functions/run`). `device_time` says
+    how long a call holds the instrument, from its arguments, and `expected_ms` is that
+    estimate for the function's `example`.
     """
     return {"functions": instrument().registry.describe()}
 
@@ -55,10 +57,14 @@ async def run_function(data: FunctionRunIn) -> Response:
     sees it; errors name the problem (unknown name with suggestions, parameter and allowed
     range, column of a syntax error). With `stacking` (`xy`, `xyy`, ...) the answer also
     carries the result stacked into plot series, as a widget button's `update-plot` does.
-    Calls wait in a fair queue (round robin between users): 429 when it is full, 503 while the
-    device is faulted or reconnecting. Identical shared readings waiting at the same moment
-    (a class pressing the same "Voltage on CH1" button) are answered by one measurement when
-    the callers' outputs are the same.
+    Calls wait in a fair queue that shares the instrument between users by device time (each
+    call's expected duration, then charged what it really took): 429 when it is full, 503 while
+    the device is faulted or reconnecting. A call expected to hold the device longer than
+    `REMOTELAB_DEVICE_MAX_CALL_SECONDS` (1 s) is refused with 400 before it queues, naming the
+    parameter to change (`details.parameter`, `details.expected_ms`). Waits for edges
+    (`get_freq`, ...) run in slices, with other users' calls in between. Identical shared
+    readings waiting at the same moment (a class pressing the same "Voltage on CH1" button) are
+    answered by one measurement when the callers' outputs are the same.
 
     The call runs in your context: the bench's outputs with the ones you set (others' settings
     never reach you). `changed` names the outputs the call changed, e.g. `["SI1"]`.

@@ -384,8 +384,32 @@ class DeviceSettings(Section):
     batch_max: int = setting(
         8,
         "Queued calls handed to the device thread at once, in fair order (fewer thread "
-        "switches under load).",
+        "switches under load); a batch also stops once its expected device time reaches "
+        "one quantum.",
         ge=1,
+    )
+    quantum_ms: float = setting(
+        10.0,
+        "Device time each user is granted per round of the fair queue (deficit round robin, "
+        "docs/reference/device.md): users with calls waiting share the instrument by the time "
+        "their calls take, not by their number.",
+        gt=0,
+        le=1_000,
+    )
+    slice_ms: float = setting(
+        50.0,
+        "Longest piece of a wait for edges or pulses (`get_freq`, `DutyCycle`, `r2r_time`, "
+        "logic captures, pulse counting) that holds the device at once; between pieces, other "
+        "users' calls run. Bounds how long a short call waits behind someone's long wait.",
+        gt=0,
+        le=1_000,
+    )
+    max_call_seconds: float = setting(
+        1.0,
+        "Longest expected device time of one call (a function string, a script's call or a "
+        "stream's capture): its waits, its capture window and its data transfer. A longer call "
+        "is refused before it queues (400, naming the parameter to change).",
+        gt=0,
     )
     reconnect_initial: float = setting(
         0.2,

@@ -2,7 +2,15 @@
 
 Every pslab call runs on one thread, one call at a time, so the serial protocol
 is never interleaved (docs/architecture.md, ADR 0004). Calls reach that thread only through
-:meth:`DeviceOwner.call`, which queues them fairly (:mod:`.scheduler`).
+:meth:`DeviceOwner.call`, which queues them fairly by device time (:mod:`.scheduler`); the
+thread measures how long each one took, and its user is charged that.
+
+A call may return *steps* instead of a result: a generator that yields, at points where
+nothing is half-sent and the firmware captures on its own, the seconds it may still take
+(a wait for edges, ``functions/bindings.py``). The thread runs it for at most one slice
+(``REMOTELAB_DEVICE_SLICE_MS``) and hands it back to the fair queue as a continuation;
+other users' calls run before the next slice, and a continuation whose caller left is
+closed (its capture stopped) instead of resumed (ADR 0011).
 
 States: ``connecting`` → ``connected`` ⇄ ``faulted`` → ``closed``. A call that
 fails with a device error (pslab's ConnectionError, TimeoutError, RuntimeError
@@ -24,9 +32,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import struct
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, TypeVar
@@ -38,7 +48,7 @@ from remotelab.device import switch
 from remotelab.device.backends import Backend
 from remotelab.device.contexts import Contexts
 from remotelab.device.outputs import KINDS, Kind, Outputs, Value, kinds_of
-from remotelab.device.scheduler import FairQueue, Job, new_job, wait_for_job
+from remotelab.device.scheduler import DEFAULT_COST, Cost, FairQueue, Job, new_job, wait_for_job
 from remotelab.errors import DeviceUnavailable, InputError, RemotelabError
 
 log = logging.getLogger(__name__)
@@ -93,6 +103,7 @@ class DeviceOwner:
         self.backend = backend
         self.limits = limits or DeviceSettings()
         self.queue = FairQueue(self.limits)
+        self.queue.compatible = self._same_outputs
         self.state: State = "connecting"
         self.fault: str | None = None
         self.firmware: str | None = None
@@ -113,6 +124,9 @@ class DeviceOwner:
         self._worker: asyncio.Task[None] | None = None
         self._reconnector: asyncio.Task[None] | None = None
         self._running: list[Job[Any]] = []
+        #: Calls queued that do not need the capture engine (read by the device thread, to
+        #: end a slice of a wait early when one of them could run).
+        self._arrivals = 0
 
     @staticmethod
     def _new_executor() -> ThreadPoolExecutor:
@@ -175,6 +189,7 @@ class DeviceOwner:
         timeout: float | None = None,
         share_key: str | None = None,
         context: bool = True,
+        cost: Cost = DEFAULT_COST,
     ) -> T:
         """Run ``fn(sciencelab)`` on the device thread on behalf of ``user``.
 
@@ -184,14 +199,19 @@ class DeviceOwner:
         ``share_key``: calls with the same key are the same reading; those waiting when
         one of them is taken are answered by its run, and share its (unmutated) result,
         if their callers' contexts are equal when it runs (else they run on their own).
+        ``cost``: the device time the call is expected to take (its place in the fair
+        queue; ``user`` is charged what it really took). ``fn`` may return steps (see
+        the module's doc); with ``cost.sliced`` they run a slice at a time.
 
         Raises DeviceBusy (queue full), DeviceUnavailable (faulted, closed, or the
         device failed during the call), DeviceTimeout (waited + ran too long), or
         the exception ``fn`` raised for a non-device reason.
         """
         self._check_available()
-        job = new_job(user, self._in_context(user, fn) if context else fn, label, share_key)
+        job = new_job(user, self._in_context(user, fn) if context else fn, label, share_key, cost)
         self.queue.put(job)
+        if not cost.engine:
+            self._arrivals += 1
         return await wait_for_job(job, timeout or self.limits.call_timeout)
 
     async def call_in_contexts(
@@ -202,6 +222,7 @@ class DeviceOwner:
         *,
         label: str = "",
         timeout: float | None = None,
+        cost: Cost = DEFAULT_COST,
     ) -> list[tuple[tuple[str, ...], T]]:
         """Run ``fn`` once per distinct context among ``users`` (queued as ``user``).
 
@@ -219,10 +240,21 @@ class DeviceOwner:
                 for member in members:
                     self.contexts.touch(member)
                 self._switch(lab, self.contexts.outputs(members[0]))
-                results.append((tuple(members), fn(lab)))
+                result: Any = fn(lab)
+                if isinstance(result, types.GeneratorType):
+                    # A wait in steps runs whole here: one per context, none sliced (the
+                    # next context's switch must not fall between a wait's slices).
+                    result = _drain(result)
+                results.append((tuple(members), result))
             return results
 
-        return await self.call(user, per_context, label=label, timeout=timeout, context=False)
+        whole = dataclasses.replace(cost, sliced=False)
+        return await self.call(
+            user, per_context, label=label, timeout=timeout, context=False, cost=whole
+        )
+
+    def _same_outputs(self, holder: Job[Any], job: Job[Any]) -> bool:
+        return self.contexts.outputs(holder.user) == self.contexts.outputs(job.user)
 
     def _in_context(self, user: str, fn: Callable[[Any], T]) -> Callable[[Any], T]:
         def run(lab: Any) -> T:
@@ -309,6 +341,8 @@ class DeviceOwner:
                 continue
             if self.state != "connected":
                 for job in batch:
+                    job.steps = None
+                    self.queue.settle(job, 0.0)
                     _settle(job, DeviceUnavailable(f"{self.fault}; reconnecting"))
                 continue
             self._running = batch
@@ -333,20 +367,28 @@ class DeviceOwner:
                 self._running = []
 
     def _take_batch(self) -> list[Job[Any]]:
-        """Up to ``batch_max`` live jobs in round-robin order (dropped callers skipped).
+        """Live jobs in the queue's order, up to ``batch_max`` or one quantum of device time.
 
         A shared reading takes every identical job still queued along as its followers:
-        one measurement answers all of them, and they leave the queue early.
+        one measurement answers all of them, and they leave the queue early. A sliced wait
+        ends its batch: what runs between its slices is the queue's choice. A sliced wait
+        whose callers left still goes to the thread, which stops it there.
         """
         batch: list[Job[Any]] = []
-        while len(batch) < self.limits.batch_max:
+        expected = 0.0
+        while len(batch) < self.limits.batch_max and expected < self.queue.quantum:
             job = self.queue.pop()
             if job is None:
                 break
-            if job.key is not None:
+            if job.key is not None and job.steps is None:
                 job.followers = self.queue.take_matching(job.key)
-            if job.wanted():  # else every caller went away or timed out: drop it
-                batch.append(job)
+            if not job.wanted() and job.steps is None:
+                self.queue.settle(job, 0.0)  # every caller went away or timed out: drop it
+                continue
+            batch.append(job)
+            expected += job.cost.seconds
+            if job.cost.sliced:
+                break
         return batch
 
     def _run_batch(
@@ -362,36 +404,43 @@ class DeviceOwner:
         passes between the loop and this thread once per batch, not once per call).
         Each outcome goes to the loop as soon as the next job starts; the last one travels
         with the end of the batch, so a batch costs the loop one wake-up per job, not one
-        more. ``done`` gets the device fault that stopped the batch, or None; the jobs not
-        yet run are then failed by the loop with the rest of the queue.
+        more. Every outcome carries the device time the job took, which its user is
+        charged. ``done`` gets the device fault that stopped the batch, or None; the jobs
+        not yet run are then failed by the loop with the rest of the queue.
         """
-        last: tuple[Callable[..., None], Job[Any], Any] | None = None
+        last: tuple[Any, ...] | None = None
         fault: BaseException | None = None
         pending = collections.deque(batch)
         try:
             while pending:
                 job = pending.popleft()
-                if not job.wanted():  # plain reads of the futures' states
-                    continue
-                if job.followers:
+                if job.followers and job.steps is None and job.wanted():
                     # A shared reading answers only callers whose context is the same as
                     # its own now; the others run on their own, right after it.
                     apart = self._apart(job)
                     pending.extendleft(reversed(apart))
                     batch.extend(apart)  # settled with the batch if the device faults
                 if last is not None:
-                    callback, previous, outcome = last
-                    loop.call_soon_threadsafe(callback, previous, outcome)
+                    loop.call_soon_threadsafe(*last)
                     last = None
+                start = time.perf_counter()
                 try:
-                    result = job.fn(lab)
+                    if not job.wanted():  # plain reads of the futures' states
+                        if job.steps is not None:  # a wait whose callers left: stop it here
+                            steps, job.steps = job.steps, None
+                            steps.close()
+                        last = (self._finish, job, time.perf_counter() - start, _DROPPED)
+                        continue
+                    result = self._step(job, lab, start)
                 except DEVICE_FAULTS as exc:
+                    job.steps = None
                     fault = exc
                     break
                 except Exception as exc:
-                    last = (self._settle_error, job, exc)
+                    job.steps = None
+                    last = (self._finish, job, time.perf_counter() - start, _Failed(exc))
                 else:
-                    last = (self._deliver, job, result)
+                    last = (self._finish, job, time.perf_counter() - start, result)
         finally:
             loop.call_soon_threadsafe(_end_batch, done, last, fault)
 
@@ -416,6 +465,53 @@ class DeviceOwner:
             job.followers = kept
         return list(leaders.values())
 
+    def _step(self, job: Job[Any], lab: Any, start: float) -> Any:
+        """Run ``job`` (or its next slice); its result, or ``_MORE`` when it is not over.
+
+        A slice lasts ``slice_ms`` at most, and ends at the wait's next step (a few ms)
+        when a call that does not need the capture engine was queued meanwhile: that call
+        then waits for one step, not for the rest of the slice.
+        """
+        steps = job.steps
+        if steps is not None:
+            # The next slice of a wait: back in its caller's context. Between its slices
+            # only calls of callers with the same outputs ran (FairQueue.compatible), so
+            # this sends nothing unless the bench changed meanwhile.
+            self._switch(lab, self.contexts.outputs(job.user))
+        else:
+            result = job.fn(lab)
+            if not isinstance(result, types.GeneratorType):
+                return result
+            steps = result
+        job.steps = None
+        end = start + self.limits.slice_ms / 1000
+        arrivals = self._arrivals
+        try:
+            while True:
+                left = steps.send(None)
+                # A slice ends after slice_ms, or as soon as a call that may run arrived.
+                if job.cost.sliced and (time.perf_counter() >= end or self._arrivals != arrivals):
+                    # The next slice, or the rest when shorter, is what it costs next time.
+                    job.cost = dataclasses.replace(
+                        job.cost, seconds=min(max(left, 0.0), self.limits.slice_ms / 1000)
+                    )
+                    job.steps = steps
+                    return _MORE
+        except StopIteration as stop:
+            return stop.value
+
+    def _finish(self, job: Job[Any], seconds: float, outcome: Any) -> None:
+        """On the loop: charge the device time, then answer (or requeue a continuation)."""
+        if job not in self._running:
+            return  # the late answer of a batch given up on (hung): the queue has moved on
+        self.queue.settle(job, seconds, more=outcome is _MORE)
+        if outcome is _MORE or outcome is _DROPPED:
+            return
+        if isinstance(outcome, _Failed):
+            self._settle_error(job, outcome.error)
+        else:
+            self._deliver(job, outcome)
+
     def _deliver(self, job: Job[Any], result: Any) -> None:
         for future in job.futures():
             self.calls_served += 1
@@ -435,6 +531,7 @@ class DeviceOwner:
     def _fault(self, batch: list[Job[Any]], exc: BaseException) -> None:
         message = self._mark_faulted(exc)
         for job in batch:  # those already answered keep their answers
+            job.steps = None  # a wait in progress is left to the dead handle
             _settle(job, DeviceUnavailable(message))
         self._fail_queued(DeviceUnavailable(f"{message}; reconnecting"))
 
@@ -511,6 +608,30 @@ class DeviceOwner:
 _HUNG = TimeoutError("no answer within the run timeout")
 
 
+def _drain(steps: Any) -> Any:
+    """Run a wait in steps to its end, on the device thread; its result."""
+    try:
+        while True:
+            steps.send(None)
+    except StopIteration as stop:
+        return stop.value
+
+
+#: The outcome of a sliced job that is not over (it goes back to the queue).
+_MORE = object()
+#: The outcome of a job nobody waited for any more (not run, or its wait stopped).
+_DROPPED = object()
+
+
+class _Failed:
+    """The outcome of a job that raised (not a device fault)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 def _settle_done(done: asyncio.Future[BaseException | None], value: BaseException | None) -> None:
     if not done.done():
         done.set_result(value)
@@ -518,12 +639,12 @@ def _settle_done(done: asyncio.Future[BaseException | None], value: BaseExceptio
 
 def _end_batch(
     done: asyncio.Future[BaseException | None],
-    last: tuple[Callable[..., None], Job[Any], Any] | None,
+    last: tuple[Any, ...] | None,
     fault: BaseException | None,
 ) -> None:
     if last is not None:
-        callback, job, outcome = last
-        callback(job, outcome)
+        callback, *args = last
+        callback(*args)
     _settle_done(done, fault)
 
 

@@ -2,7 +2,8 @@
 
 A function string (HTTP) or a ``(name, args, kwargs)`` triple (a sandboxed
 script's proxy) is checked against the registry before the device sees
-anything, queued on the owner's fair queue on behalf of a user, run on the
+anything — its expected device time included (``REMOTELAB_DEVICE_MAX_CALL_SECONDS``) —,
+queued on the owner's fair queue on behalf of a user with that expected time, run on the
 device thread in that user's context, and converted to JSON-safe data there. A call
 that sets outputs has them recorded in the user's context (``CallResult.changed``).
 """
@@ -12,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import types
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from remotelab.config import FunctionSettings
+from remotelab.config import DeviceSettings, FunctionSettings
 from remotelab.device.functions import (
     ParsedCall,
     Registry,
@@ -26,9 +28,11 @@ from remotelab.device.functions import (
     to_json_safe,
 )
 from remotelab.device.functions.effects import check_outputs
+from remotelab.device.functions.timing import MARGIN, duration
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
 from remotelab.device.owner import DeviceOwner
-from remotelab.errors import InputError
+from remotelab.device.scheduler import Cost
+from remotelab.errors import FunctionStringError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +80,51 @@ class Instrument:
             max_chars=self.limits.max_chars,
             max_nesting=self.limits.max_nesting,
         )
+        self.check_time(call)
         # Good strings repeat (buttons, polling programs); a ParsedCall is immutable in use
         # (invoke copies its arguments), so it can be shared.
         self._parsed[source] = call
         if len(self._parsed) > PARSE_CACHE_SIZE:
             self._parsed.popitem(last=False)
         return call
+
+    def bind(self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> ParsedCall:
+        """Check a call given by name and literal values (sandbox proxies, streams)."""
+        call = bind_call(self.registry, name, args, kwargs)
+        self.check_time(call)
+        return call
+
+    def check_time(self, call: ParsedCall) -> None:
+        """Refuse a call expected to hold the device longer than a call may.
+
+        Raises FunctionStringError naming the limit, the expected time and what to change.
+        """
+        estimate = call.estimate
+        limit = self.owner.limits.max_call_seconds
+        if estimate.seconds <= limit + MARGIN:
+            return
+        variable = DeviceSettings.variable("max_call_seconds")
+        message = (
+            f"{call.function.name}: {estimate.what}, more than the {limit:g} s a call may "
+            f"hold the device ({variable})"
+        )
+        raise FunctionStringError(
+            f"{message}; {estimate.advice}" if estimate.advice else message,
+            details={
+                "function": call.function.name,
+                "parameter": estimate.parameter,
+                "expected_ms": estimate.ms,
+                "expected": duration(estimate.seconds),
+                "limit_seconds": limit,
+                "setting": variable,
+            },
+        )
+
+    @staticmethod
+    def cost(call: ParsedCall) -> Cost:
+        """What the fair queue needs to know of ``call`` before it runs."""
+        estimate = call.estimate
+        return Cost(estimate.seconds, estimate.engine, estimate.sliced)
 
     def validate(self, source: str) -> None:
         """Check a function string without running it (widget buttons)."""
@@ -95,26 +138,15 @@ class Instrument:
         self, user: str, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
     ) -> CallResult:
         """Check and run a call given by name and literal values (sandbox proxies)."""
-        return await self.run_parsed(user, bind_call(self.registry, name, args, kwargs))
+        return await self.run_parsed(user, self.bind(name, args, kwargs))
 
     async def run_parsed(self, user: str, call: ParsedCall) -> CallResult:
+        """Queue and run a checked call (from :meth:`parse` or :meth:`bind`)."""
         limits = self.limits
         owner = self.owner
         effects = call.function.effects
 
-        def on_device(lab: Any) -> tuple[Any, list[str], tuple[str, ...]]:
-            # In ``user``'s context (the owner switched to it before this runs).
-            changed: tuple[str, ...] = ()
-            if effects is None:
-                raw = call.invoke(lab)
-            else:
-                before = owner.contexts.outputs(user)
-                try:
-                    raw = call.invoke(lab)
-                except BaseException:
-                    owner.forget_device_outputs()  # it may have set some of them
-                    raise
-                changed = owner.record(user, effects(call.args, before))
+        def convert(raw: Any, changed: tuple[str, ...] = ()) -> Any:
             result, notes = to_json_safe(
                 raw,
                 max_items=limits.max_result_items,
@@ -123,12 +155,28 @@ class Instrument:
             )
             return result, notes, changed
 
+        def on_device(lab: Any) -> Any:
+            # In ``user``'s context (the owner switched to it before this runs).
+            if effects is None:
+                raw = call.invoke(lab)
+                if isinstance(raw, types.GeneratorType):  # a wait in steps: convert at its end
+                    return _then(raw, convert)
+                return convert(raw)
+            before = owner.contexts.outputs(user)
+            try:
+                raw = call.invoke(lab)
+            except BaseException:
+                owner.forget_device_outputs()  # it may have set some of them
+                raise
+            return convert(raw, owner.record(user, effects(call.args, before)))
+
         start = time.perf_counter()
         result, notes, changed = await owner.call(
             user,
             on_device,
             label=call.function.name,
             share_key=call.share_key if self.share_readings else None,
+            cost=self.cost(call),
         )
         elapsed = (time.perf_counter() - start) * 1000
         return CallResult(call.function.name, result, notes, round(elapsed, 3), changed)
@@ -164,3 +212,9 @@ def stored_bench(configured: Outputs, stored: Mapping[str, Any]) -> Outputs:
         except InputError as exc:
             log.warning("ignoring the stored bench output %s: %s", name, exc.message)
     return bench
+
+
+def _then(
+    steps: Generator[float, None, Any], convert: Callable[[Any], Any]
+) -> Generator[float, None, Any]:
+    return convert((yield from steps))

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from remotelab.device.functions import ParsedCall, bind_call
+from remotelab.device.functions import ParsedCall
 from remotelab.device.functions import bindings as b
 from remotelab.device.service import Instrument
 from remotelab.errors import DeviceError, RemotelabError
@@ -52,9 +52,12 @@ def _cancel_all(tasks: collections.deque[asyncio.Task[Any]]) -> None:
 
 
 def prepare(instrument: Instrument, sub: Subscribe) -> ParsedCall:
-    """Check the configuration against the function registry (raises FunctionStringError)."""
+    """Check the configuration against the function registry (raises FunctionStringError).
+
+    A capture expected to hold the device longer than a call may is refused like a call.
+    """
     name, kwargs = sub.config.call()
-    return bind_call(instrument.registry, name, [], kwargs)
+    return instrument.bind(name, [], kwargs)
 
 
 class Loop:
@@ -124,9 +127,11 @@ class Loop:
         job = self._job()
         label = f"stream {self.call.function.name}"
 
+        cost = self.instrument.cost(self.call)
+
         def capture() -> asyncio.Task[Any]:
             return asyncio.create_task(
-                owner.call_in_contexts(self.user, self.users(), job, label=label)
+                owner.call_in_contexts(self.user, self.users(), job, label=label, cost=cost)
             )
 
         next_at = time.monotonic()

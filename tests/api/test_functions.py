@@ -24,6 +24,43 @@ async def test_function_list_documents_every_function(client: Client) -> None:
     voltage = next(f for f in body["functions"] if f["name"] == "get_voltage")
     assert voltage["doc"]
     assert voltage["params"][0]["name"]
+    assert voltage["expected_ms"] == 1.0  # the example's expected device time
+    freq = next(f for f in body["functions"] if f["name"] == "get_freq")
+    assert freq["device_time"] == "`timeout` + 1.1 ms, in slices"
+    assert freq["expected_ms"] == 1001.1
+
+
+async def test_a_call_longer_than_a_call_may_hold_the_device_is_refused(
+    client: Client, signup: Signup
+) -> None:
+    a = await signup("a@example.org")
+    response = await run(client, a, "get_freq('FRQ', 10)")
+    assert response.status_code == 400
+    body = await response.get_json()
+    assert body["error"] == (
+        "get_freq: waits up to 10 s for edges (timeout=10), more than the 1 s a call may hold "
+        "the device (REMOTELAB_DEVICE_MAX_CALL_SECONDS); use a smaller timeout"
+    )
+    assert body["code"] == "bad_function_string"
+    assert body["details"] == {
+        "function": "get_freq",
+        "parameter": "timeout",
+        "expected_ms": 10001.1,
+        "expected": "10 s",
+        "limit_seconds": 1.0,
+        "setting": "REMOTELAB_DEVICE_MAX_CALL_SECONDS",
+    }
+    capture = await run(client, a, "capture1('CH1', 10000, 120)")
+    assert capture.status_code == 400
+    assert (await capture.get_json())["error"] == (
+        "capture1: captures for 1.2 s and transfers 20 kB (ns=10000, tg=120), about 1.43 s in "
+        "all, more than the 1 s a call may hold the device (REMOTELAB_DEVICE_MAX_CALL_SECONDS); "
+        "use fewer samples (ns) or a shorter timegap (tg)"
+    )
+    # Within the limit: pslab's "no signal" answer (FRQ is not wired on the default bench).
+    allowed = await run(client, a, "get_freq('FRQ', 0.05)")
+    assert allowed.status_code == 200, await allowed.get_json()
+    assert (await allowed.get_json())["result"] == 0
 
 
 async def test_run_a_function_string(client: Client, signup: Signup) -> None:

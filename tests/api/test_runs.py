@@ -88,3 +88,17 @@ async def test_too_large_source_is_413(client: Client, signup: Signup) -> None:
     a = await signup("a@example.org")
     response = await client.post("/v1/run", headers=a, json={"code": "#" * 70_000})
     assert response.status_code == 413
+
+
+async def test_a_script_call_longer_than_a_call_may_hold_the_device_is_refused(
+    client: Client, signup: Signup
+) -> None:
+    a = await signup("a@example.org")
+    code = "x = 1\nf = get_freq('FRQ', 5)\n"
+    status, body = await run(client, a, code)
+    assert status == 200
+    assert body["status"] == "error"
+    assert body["error"]["type"] == "ValueError"
+    assert body["error"]["line"] == 2
+    assert "more than the 1 s a call may hold the device" in body["error"]["message"]
+    assert "use a smaller timeout" in body["error"]["message"]

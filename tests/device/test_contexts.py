@@ -286,3 +286,37 @@ def settled_reading(owner_settle_ms: float) -> float:
 def test_settle_waits_matter_in_real_time() -> None:
     assert settled_reading(0) == pytest.approx(2, abs=0.05)  # read before PV1 settled: wrong
     assert settled_reading(80) == pytest.approx(0, abs=0.05)  # waited: right
+
+
+async def test_a_wait_in_slices_is_not_interleaved_with_another_users_outputs() -> None:
+    """Between the slices of a user's wait for edges, only callers with the same outputs
+    run: another user's SQ1 never reaches the input the wait is timing (real time, so that
+    the wait spans several slices)."""
+    lab = make(Emulator(seed=5, realtime=True), slice_ms=5)
+    await lab.owner.start()
+    try:
+        await _not_interleaved(lab)
+    finally:
+        await lab.owner.close()
+
+
+async def _not_interleaved(lab: Instrument) -> None:
+    await run(lab, "a", "pwm_generate('SQ1', 200, 0.5)")  # SQ1 -> LA1 on the default bench
+    await run(lab, "b", "pwm_generate('SQ1', 4000, 0.5)")
+    stop = asyncio.Event()
+
+    async def other_user() -> int:
+        calls = 0
+        while not stop.is_set():
+            await run(lab, "b", "get_voltage('CH1')")  # each one switches to b's SQ1
+            calls += 1
+        return calls
+
+    other = asyncio.create_task(other_user())
+    try:
+        readings = [await run(lab, "a", "get_freq('LA1', 0.5)") for _ in range(4)]
+    finally:
+        stop.set()
+    assert await other > 0  # b was served meanwhile
+    assert all(abs(f - 200) < 4 for f in readings), readings
+    assert abs(await run(lab, "b", "get_freq('LA1', 0.2)") - 4000) < 80

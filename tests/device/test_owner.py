@@ -1,18 +1,26 @@
-"""The device owner on the real pslab library and the emulator: one thread, fairness, faults."""
+"""The device owner on the real pslab library and the emulator: one thread, fairness, faults.
+
+Fairness by device time with long calls: the light user's latency while another user loops
+waits for edges (sliced), engine reservations, abandoned waits, charging actual time.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from remotelab.config import DeviceSettings
+from remotelab.config import DeviceSettings, FunctionSettings
 from remotelab.device.backends import EmulatorBackend
 from remotelab.device.emulator import Emulator
+from remotelab.device.functions import default_registry
 from remotelab.device.owner import DeviceOwner, describe_fault
+from remotelab.device.scheduler import Cost
+from remotelab.device.service import Instrument
 from remotelab.errors import DeviceBusy, DeviceTimeout, DeviceUnavailable, InputError
 
 FAST = DeviceSettings(
@@ -67,17 +75,19 @@ async def test_calls_run_on_one_dedicated_thread(owner: DeviceOwner) -> None:
 async def test_a_light_user_is_not_stuck_behind_a_hog(owner: DeviceOwner) -> None:
     order: list[str] = []
 
-    def record(name: str) -> Any:
+    def record(name: str, seconds: float = 0.0) -> Any:
         def run(lab: Any) -> None:
             order.append(name)
+            time.sleep(seconds)
             voltage(lab)
 
         return run
 
-    hog = [owner.call("hog", record(f"hog{i}")) for i in range(10)]
+    # Ten calls of 5 ms each: the hog's turn holds two of them (a 10 ms quantum).
+    hog = [owner.call("hog", record(f"hog{i}", 0.005), cost=Cost(0.005)) for i in range(10)]
     light = owner.call("light", record("light"))
     await asyncio.gather(*hog, light)
-    assert order.index("light") <= 1
+    assert order.index("light") <= 2
 
 
 async def test_queue_bounds_answer_busy(owner: DeviceOwner) -> None:
@@ -259,3 +269,116 @@ async def test_a_batch_that_outlives_the_run_timeout_faults_and_a_fresh_thread_s
     finally:
         gate.set()
         await device.close()
+
+
+# ---------------------------------------------------------------- fairness by device time
+
+SLICED = DeviceSettings(
+    queue_max=64,
+    queue_per_user=16,
+    call_timeout=10.0,
+    run_timeout=5.0,
+    quantum_ms=10.0,
+    slice_ms=50.0,
+)
+
+
+@pytest.fixture
+async def instrument(emulator: Emulator) -> AsyncIterator[Instrument]:
+    device = DeviceOwner(EmulatorBackend(emulator), SLICED)
+    await device.start()
+    yield Instrument(device, default_registry(), FunctionSettings())
+    await device.close()
+
+
+async def light_latencies(instrument: Instrument, seconds: float) -> list[float]:
+    """``get_voltage('CH1')`` over and over for ``seconds``: each call's latency in ms."""
+    out = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.perf_counter()
+        await instrument.run("light", "get_voltage('CH1')")
+        out.append((time.perf_counter() - start) * 1000)
+        await asyncio.sleep(0.002)  # a pause, so that calls land at every phase of a slice
+    return out
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+async def test_a_user_looping_long_waits_for_edges_does_not_hold_up_a_light_user(
+    instrument: Instrument,
+) -> None:
+    """get_freq('FRQ', 1) with no signal on FRQ (default bench) waits 1 s each time.
+
+    Round robin by call count let each of those calls hold the device for its whole
+    second; by device time, in slices, the light user waits one slice at most.
+    """
+    idle = await light_latencies(instrument, 0.8)
+    answers: list[tuple[float, float]] = []
+    stop = asyncio.Event()
+
+    async def heavy() -> None:
+        while not stop.is_set():
+            start = time.perf_counter()
+            outcome = await instrument.run("heavy", "get_freq('FRQ', 1)")
+            answers.append((outcome.result, time.perf_counter() - start))
+
+    task = asyncio.create_task(heavy())
+    await asyncio.sleep(0.05)
+    loaded = await light_latencies(instrument, 2.3)
+    stop.set()
+    await task
+    # pslab's "no signal" answer after its timeout, as before.
+    assert len(answers) >= 2
+    assert all(result == 0.0 and 1.0 <= took < 1.6 for result, took in answers), answers
+    quantum, slice_ = SLICED.quantum_ms, SLICED.slice_ms
+    assert p99(loaded) <= p99(idle) + quantum + slice_, (p99(idle), p99(loaded), max(loaded))
+    assert max(loaded) < 1000
+
+
+async def test_calls_that_need_the_engine_wait_for_a_sliced_wait_to_end(
+    instrument: Instrument,
+) -> None:
+    done: dict[str, float] = {}
+
+    async def timed(user: str, source: str) -> None:
+        await instrument.run(user, source)
+        done[user] = time.monotonic()
+
+    start = time.monotonic()
+    wait = asyncio.create_task(timed("heavy", "get_freq('FRQ', 0.3)"))
+    await asyncio.sleep(0.05)
+    # A capture would overwrite the buffer the logic analyzer is filling: it waits.
+    capture = asyncio.create_task(timed("scope", "capture1('CH1', 100, 1)"))
+    voltage = asyncio.create_task(timed("light", "get_voltage('CH1')"))
+    await asyncio.gather(wait, capture, voltage)
+    assert done["light"] - start < 0.2  # served between two slices
+    assert done["scope"] >= done["heavy"]  # the engine was the wait's until it ended
+
+
+async def test_a_wait_whose_caller_left_is_stopped_and_frees_the_engine(
+    instrument: Instrument, emulator: Emulator
+) -> None:
+    owner = instrument.owner
+    call = instrument.parse("get_freq('FRQ', 1)")
+    with pytest.raises(DeviceTimeout):
+        await owner.call(
+            "heavy", call.invoke, label="get_freq", timeout=0.1, cost=instrument.cost(call)
+        )
+    for _ in range(50):  # closed at its next turn: the logic analyzer stops capturing
+        await asyncio.sleep(0.01)
+        if emulator.firmware.acquisition is None:
+            break
+    assert emulator.firmware.acquisition is None
+    start = time.monotonic()
+    await instrument.run("scope", "capture1('CH1', 100, 1)")
+    assert time.monotonic() - start < 0.3  # not the rest of the 1 s wait
+
+
+async def test_each_call_is_charged_what_it_really_took(owner: DeviceOwner) -> None:
+    await owner.call("a", lambda lab: time.sleep(0.05), cost=Cost(0.001))
+    # Estimated 1 ms, took 50: "a" owes the rest (fading as time passes).
+    assert owner.queue.balance("a") < -0.04

@@ -46,4 +46,6 @@ async def test_identical_readings_share_one_measurement(owner: DeviceOwner) -> N
 
 async def test_with_sharing_off_every_call_measures(owner: DeviceOwner) -> None:
     values = await readings_while_busy(owner, share=False)
-    assert len(set(values)) == 4  # a sine on CH1: each measurement sees another moment
+    # A sine on CH1: each measurement sees another moment. Two moments a whole period
+    # apart read the same, so not all four need differ; with sharing they are one reading.
+    assert len(set(values)) >= 2

@@ -173,3 +173,14 @@ async def test_a_shared_loop_captures_once_per_distinct_context(hub: Hub) -> Non
         task.cancel()
     for client in clients.values():
         await hub.disconnect(client)
+
+
+async def test_a_capture_longer_than_a_call_may_hold_the_device_is_refused(hub: Hub) -> None:
+    client = hub.connect("u")
+    await client.handle(
+        '{"type": "subscribe", "id": "s", "instrument": "oscilloscope", '
+        '"config": {"channels": 1, "samples": 10000, "timegap": 200}}'
+    )
+    assert "more than the 1 s a call may hold the device" in client._texts[-1]
+    assert hub.loop_count() == 0
+    await hub.disconnect(client)

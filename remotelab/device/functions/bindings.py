@@ -17,16 +17,21 @@ and into pslab's own objects, which keep a record of them (docs/reference/contex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+import types
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pslab.protocol as CP
 from pslab.instrument.analog import ANALOG_CHANNELS, GAIN_VALUES
 
-from remotelab.device.functions.hardware import VOLTAGE_RANGES
+from remotelab.device.functions.hardware import MAX_EVENTS, VOLTAGE_RANGES
 from remotelab.device.outputs import Square
+
+T = TypeVar("T")
 
 # --- multimeter ---------------------------------------------------------------------
 
@@ -237,6 +242,34 @@ def set_power(sl: Any, args: dict[str, Any]) -> dict[str, float | None]:
 
 
 # --- logic analyser -----------------------------------------------------------------
+#
+# Waits for edges (frequency, duty cycle, intervals, edge periods, logic captures, pulse
+# counting) return *steps*: a generator that arms the capture, then yields while the
+# firmware captures on its own, each time after a short look at the progress (and a sleep of
+# at most ``POLL_SECONDS``), telling the device owner the longest it may still take. The
+# owner runs the steps one slice at a time and serves other users in between
+# (``remotelab/device/owner.py``, ADR 0011); :func:`finish` runs them in one go.
+
+Steps = Generator[float, None, T]
+"""A call that waits in steps: each ``yield`` (the seconds it may still take) is a point
+where the device may serve other calls; the generator's return value is the result."""
+
+#: Seconds between two looks at a capture's progress (or a counter's clock) while waiting.
+POLL_SECONDS = 0.005
+#: Bytes of one timestamp as the firmware sends it: 32-bit in one- and two-channel mode,
+#: 16-bit in three- and four-channel mode.
+TIMESTAMP_BYTES = {1: 4, 2: 4, 3: 2, 4: 2}
+
+
+def finish(value: Any) -> Any:
+    """``value``, or the result of running its steps to the end (outside the owner)."""
+    if isinstance(value, types.GeneratorType):
+        try:
+            while True:
+                next(value)
+        except StopIteration as stop:
+            return stop.value
+    return value
 
 
 @contextmanager
@@ -259,34 +292,196 @@ def logic_analyzer(sl: Any) -> Iterator[Any]:
         la._channel_one_map, la._channel_two_map = "LA1", "LA2"
 
 
-def frequency(sl: Any, channel: str, timeout: float, simultaneous: bool = False) -> float:
-    with logic_analyzer(sl) as la:
-        return float(la.measure_frequency(channel, simultaneous, timeout))
+def _active_channels(la: Any) -> list[tuple[int, Any]]:
+    """(progress index, channel) of each channel the running capture records.
+
+    The indexes are those of pslab's ``get_progress`` (a 32-bit channel takes two DMA slots).
+    """
+    active, slot = [], 0
+    for channel in la._channels.values():
+        if channel.events_in_buffer:
+            active.append((slot * (1 if channel.datatype == "int" else 2), channel))
+            slot += 1
+    return active
 
 
-def duty_cycle(sl: Any, channel: str, timeout: float) -> list[float] | None:
-    """``[period in µs, duty cycle 0-1]``, or ``None`` when too few edges arrived."""
+def _first_timestamp(la: Any, channel: Any) -> int:
+    if channel.datatype == "int":
+        return int(la.fetch_buffer(1, channel.buffer_idx)[0])
+    device = la._device
+    device.send_byte(CP.TIMING)
+    device.send_byte(CP.FETCH_LONG_DMA_DATA)
+    device.send_int(1)
+    device.send_byte(channel.buffer_idx // 5000)
+    raw = device.read(4)
+    device.get_ack()
+    return int(CP.Integer.unpack(raw)[0])
+
+
+def _progress(la: Any) -> int:
+    """Events captured so far per channel (the fewest), like pslab's ``get_progress``.
+
+    pslab reports a channel whose DMA count reads 0 as full, which is also how an empty
+    one reads: a channel that claims to be full is told apart by its first timestamp
+    (0 when nothing came). Costs one short exchange, where pslab's blocking capture reads
+    the whole buffer again and again (10 kB a channel, 100 ms at 1 Mbaud).
+    """
+    counts = la._get_initial_states_and_progress()[0]
+    fewest = MAX_EVENTS
+    for index, channel in _active_channels(la):
+        count = counts[index]
+        if count >= MAX_EVENTS and _first_timestamp(la, channel) == 0:
+            count = 0
+        fewest = min(fewest, count)
+    return fewest
+
+
+def _fetch(la: Any, events: int) -> list[np.ndarray]:
+    """pslab's ``fetch_data``, reading only the first ``events`` timestamps of each channel.
+
+    pslab reads all 2500 of them (10 kB a channel at 32 bits) even for the two a frequency
+    needs. Trimming, roll-over, prescaler and channel delay as pslab's.
+    """
+    device, count = la._device, min(events, MAX_EVENTS)
+    counters = []
+    for name in dict.fromkeys([la._channel_one_map, la._channel_two_map, "LA3", "LA4"]):
+        channel = la._channels[name]
+        if not channel.events_in_buffer:
+            continue
+        if channel.datatype == "long":
+            device.send_byte(CP.TIMING)
+            device.send_byte(CP.FETCH_LONG_DMA_DATA)
+            device.send_int(count)
+            device.send_byte(channel.buffer_idx // 5000)
+            raw = device.read(4 * count)
+            device.get_ack()
+            stamps = np.array([CP.Integer.unpack(raw[4 * i : 4 * i + 4])[0] for i in range(count)])
+            stamps = np.trim_zeros(np.trim_zeros(stamps, "b"), "f")
+        else:
+            stamps = np.trim_zeros(
+                np.trim_zeros(np.array(la.fetch_buffer(count, channel.buffer_idx)), "b"), "f"
+            )
+            for i, diff in enumerate(np.diff(stamps)):
+                if diff <= 0:  # the 16-bit counter rolled over (pslab adds 2**16 - 1 too)
+                    stamps[i + 1 :] += 2**16 - 1
+        counters.append(stamps)
+    prescaler = [1 / 64, 1 / 8, 1.0, 4.0][la._prescaler]
+    delay = la._CAPTURE_DELAY if la._prescaler == 0 else 0
+    return [(stamps + e * delay) * prescaler for e, stamps in enumerate(counters)]
+
+
+def _sleep_until(deadline: float) -> Steps[None]:
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(POLL_SECONDS, left))
+        yield max(0.0, deadline - time.monotonic())
+
+
+def _events(
+    la: Any,
+    channels: int | str | list[str],
+    events: int,
+    timeout: float,
+    modes: list[str],
+    e2e_time: float | None = None,
+) -> Steps[list[np.ndarray]]:
+    """``la.capture(channels, events, timeout, modes, e2e_time)``, waiting in steps.
+
+    Ends when every channel holds ``events`` events or after ``timeout``, with what came,
+    as pslab's blocking capture does. If its caller leaves meanwhile (the owner closes the
+    steps on its thread), the capture is stopped, so that it writes no more into the
+    sample buffer the next user's capture needs.
+    """
+    deadline = time.monotonic() + timeout
+    la.capture(channels, events, timeout, modes, e2e_time, block=False)
+    count = 1 if isinstance(channels, str) else 2 if isinstance(channels, list) else channels
+    thread = threading.get_ident()
+    try:
+        while _progress(la) < min(events, MAX_EVENTS) and time.monotonic() < deadline:
+            yield from _sleep_until(min(deadline, time.monotonic() + POLL_SECONDS))
+    except GeneratorExit:
+        if threading.get_ident() == thread:  # not when a dead handle is collected elsewhere
+            la.stop()
+        raise
+    return [stamps[:events] for stamps in _fetch(la, events)[:count]]
+
+
+def frequency(sl: Any, channel: str, timeout: float, simultaneous: bool = False) -> Any:
+    """The frequency in Hz (0 without a signal): steps, or a float measured in firmware.
+
+    In firmware mode the PSLab answers nothing until it is done (up to ``timeout``, twice:
+    pslab retries once), so that wait cannot be shared with other calls.
+    """
+    if simultaneous:
+        with logic_analyzer(sl) as la:
+            return float(la.measure_frequency(channel, True, timeout))
+    return _frequency(sl, channel, timeout)
+
+
+def _frequency(sl: Any, channel: str, timeout: float) -> Steps[float]:
+    """pslab's ``measure_frequency`` (software path), waiting in steps."""
     with logic_analyzer(sl) as la:
+        la._channel_one_map = channel
+        (stamps,) = yield from _events(la, 1, 2, timeout, ["sixteen rising"])
         try:
-            period, duty = la.measure_duty_cycle(channel, timeout)
+            period = (stamps[1] - stamps[0]) * 1e-6 / 16
+            measured = period**-1
         except IndexError:
+            measured = 0
+        if measured >= 1e7:
+            measured = la._get_high_frequency(channel)  # a 100 ms count in firmware
+        return float(measured)
+
+
+def duty_cycle(sl: Any, channel: str, timeout: float) -> Steps[list[float] | None]:
+    """``[period in µs, duty cycle 0-1]``, or ``None`` when too few edges arrived.
+
+    pslab's ``measure_duty_cycle``, waiting in steps.
+    """
+    with logic_analyzer(sl) as la:
+        la.configure_trigger(channel, "rising")
+        la._channel_one_map = channel
+        (stamps,) = yield from _events(la, 1, 3, timeout, ["any"])
+        if len(stamps) < 3:
             return None
+        period = stamps[2] - stamps[0]
+        duty = 1 - (stamps[1] - stamps[0]) / period  # the first change is high to low
     return [float(period), float(duty)]
 
 
-def interval(sl: Any, channels: list[str], modes: list[str], timeout: float) -> float | None:
-    """µs from the first event to the second, or ``None`` when one never came."""
+def interval(sl: Any, channels: list[str], modes: list[str], timeout: float) -> Steps[float | None]:
+    """µs from the first event to the second, or ``None`` when one never came.
+
+    pslab's ``measure_interval``, waiting in steps.
+    """
     with logic_analyzer(sl) as la:
+        la.configure_trigger(channels[0], la.trigger_mode)
+        la._channel_one_map, la._channel_two_map = channels
+        if channels[0] != channels[1]:
+            first, second = yield from _events(la, 2, 1, timeout, modes)
+            if not (len(first) and len(second)):
+                return None
+            return float(second[0] - first[0])
+        # 34 edges hold 17 rising ones: two "every sixteenth rising edge" events.
+        (stamps,) = yield from _events(la, 1, 34, timeout, ["any"])
+        initial = la.get_initial_states()[la._channel_one_map]
         try:
-            return float(la.measure_interval(channels, modes, timeout))
+            t1 = la._get_first_event(stamps, modes[0], initial)
+            if modes[0] == modes[1]:
+                skip = 1 if modes[1] == "any" else 2
+                t2 = la._get_first_event(
+                    stamps[skip:], modes[1], initial if skip == 2 else not initial
+                )
+            else:
+                t2 = la._get_first_event(stamps, modes[1], initial)
         except IndexError:
             return None
+        return float(t2 - t1)
 
 
-def edge_period(sl: Any, channel: str, mode: str, skip: int, timeout: float) -> list[float]:
+def edge_period(sl: Any, channel: str, mode: str, skip: int, timeout: float) -> Steps[list[float]]:
     """pslab 1.x r2r_time/f2f_time: ``[seconds from edge 0 to edge skip + 1]`` or ``[]``."""
     with logic_analyzer(sl) as la:
-        (stamps,) = la.capture(channel, skip + 2, timeout, [mode])
+        (stamps,) = yield from _events(la, channel, skip + 2, timeout, [mode])
     if len(stamps) < skip + 2:
         return []
     return [float(stamps[skip + 1] - stamps[0]) * 1e-6]
@@ -299,18 +494,21 @@ def capture_events(
     timeout: float,
     modes: list[str],
     e2e_time: float | None,
-) -> list[Any]:
+) -> Steps[list[Any]]:
     with logic_analyzer(sl) as la:
-        return list(la.capture(channels, events, timeout, modes, e2e_time))
+        return list((yield from _events(la, channels, events, timeout, modes, e2e_time)))
 
 
 def states(sl: Any) -> dict[str, bool]:
     return {pin: bool(state) for pin, state in sl.logic_analyzer.get_states().items()}
 
 
-def count_pulses(sl: Any, channel: str, interval_s: float) -> int:
+def count_pulses(sl: Any, channel: str, interval_s: float) -> Steps[int]:
+    """pslab's ``count_pulses`` (blocking), sleeping in steps while the firmware counts."""
     with logic_analyzer(sl) as la:
-        return int(la.count_pulses(channel, interval_s))
+        la.count_pulses(channel, block=False)
+        yield from _sleep_until(time.monotonic() + interval_s)
+        return int(la.fetch_pulse_count())
 
 
 def start_counting(sl: Any, channel: str) -> None:

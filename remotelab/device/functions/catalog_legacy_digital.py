@@ -61,7 +61,9 @@ def _edge_period(name: str, mode: str, limits: FunctionSettings) -> Function:
                 integer=True,
                 default=0,
             ),
-            wait("timeout", "Give up (and return []) after this long.", 5, limits.max_wait_seconds),
+            # pslab 1.x waited 5 s; a call may hold the device 1 s by default
+            # (REMOTELAB_DEVICE_MAX_CALL_SECONDS): a pendulum needs that raised.
+            wait("timeout", "Give up (and return []) after this long.", 1, limits.max_wait_seconds),
         ),
         returns=Returns(
             "list[float]", "[seconds from one edge to the next counted one], or [].", "s"
@@ -74,17 +76,17 @@ def _edge_period(name: str, mode: str, limits: FunctionSettings) -> Function:
     )
 
 
-def _duty_cycle(sl: Any, a: dict[str, Any]) -> list[float]:
-    measured = b.duty_cycle(sl, a["channel"], a["timeout"])
+def _duty_cycle(sl: Any, a: dict[str, Any]) -> b.Steps[list[float]]:
+    measured = yield from b.duty_cycle(sl, a["channel"], a["timeout"])
     if measured is None:
         return [-1.0, -1.0]  # what pslab 1.x returned when it timed out
     period_us, duty = measured
     return [period_us * 1e-6, duty]
 
 
-def _interval(sl: Any, a: dict[str, Any]) -> float:
+def _interval(sl: Any, a: dict[str, Any]) -> b.Steps[float]:
     modes = [EDGES[a["edge1"]], EDGES[a["edge2"]]]
-    measured = b.interval(sl, [a["channel1"], a["channel2"]], modes, a["timeout"])
+    measured = yield from b.interval(sl, [a["channel1"], a["channel2"]], modes, a["timeout"])
     return float("nan") if measured is None else measured * 1e-6  # pslab 1.x: NaN on timeout
 
 
@@ -220,7 +222,8 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
             fixed={"simultaneous_oscilloscope": False},
             param_changes={
                 "channel": {"doc": "Input: ID1-ID4 (LA1-LA4) or CNTR (FRQ).", "default": "FRQ"},
-                "timeout": {"default": min(2, mw)},
+                # pslab 1.x waited 2 s; a call may hold the device 1 s by default.
+                "timeout": {"default": min(1, mw)},
             },
         ),
         Function(

@@ -403,7 +403,9 @@ def functions(limits: FunctionSettings) -> list[Function]:
                     integer=True,
                     default=MAX_EVENTS,
                 ),
-                wait("timeout", "Stop waiting for events after this long.", 1, mw),
+                # pslab waits 1 s; with 2500 events to fetch (0.1 s) that would pass the
+                # 1 s a call may hold the device by default.
+                wait("timeout", "Stop waiting for events after this long.", 0.5, mw),
                 Param(
                     "modes",
                     "list[str]",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remotelab.config import FunctionSettings
+from remotelab.config import DeviceSettings, FunctionSettings
 from remotelab.device.functions.hardware import OLD_NAMES
 from remotelab.device.functions.params import Param, format_literal
 from remotelab.device.functions.registry import CATEGORIES, Function, Registry
@@ -38,6 +38,14 @@ Rules:
 - *Shared readings* (marked below, and `"shared": true` in `GET /v1/functions`) change
   nothing on the instrument. When several callers wait for the same reading with the
   same arguments at the same moment, one measurement answers all of them.
+
+- *Device time*: each function below states how long a call holds the instrument,
+  estimated from its arguments before it runs (and the estimate for its example). Users
+  share the instrument by that time, each call being charged what it really took, and a
+  call expected to take more than {max_call:g} s (`REMOTELAB_DEVICE_MAX_CALL_SECONDS`) is
+  refused with a message naming the parameter to change. Waits for edges and pulse
+  counts run *in slices*: other users' calls run between them
+  ([device.md](device.md)).
 
 Ranges below are shown with the default limits (waits of at most
 {max_wait:g} s, captures of at most {max_capture:g} s).
@@ -81,7 +89,10 @@ def _function(function: Function) -> list[str]:
         lines.append("")
     unit = f" ({function.returns.unit})" if function.returns.unit else ""
     lines.append(f"Returns `{function.returns.kind}`{unit}: {function.returns.doc}  ")
-    lines.append(f"Example: `{function.example}`")
+    lines.append(f"Example: `{function.example}`  ")
+    lines.append(
+        f"Device time: {function.device_time.formula} (the example: {function.example_ms:g} ms)"
+    )
     if function.shared:
         lines[-1] += "  "
         lines.append(
@@ -124,6 +135,7 @@ def render_markdown(registry: Registry, limits: FunctionSettings | None = None) 
             max_nesting=limits.max_nesting,
             max_wait=limits.max_wait_seconds,
             max_capture=limits.max_capture_seconds,
+            max_call=DeviceSettings().max_call_seconds,
         ),
         "## Old pin names",
         "",

@@ -28,6 +28,7 @@ from typing import Any, Final
 from remotelab.config import FunctionSettings
 from remotelab.device.functions.params import argument_error, format_literal, join_or
 from remotelab.device.functions.registry import Function, Registry
+from remotelab.device.functions.timing import Estimate
 from remotelab.errors import FunctionStringError
 
 _DEFAULTS: Final = FunctionSettings()
@@ -54,6 +55,11 @@ class ParsedCall:
         """The call with every argument by keyword, aliases resolved: a stable key for logs."""
         inner = ", ".join(f"{k}={format_literal(v)}" for k, v in self.args.items())
         return f"{self.function.name}({inner})"
+
+    @functools.cached_property
+    def estimate(self) -> Estimate:
+        """The call's expected device time, from its arguments (``Function.device_time``)."""
+        return self.function.device_time.estimate(self.args)
 
     @functools.cached_property
     def share_key(self) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from remotelab.device.functions.effects import Effect
 from remotelab.device.functions.params import Param, format_literal
+from remotelab.device.functions.timing import QUICK, DeviceTime, fixed
 
 Binding = Callable[[Any, dict[str, Any]], Any]
 """Performs a call on a ``pslab.ScienceLab`` with checked arguments; returns the raw result."""
@@ -138,6 +139,10 @@ class Function:
     #: The outputs the call sets, from its checked arguments (None: it only reads).
     #: The device owner records them in the caller's context (docs/reference/contexts.md).
     effects: Effect | None = field(default=None, repr=False)
+    #: How long a call holds the device, from its arguments (``catalog.DEVICE_TIMES``).
+    device_time: DeviceTime = field(default=fixed(QUICK, "the call"), repr=False)
+    #: The expected device time of :attr:`example`, in ms (set by the catalog).
+    example_ms: float | None = None
 
     def __post_init__(self) -> None:
         if self.shared and self.effects is not None:
@@ -175,6 +180,8 @@ class Function:
         :func:`~remotelab.device.functions.parse.bind_call` (every parameter present,
         already checked); they are copied, so pslab may mutate its arguments freely.
         Pass the result through :func:`~remotelab.device.functions.jsonsafe.to_json_safe`.
+        A wait for edges returns steps instead (``bindings.Steps``): its result is the
+        generator's return value.
         Raises whatever pslab raises (``TimeoutError``, ``RuntimeError``...).
         """
         return self.binding(sciencelab, copy.deepcopy(args))
@@ -189,6 +196,8 @@ class Function:
             "legacy": self.legacy,
             "shared": self.shared,
             "sets": list(self.effects.outputs) if self.effects else [],
+            "device_time": self.device_time.formula,
+            "expected_ms": self.example_ms,
             "see_also": list(self.see_also),
             "example": self.example,
             "params": [p.describe() for p in self.params],

@@ -50,7 +50,7 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
     ("get_voltage('an8')", "get_voltage", {"channel_name": "VOL"}),
     ("get_voltage('ch3')", "get_voltage", {"channel_name": "CH3"}),
     ("get_voltage(channel_name='MIC')", "get_voltage", {"channel_name": "MIC"}),
-    ("get_freq('ID2')", "get_freq", {"channel": "LA2", "timeout": 2}),
+    ("get_freq('ID2')", "get_freq", {"channel": "LA2", "timeout": 1}),
     ("get_freq('CNTR', timeout=0.5)", "get_freq", {"channel": "FRQ", "timeout": 0.5}),
     ("set_wave('W2', 440)", "set_wave", {"chan": "SI2", "freq": 440.0}),
     (
@@ -133,7 +133,7 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
     ("capture4(2500, 1.75)", "capture4", {"ns": 2500, "tg": 1.75, "TraceOneRemap": "CH1"}),
     ("sqr1(1000)", "sqr1", {"freq": 1000.0, "duty_cycle": 50}),
     ("sqr1(freq=4, duty_cycle=0)", "sqr1", {"freq": 4.0, "duty_cycle": 0.0}),
-    ("get_freq()", "get_freq", {"channel": "FRQ", "timeout": 2}),
+    ("get_freq()", "get_freq", {"channel": "FRQ", "timeout": 1}),
     ("countPulses()", "countPulses", {"channel": "RES"}),
     ("get_resistance()", "get_resistance", {}),
     ("set_w2(5e3, 'tria')", "set_w2", {"freq": 5000.0, "waveType": "tria"}),
@@ -242,7 +242,7 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
         {
             "channels": 2,
             "events": 100,
-            "timeout": 1,
+            "timeout": 0.5,
             "modes": ["rising", "falling"],
             "e2e_time": None,
         },
@@ -253,7 +253,7 @@ GOOD: list[tuple[str, str, dict[str, Any]]] = [
         {
             "channels": ["LA1", "LA3"],
             "events": 1,
-            "timeout": 1,
+            "timeout": 0.5,
             "modes": ["any", "any", "any", "any"],
             "e2e_time": None,
         },
@@ -992,9 +992,9 @@ def test_defaults_are_fresh_lists() -> None:
 
 
 def test_custom_limits_change_ranges() -> None:
-    registry = default_registry(FunctionSettings(max_wait_seconds=1, max_capture_seconds=0.01))
-    with pytest.raises(FunctionStringError, match=r"between 0\.001 and 1 s, got 2"):
+    registry = default_registry(FunctionSettings(max_wait_seconds=0.5, max_capture_seconds=0.01))
+    with pytest.raises(FunctionStringError, match=r"between 0\.001 and 0\.5 s, got 2"):
         parse_call("get_freq('ID1', 2)", registry)
-    assert parse_call("get_freq()", registry).args["timeout"] == 1  # default clamped
+    assert parse_call("get_freq()", registry).args["timeout"] == 0.5  # default clamped
     with pytest.raises(FunctionStringError, match="must be at most 100 with a timegap of 100"):
         parse_call("capture1('CH1', 101, 100)", registry)

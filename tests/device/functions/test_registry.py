@@ -130,6 +130,8 @@ def test_describe_is_json() -> None:
             "legacy": False,
             "shared": False,
             "sets": [],
+            "device_time": "0.5 ms",
+            "expected_ms": None,
             "see_also": [],
             "example": "f()",
             "params": [function.params[0].describe()],
