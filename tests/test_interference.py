@@ -15,14 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
 from remotelab.api.context import EXTENSION
-from remotelab.app import create_app, shutdown_trigger
+from remotelab.app import create_app
 from tests.conftest import make_settings
 from tests.support.interference import Setting, Tally, function_user, script_user, stream_user
-from tests.support.ports import free_port
+from tests.support.served import served
 
 SECONDS = 6.0
 
@@ -48,22 +46,8 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
             function_calls_per_minute=100_000,
         )
     )
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.graceful_timeout = 2
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))  # type: ignore[arg-type]
-    )
-    for _ in range(300):
-        if EXTENSION in app.extensions:
-            break
-        await asyncio.sleep(0.02)
-    yield Server(f"127.0.0.1:{port}", app)
-    stop.set()
-    await asyncio.wait_for(task, 15)
+    async with served(app) as running:
+        yield Server(running.address, app)
 
 
 async def test_no_user_ever_measures_another_users_outputs(server: Server) -> None:

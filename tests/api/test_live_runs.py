@@ -13,17 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from quart import Quart
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from remotelab.api.context import EXTENSION
-from remotelab.app import create_app, shutdown_trigger
+from remotelab.app import create_app
 from remotelab.auth.roles import Role
 from tests.conftest import make_settings
-from tests.support.ports import free_port
+from tests.support.served import served
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -50,38 +48,24 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         tmp_path, sandbox_wall_seconds=5.0, script_run_history=3, script_runs_per_minute=1000
     )
     app = create_app(settings)
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.graceful_timeout = 2
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))  # type: ignore[arg-type]
-    )
-    for _ in range(200):
-        if EXTENSION in app.extensions:
-            break
-        await asyncio.sleep(0.02)
-    state = app.extensions[EXTENSION]
-    tokens = {}
-    for who, role in (("a", Role.STUDENT), ("b", Role.STUDENT), ("admin", Role.ADMIN)):
-        user = await state.accounts.create_account(
-            email=f"{who}@example.org", password="password123", role=role
-        )
-        tokens[who] = state.accounts.codec.issue_access(user.id)
-    # An instrument call that hangs: get_voltage('CH3') waits "forever".
-    real = state.instrument.run_call
+    async with served(app, stop_seconds=10) as running:
+        state = app.extensions[EXTENSION]
+        tokens = {}
+        for who, role in (("a", Role.STUDENT), ("b", Role.STUDENT), ("admin", Role.ADMIN)):
+            user = await state.accounts.create_account(
+                email=f"{who}@example.org", password="password123", role=role
+            )
+            tokens[who] = state.accounts.codec.issue_access(user.id)
+        # An instrument call that hangs: get_voltage('CH3') waits "forever".
+        real = state.instrument.run_call
 
-    async def run_call(caller: str, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        if name == "get_voltage" and args == ["CH3"]:
-            await asyncio.sleep(3600)
-        return await real(caller, name, args, kwargs)
+        async def run_call(caller: str, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+            if name == "get_voltage" and args == ["CH3"]:
+                await asyncio.sleep(3600)
+            return await real(caller, name, args, kwargs)
 
-    state.instrument.run_call = run_call
-    yield Server(app, f"http://127.0.0.1:{port}", tokens)
-    stop.set()
-    await asyncio.wait_for(task, 10)
+        state.instrument.run_call = run_call
+        yield Server(app, f"http://{running.address}", tokens)
 
 
 async def receive(ws: ClientConnection) -> dict[str, Any]:

@@ -18,7 +18,6 @@ student's and teacher's roles are put back after each such case.
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -39,8 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from remotelab.reference import INTRO
-from tests.conftest import in_ci
-from tests.support.server import Server, budget, create_user, running
+from tests.support.server import Server, budget, create_user, fuzz_settings, running
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(600)]
 
@@ -52,14 +50,7 @@ IDENTITY_CHANGING = ["/v1/auth/logout", "/v1/auth/change-password"]
 TABLE_STATUSES = {int(code) for code in re.findall(r"^\| (\d{3}) \|", INTRO, re.MULTILINE)}
 
 EXAMPLES = budget(ci=5, fuzz=150)
-FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES,
-    derandomize=in_ci() or os.environ.get("REMOTELAB_FUZZ_SEED") is not None,
-    database=None if in_ci() else settings.default.database,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    print_blob=True,
-)
+FUZZ_SETTINGS = fuzz_settings(EXAMPLES)
 
 # Bounded so that a case never waits long: a run of a fuzzed script, a capture or a wait.
 SERVER_SETTINGS = {

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import threading
 import time
@@ -25,14 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from remotelab.streaming.messages import INSTRUMENTS, decode_frame
-from tests.conftest import in_ci
-from tests.support.server import Server, budget, running
+from tests.support.server import Server, budget, fuzz_settings, running
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(900)]
 
@@ -42,14 +40,7 @@ ANSWERS = {"error", "pong", "subscribed", "unsubscribed"}
 MAX_GAP_SECONDS = 5.0  # between two frames of the well-behaved subscriber (2 busy cores)
 
 EXAMPLES = budget(ci=150, fuzz=3000)
-FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES,
-    derandomize=in_ci() or os.environ.get("REMOTELAB_FUZZ_SEED") is not None,
-    database=None if in_ci() else settings.default.database,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    print_blob=True,
-)
+FUZZ_SETTINGS = fuzz_settings(EXAMPLES)
 
 
 # ------------------------------------------------------------------ strategies

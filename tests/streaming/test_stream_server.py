@@ -13,18 +13,16 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from quart import Quart
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from remotelab.api.context import EXTENSION
-from remotelab.app import create_app, shutdown_trigger
+from remotelab.app import create_app
 from remotelab.errors import InputError
 from remotelab.streaming.messages import decode_frame
 from tests.conftest import make_settings
-from tests.support.ports import free_port
+from tests.support.served import served
 
 SCOPE = {"channels": 1, "samples": 1000, "timegap": 1}
 
@@ -59,35 +57,19 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
 @contextlib.asynccontextmanager
 async def serving(tmp_path: Path, **settings: Any) -> AsyncIterator[Live]:
     app = create_app(make_settings(tmp_path, stream_status_seconds=0.2, **settings))
-    port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.graceful_timeout = 2
-    stop = asyncio.Event()
-    server = asyncio.create_task(
-        serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))  # type: ignore[arg-type]
-    )
-    for _ in range(200):
-        if EXTENSION in app.extensions:
-            break
-        await asyncio.sleep(0.02)
-    accounts = app.extensions[EXTENSION].accounts
-    user = await accounts.create_account(email="s@example.org", password="password123")
-    # A 1 kHz sine on SI1, which the default bench wires to CH1 (the bench's own setting,
-    # set here in the user's context all the same).
-    await app.extensions[EXTENSION].instrument.run(str(user.id), "set_sine1(1000)")
-    try:
+    async with served(app, stop_seconds=10) as server:
+        accounts = app.extensions[EXTENSION].accounts
+        user = await accounts.create_account(email="s@example.org", password="password123")
+        # A 1 kHz sine on SI1, which the default bench wires to CH1 (the bench's own
+        # setting, set here in the user's context all the same).
+        await app.extensions[EXTENSION].instrument.run(str(user.id), "set_sine1(1000)")
         yield Live(
             app,
-            f"ws://127.0.0.1:{port}/v1/stream",
+            f"ws://{server.address}/v1/stream",
             accounts.codec.issue_access(user.id),
-            stop,
+            server.stop,
             str(user.id),
         )
-    finally:
-        stop.set()
-        await asyncio.wait_for(server, 10)
 
 
 async def subscribe(

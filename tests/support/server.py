@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -147,3 +148,20 @@ def budget(ci: int, fuzz: int) -> int:
     if override:
         return int(override)
     return fuzz if fuzzing() else ci
+
+
+def fuzz_settings(examples: int) -> Any:
+    """Hypothesis settings of a fuzz suite: ``examples`` cases, derandomized (a fixed seed)
+    in CI or with REMOTELAB_FUZZ_SEED, no example database in CI, no deadline."""
+    from hypothesis import HealthCheck, settings
+
+    from tests.conftest import in_ci
+
+    return settings(
+        max_examples=examples,
+        derandomize=in_ci() or os.environ.get("REMOTELAB_FUZZ_SEED") is not None,
+        database=None if in_ci() else settings.default.database,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
+    )
