@@ -20,7 +20,7 @@ from remotelab.api.context import EXTENSION
 from remotelab.app import create_app
 from tests.conftest import make_settings
 from tests.support.interference import Setting, Tally, function_user, script_user, stream_user
-from tests.support.served import served
+from tests.support.served import new_user_token, served
 
 SECONDS = 6.0
 
@@ -31,9 +31,7 @@ class Server:
     app: Any
 
     async def token(self, email: str) -> str:
-        accounts = self.app.extensions[EXTENSION].accounts
-        user = await accounts.create_account(email=email, password="password123")
-        return str(accounts.codec.issue_access(user.id))
+        return await new_user_token(self.app, email)
 
 
 @pytest.fixture

@@ -10,20 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from remotelab.config import sections as s
 from remotelab.config.fields import PREFIX, Secret, Section, Spec, parse
-from remotelab.config.sections import (
-    AuthSettings,
-    DeviceSettings,
-    EmulatorSettings,
-    FunctionSettings,
-    MailSettings,
-    SandboxSettings,
-    ScriptSettings,
-    ServerSettings,
-    StorageSettings,
-    StreamSettings,
-    WidgetSettings,
-)
 
 
 @dataclass(frozen=True)
@@ -33,17 +21,17 @@ class Settings:
     Precedence: explicit overrides (CLI flags, tests) > environment > defaults.
     """
 
-    server: ServerSettings = field(default_factory=ServerSettings)
-    storage: StorageSettings = field(default_factory=StorageSettings)
-    auth: AuthSettings = field(default_factory=AuthSettings)
-    scripts: ScriptSettings = field(default_factory=ScriptSettings)
-    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
-    widgets: WidgetSettings = field(default_factory=WidgetSettings)
-    streaming: StreamSettings = field(default_factory=StreamSettings)
-    device: DeviceSettings = field(default_factory=DeviceSettings)
-    emulator: EmulatorSettings = field(default_factory=EmulatorSettings)
-    functions: FunctionSettings = field(default_factory=FunctionSettings)
-    mail: MailSettings = field(default_factory=MailSettings)
+    server: s.ServerSettings = field(default_factory=s.ServerSettings)
+    storage: s.StorageSettings = field(default_factory=s.StorageSettings)
+    auth: s.AuthSettings = field(default_factory=s.AuthSettings)
+    scripts: s.ScriptSettings = field(default_factory=s.ScriptSettings)
+    sandbox: s.SandboxSettings = field(default_factory=s.SandboxSettings)
+    widgets: s.WidgetSettings = field(default_factory=s.WidgetSettings)
+    streaming: s.StreamSettings = field(default_factory=s.StreamSettings)
+    device: s.DeviceSettings = field(default_factory=s.DeviceSettings)
+    emulator: s.EmulatorSettings = field(default_factory=s.EmulatorSettings)
+    functions: s.FunctionSettings = field(default_factory=s.FunctionSettings)
+    mail: s.MailSettings = field(default_factory=s.MailSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -22,7 +22,7 @@ from remotelab.app import create_app
 from remotelab.errors import InputError
 from remotelab.streaming.messages import decode_frame
 from tests.conftest import make_settings
-from tests.support.served import served
+from tests.support.served import new_user_token, served
 
 SCOPE = {"channels": 1, "samples": 1000, "timegap": 1}
 
@@ -43,9 +43,7 @@ class Live:
         return self.app.extensions[EXTENSION].instrument.owner.backend.emulator
 
     async def user_token(self, email: str) -> str:
-        accounts = self.app.extensions[EXTENSION].accounts
-        user = await accounts.create_account(email=email, password="password123")
-        return str(accounts.codec.issue_access(user.id))
+        return await new_user_token(self.app, email)
 
 
 @pytest.fixture

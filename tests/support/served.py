@@ -57,3 +57,10 @@ async def served(app: Quart, *, stop_seconds: float = 15.0) -> AsyncIterator[Ser
     finally:
         stop.set()
         await asyncio.wait_for(task, stop_seconds)
+
+
+async def new_user_token(app: Quart, email: str, password: str = "password123") -> str:
+    """A new student account in ``app``'s database, and an access token for it."""
+    accounts = app.extensions[EXTENSION].accounts
+    user = await accounts.create_account(email=email, password=password)
+    return str(accounts.codec.issue_access(user.id))
