@@ -7,6 +7,7 @@ waits for edges (sliced), engine reservations, abandoned waits, charging actual 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -273,13 +274,8 @@ async def test_a_batch_that_outlives_the_run_timeout_faults_and_a_fresh_thread_s
 
 # ---------------------------------------------------------------- fairness by device time
 
-SLICED = DeviceSettings(
-    queue_max=64,
-    queue_per_user=16,
-    call_timeout=10.0,
-    run_timeout=5.0,
-    quantum_ms=10.0,
-    slice_ms=50.0,
+SLICED = dataclasses.replace(
+    FAST, call_timeout=10.0, run_timeout=5.0, quantum_ms=10.0, slice_ms=50.0
 )
 
 
