@@ -138,6 +138,8 @@ async def test_student_flow(page: Page) -> None:
     await editor.fill(code)
     await page.keyboard.press("Control+Enter")  # runs from the editor
     await expect(page.get_by_test_id("timer")).to_contain_text("ok", timeout=10000)
+    # SI1 already plays the bench's 1 kHz sine; SI2 was off.
+    await expect(page.get_by_test_id("timer")).to_contain_text("Changed: SI2")
     legend = page.locator(".widget-plot .u-legend .u-series")
     await expect(legend).to_have_count(3)  # x and two series
     await page.get_by_role("button", name="Capture").click()
