@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -137,6 +138,8 @@ async def test_student_flow(page: Page) -> None:
     await editor.fill(code)
     await page.keyboard.press("Control+Enter")  # runs from the editor
     await expect(page.get_by_test_id("timer")).to_contain_text("ok", timeout=10000)
+    # SI1 already plays the bench's 1 kHz sine; SI2 was off.
+    await expect(page.get_by_test_id("timer")).to_contain_text("Changed: SI2")
     legend = page.locator(".widget-plot .u-legend .u-series")
     await expect(legend).to_have_count(3)  # x and two series
     await page.get_by_role("button", name="Capture").click()
@@ -342,3 +345,111 @@ async def test_the_link_of_the_sign_up_mail_confirms_the_email(page: Page, serve
     me = await page.evaluate("fetch('/v1/users/me').then(r => r.json())")
     assert me["is_verified"] is True
     await log_out(page, "grace@example.org")
+
+
+async def no_sideways_scroll(page: Page, what: str) -> None:
+    overflow = await page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{what} scrolls sideways by {overflow}px"
+
+
+async def test_your_outputs_and_reset_to_bench_with_two_students_at_once(server: str) -> None:
+    """Amy (a laptop, 1280x800) sets SI1 and resets it; Ben (a phone, 390x844, another
+    browser context) sees the bench's SI1 throughout."""
+    create_user(server, "amy@example.org", "student")
+    create_user(server, "ben@example.org", "student")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        tabs = []
+        for size in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
+            context = await browser.new_context(base_url=server, viewport=size)
+            tab = await context.new_page()
+            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            tab.on("pageerror", lambda e: errors.append(str(e)))
+            tabs.append(tab)
+        amy, ben = tabs
+        await sign_in(amy, "amy@example.org")
+        await sign_in(ben, "ben@example.org")
+
+        async def ben_sees_the_bench() -> None:
+            await ben.reload()
+            si1 = ben.get_by_test_id("output-SI1")
+            await expect(si1).to_contain_text("sine 1.00 kHz")
+            await expect(si1).not_to_contain_text("changed by you")
+            device = await ben.evaluate("fetch('/v1/device').then(r => r.json())")
+            assert device["context"]["differs_from_bench"] == []
+            assert device["context"]["outputs"]["SI1"]["frequency"] == 1000
+
+        mine = amy.get_by_role("region", name="Device")
+        await expect(mine.get_by_role("heading", name="Your outputs")).to_be_visible()
+        si1 = amy.get_by_test_id("output-SI1")
+        await expect(si1).to_have_text(re.compile(r"^SI1\s*sine 1\.00 kHz$"))
+        await ben_sees_the_bench()
+
+        # Amy sets SI1 from the function box: the answer says so, her outputs show it.
+        await amy.get_by_label("Function string").fill("set_sine1(2000)")
+        await amy.get_by_role("button", name="Run", exact=True).click()
+        await expect(amy.get_by_test_id("function-changed")).to_have_text("Changed: SI1")
+        await expect(si1).to_contain_text("sine 2.00 kHz")
+        await expect(si1).to_contain_text("changed by you")
+        await expect(si1).to_contain_text("bench: sine 1.00 kHz")
+        await expect(amy.get_by_test_id("output-PV1")).not_to_contain_text("changed by you")
+        await shot(amy, "10-your-outputs-changed-1280")
+        await no_sideways_scroll(amy, "home at 1280")
+
+        # Ben, meanwhile, on his phone: the bench, on the home page and beside the scope.
+        await ben_sees_the_bench()
+        await no_sideways_scroll(ben, "home at 390")
+        await shot(ben, "11-your-outputs-bench-390")
+        await ben.goto("/#/scope")
+        await expect(ben.get_by_role("heading", name="Your outputs")).to_be_visible()
+        await expect(ben.get_by_test_id("output-SI1")).to_contain_text("sine 1.00 kHz")
+        await ben.get_by_role("button", name="Run").click()
+        await expect(ben.locator("section.scope")).to_have_attribute(
+            "data-fps", re.compile(r"\d"), timeout=10000
+        )
+        await no_sideways_scroll(ben, "scope at 390")
+        await shot(ben, "12-scope-your-outputs-390")
+        await ben.get_by_role("button", name="Stop").click()
+        await ben.goto("/#/home")
+
+        # Amy's outputs beside her scope, then back to the bench.
+        await amy.goto("/#/scope")
+        await expect(amy.get_by_test_id("output-SI1")).to_contain_text("changed by you")
+        await shot(amy, "13-scope-your-outputs-1280")
+        await amy.goto("/#/home")
+        await expect(si1).to_contain_text("changed by you")
+        await amy.get_by_role("button", name="Reset to bench").click()
+        await expect(amy.get_by_test_id("reset-status")).to_have_text(
+            "Back to the bench: SI1 reset."
+        )
+        await expect(si1).to_have_text(re.compile(r"^SI1\s*sine 1\.00 kHz$"))
+        await shot(amy, "14-your-outputs-reset-1280")
+        await amy.reload()
+        await expect(amy.get_by_test_id("output-SI1")).to_have_text(
+            re.compile(r"^SI1\s*sine 1\.00 kHz$")
+        )
+        await ben_sees_the_bench()
+
+        # A hold (when the server reports one) is said; Ben's own hold and none are not.
+        hold = {"held": True, "by": "another user", "seconds_left": 12.2}
+
+        async def with_hold(route: Any) -> None:
+            response = await route.fetch()
+            body = await response.json()
+            await route.fulfill(response=response, json={**body, "hold": hold})
+
+        await ben.route("**/v1/device", with_hold)
+        await ben.reload()
+        await expect(ben.get_by_test_id("hold")).to_have_text(
+            "The device is held by another user for 13 s"
+        )
+        await expect(ben.get_by_test_id("queue")).to_have_text("empty")
+        await shot(ben, "15-device-held-390")
+        hold = {"held": True, "by": "you", "seconds_left": 5}
+        await ben.reload()
+        await expect(ben.get_by_test_id("output-SI1")).to_be_visible()
+        await expect(ben.get_by_test_id("hold")).to_be_hidden()
+        await browser.close()
+    assert not [e for e in errors if "401" not in e], errors

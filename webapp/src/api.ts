@@ -58,6 +58,8 @@ export interface RunResult {
   stdout: string;
   error: { type: string; message: string; line: number | null } | null;
   stats: { wall_ms: number; cpu_ms: number; device_calls: number; max_rss_kb: number };
+  /** The outputs the run's instrument calls changed in your context. */
+  changed?: string[];
 }
 
 export type Widget = { type: string; name: string; [key: string]: any };

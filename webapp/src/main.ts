@@ -4,6 +4,7 @@ import "./style.css";
 import { ApiError, api, setUnauthorizedHandler } from "./api";
 import type { User } from "./api";
 import { admin } from "./pages/admin";
+import { deviceCard } from "./device";
 import { home } from "./pages/home";
 import { landing, resetPassword, verifyEmail } from "./pages/landing";
 import { notebook } from "./pages/notebook";
@@ -18,7 +19,11 @@ async function route(): Promise<void> {
     if (path === "/verify") return await verifyEmail(new URLSearchParams(query).get("token") ?? "");
     if (!session.me) return landing();
     if (path === "/" || path === "/home") return await home();
-    if (path === "/scope") return page(openScope());
+    if (path === "/scope") {
+      const outputs = deviceCard(false); // captures run in your context: show it beside them
+      page(openScope(), outputs.root);
+      return await outputs.refresh();
+    }
     if (path === "/admin") return await admin();
     const match = path.match(/^\/(notebook|example)\/(\w+)$/);
     if (match) return await notebook(match[2] === "new" ? null : match[2], match[1] === "example");

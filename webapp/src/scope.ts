@@ -66,7 +66,7 @@ export function openScope(): HTMLElement {
   function draw(frame: Frame): void {
     const xs = Array.from(frame.channels[0], (_, i) => frame.x0 + i * frame.dx);
     const series = frame.channels.map((c) => xs.map((x, i) => [x, c[i]] as [number, number]));
-    if (!plot) plot = new Plot(host, series, frame.channels.map((_, i) => `CH${i + 1}`), 720, 320);
+    if (!plot) plot = new Plot(host, series, frame.channels.map((_, i) => `CH${i + 1}`), Math.min(720, host.clientWidth || 720), 320);
     else plot.update(series);
   }
 

@@ -1,25 +1,20 @@
-// Home: the device, a function-string box, my scripts and the examples.
+// Home: the device and your outputs, a function-string box, my scripts and the examples.
 import { api } from "../api";
 import type { Script } from "../api";
+import { deviceCard } from "../device";
+import { changedMessage } from "../outputs";
 import { Plot } from "../plot";
 import { go, h, page } from "../shell";
 import { formatNumber, stack } from "../stacking";
 
 export async function home(): Promise<void> {
-  const device = h("section", { class: "card", "aria-label": "Device" }, h("h2", {}, "Device"));
   const fnBox = h("section", { class: "card", "aria-label": "Function" }, h("h2", {}, "Run a function"));
   const mine = h("section", { class: "card", "aria-label": "My scripts" }, h("h2", {}, "My scripts"));
   const examples = h("section", { class: "card", "aria-label": "Examples" }, h("h2", {}, "Examples"));
-  page(h("div", { class: "grid" }, device, fnBox, mine, examples));
 
-  const status = await api("/v1/device");
-  device.append(
-    h("dl", {},
-      h("dt", {}, "Backend"), h("dd", { "data-testid": "backend" }, status.backend + (status.fallback ? ` (${status.fallback})` : "")),
-      h("dt", {}, "Connected"), h("dd", {}, status.connected ? "yes" : `no — ${status.fault ?? status.state}`),
-      h("dt", {}, "Firmware"), h("dd", {}, status.firmware ?? "—"),
-      h("dt", {}, "Queue"), h("dd", {}, String(status.queue.length))),
-  );
+  const device = deviceCard(true);
+  page(h("div", { class: "grid" }, device.root, fnBox, mine, examples));
+  await device.refresh();
 
   const functions = (await api("/v1/functions")).functions as any[];
   const list = h("datalist", { id: "function-names" }, ...functions.map((f) => h("option", { value: f.example ?? `${f.name}(` }, f.signature ?? f.name)));
@@ -39,6 +34,11 @@ export async function home(): Promise<void> {
     try {
       const answer = await api("/v1/functions/run", "POST", { function: input.value });
       showResult(out, answer.result);
+      const changed = changedMessage(answer.changed);
+      if (changed) {
+        out.append(h("p", { class: "muted", "data-testid": "function-changed" }, changed));
+        await device.refresh(); // your outputs changed: show them
+      }
     } catch (e) {
       out.replaceChildren(h("span", { class: "error" }, (e as Error).message));
     }

@@ -3,6 +3,7 @@ import { api } from "../api";
 import type { RunResult, Script } from "../api";
 import { createEditor } from "../editor";
 import type { Editor } from "../editor";
+import { changedMessage } from "../outputs";
 import { h, page, session } from "../shell";
 import { renderWidgets } from "../widgets";
 
@@ -68,7 +69,8 @@ export async function notebook(id: string | null, example = false): Promise<void
       const result = await api<RunResult>(path, "POST", example ? undefined : { code: editor.code() });
       output.replaceChildren(...renderRun(result));
       if (result.error?.line) editor.markError(result.error.line);
-      timer.textContent = `${result.status} in ${result.stats.wall_ms.toFixed(0)} ms`;
+      const changed = changedMessage(result.changed); // the outputs the script set, if any
+      timer.textContent = `${result.status} in ${result.stats.wall_ms.toFixed(0)} ms` + (changed ? ` — ${changed}` : "");
     } catch (e) {
       output.replaceChildren(h("p", { class: "error" }, (e as Error).message));
       timer.textContent = "";

@@ -1,0 +1,72 @@
+// The device card over a stubbed fetch: your outputs, Reset to bench, a hold.
+import { deviceCard } from "./device";
+
+const BENCH = {
+  SI1: { shape: "sine", frequency: 1000, phase: null }, PV1: 0,
+};
+
+function status(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    backend: "emulator", fallback: null, connected: true, state: "connected", fault: null,
+    firmware: "3.0.0", queue: { length: 0, running: false, max: 64, your_position: null },
+    context: {
+      outputs: { ...BENCH, SI1: { shape: "sine", frequency: 2000, phase: null } },
+      differs_from_bench: ["SI1"], fingerprint: "x", expires_in: 3600,
+    },
+    bench: BENCH,
+    ...extra,
+  };
+}
+
+function stubFetch(answers: Record<string, unknown>): string[] {
+  const calls: string[] = [];
+  vi.stubGlobal("fetch", async (path: string, init: RequestInit) => {
+    calls.push(`${init.method} ${path}`);
+    return new Response(JSON.stringify(answers[`${init.method} ${path}`]), { status: 200 });
+  });
+  return calls;
+}
+
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("deviceCard", () => {
+  it("lists your outputs, marks the changed ones, and resets to the bench", async () => {
+    const calls = stubFetch({
+      "GET /v1/device": status(),
+      "POST /v1/device/reset": { outputs: BENCH, differs_from_bench: [], fingerprint: "y", expires_in: null },
+    });
+    const card = deviceCard(true);
+    await card.refresh();
+    const si1 = card.root.querySelector('[data-testid="output-SI1"]')!;
+    expect(si1.textContent).toBe("SI1sine 2.00 kHzchanged by youbench: sine 1.00 kHz");
+    expect(card.root.querySelector('[data-testid="queue"]')!.textContent).toBe("empty");
+    expect((card.root.querySelector('[data-testid="hold"]') as HTMLElement).hidden).toBe(true);
+
+    const reset = Array.from(card.root.querySelectorAll("button")).find((b) => b.textContent === "Reset to bench")!;
+    reset.click();
+    await settle();
+    await settle();
+    expect(calls).toEqual(["GET /v1/device", "POST /v1/device/reset"]);
+    expect(card.root.querySelector('[data-testid="reset-status"]')!.textContent).toBe("Back to the bench: SI1 reset.");
+    expect(card.root.querySelector('[data-testid="output-SI1"]')!.textContent).toBe("SI1sine 1.00 kHz");
+  });
+
+  it("shows a hold by another user, and nothing for a malformed one", async () => {
+    stubFetch({ "GET /v1/device": status({ hold: { held: true, by: "another user", seconds_left: 4.5 } }) });
+    const card = deviceCard(false);
+    await card.refresh();
+    const hold = card.root.querySelector('[data-testid="hold"]') as HTMLElement;
+    expect(hold.hidden).toBe(false);
+    expect(hold.textContent).toBe("The device is held by another user for 5 s");
+    expect(card.root.querySelector('[data-testid="queue"]')).toBeNull(); // beside the scope
+
+    stubFetch({ "GET /v1/device": status({ hold: "yes", context: null }) });
+    await card.refresh();
+    expect(hold.hidden).toBe(true);
+    expect(card.root.querySelectorAll("li")).toHaveLength(0);
+  });
+});

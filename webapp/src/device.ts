@@ -1,0 +1,99 @@
+// The device card: the instrument's state, the queue, a hold, and your outputs (your own
+// instrument, docs/reference/contexts.md) with "Reset to bench". On the home page and beside
+// the scope.
+import { api } from "./api";
+import { h } from "./shell";
+import { holdText, outputLabel, outputLines, queueText, resetMessage } from "./outputs";
+
+export interface DeviceCard {
+  root: HTMLElement;
+  /** Fetch GET /v1/device again and redraw. */
+  refresh(): Promise<void>;
+}
+
+/** `facts`: show backend, connection, firmware and queue (the home page); else only the
+ * hold and your outputs (beside the scope). */
+export function deviceCard(facts: boolean): DeviceCard {
+  const title = facts ? "Device" : "Your outputs";
+  const root = h("section", { class: "card device", "aria-labelledby": "device-title" },
+    h("h2", { id: "device-title" }, title));
+  const factList = h("dl", { class: "facts" });
+  const hold = h("p", { class: "hold", role: "status", "data-testid": "hold" });
+  hold.hidden = true;
+  const outputs = h("section", { class: "outputs", "aria-labelledby": "outputs-title" });
+  const list = h("ul", { class: "output-list", "data-testid": "your-outputs" });
+  const note = h("p", { class: "muted" });
+  const reset = h("button", { type: "button", class: "secondary" }, "Reset to bench");
+  const said = h("p", { class: "muted", role: "status", "data-testid": "reset-status" });
+  if (facts) {
+    outputs.append(h("h3", { id: "outputs-title" }, "Your outputs"));
+    root.append(factList);
+  } else {
+    outputs.removeAttribute("aria-labelledby"); // the card is the region
+  }
+  outputs.append(
+    h("p", { class: "muted" }, "The bench's outputs with the ones you set. Nobody else gets yours."),
+    list, note, h("div", { class: "row wrap" }, reset), said,
+  );
+  root.append(hold, outputs);
+
+  let bench: Record<string, unknown> = {};
+  let differs: string[] = [];
+
+  function showContext(context: any): void {
+    differs = Array.isArray(context?.differs_from_bench) ? context.differs_from_bench : [];
+    list.replaceChildren(
+      ...outputLines(context?.outputs, differs, bench).map((line) =>
+        h("li", { "data-testid": `output-${line.name}`, class: line.changed ? "changed" : "" },
+          h("span", { class: "output-name" }, outputLabel(line.name)),
+          h("span", { class: "output-value" }, line.text),
+          line.changed ? h("span", { class: "badge changed" }, "changed by you") : "",
+          line.bench !== null ? h("span", { class: "muted" }, `bench: ${line.bench}`) : "",
+        )),
+    );
+    const expires = context?.expires_in;
+    note.textContent = differs.length === 0
+      ? "You use the bench's outputs."
+      : typeof expires === "number"
+        ? `Yours are kept for ${Math.max(1, Math.round(expires / 60))} min after your last call.`
+        : "";
+  }
+
+  function show(status: any): void {
+    if (facts) {
+      factList.replaceChildren(
+        h("dt", {}, "Backend"), h("dd", { "data-testid": "backend" }, status.backend + (status.fallback ? ` (${status.fallback})` : "")),
+        h("dt", {}, "Connected"), h("dd", {}, status.connected ? "yes" : `no — ${status.fault ?? status.state}`),
+        h("dt", {}, "Firmware"), h("dd", {}, status.firmware ?? "—"),
+        h("dt", {}, "Queue"), h("dd", { "data-testid": "queue" }, queueText(status.queue)),
+      );
+    }
+    const held = holdText(status.hold);
+    hold.hidden = held === null;
+    hold.textContent = held ?? "";
+    if (status.bench && typeof status.bench === "object") bench = status.bench;
+    showContext(status.context);
+  }
+
+  async function refresh(): Promise<void> {
+    show(await api("/v1/device"));
+  }
+
+  reset.addEventListener("click", async () => {
+    const before = differs;
+    reset.disabled = true;
+    said.className = "muted";
+    said.textContent = "Resetting…";
+    try {
+      showContext(await api("/v1/device/reset", "POST"));
+      said.textContent = resetMessage(before);
+    } catch (e) {
+      said.className = "error";
+      said.textContent = (e as Error).message;
+    } finally {
+      reset.disabled = false;
+    }
+  });
+
+  return { root, refresh };
+}
