@@ -120,7 +120,11 @@ async def stream() -> Response | None:
         response = jsonify(error_body(exc.message, exc.code, exc.details or None))
         response.status_code = status_of(exc)
         return response
-    await websocket.accept()
+    try:
+        await websocket.accept()
+    except BaseException:
+        await hub.disconnect(client)  # the peer left before the handshake ended
+        raise
     sender = asyncio.create_task(client.send_loop(websocket.send))
     closed = asyncio.create_task(client.closed.wait())
     try:

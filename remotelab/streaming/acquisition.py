@@ -90,19 +90,22 @@ class Loop:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"acquisition {self.user}")
 
-    def cancel(self) -> None:
+    def cancel(self) -> asyncio.Task[None] | None:
         """Stop without waiting (from inside the loop's own task: :meth:`stop` would wait
-        for itself)."""
+        for itself); the task cancelled, which the caller may await."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
+        return task
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
+        task = self.cancel()
         if task is not None:
-            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                try:
+                    await task
+                except Exception:  # it failed before it was cancelled: said, and it is over
+                    log.exception("stream loop %s ended with an error", self.call.function.name)
 
     def _job(self) -> Callable[[Any], Any]:
         config, call = self.config, self.call

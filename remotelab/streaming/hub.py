@@ -174,9 +174,20 @@ class Hub:
         return client
 
     async def disconnect(self, client: Client) -> None:
-        for sub_id in list(client.subscriptions):
-            await self.unsubscribe(client, sub_id)
+        """Forget ``client`` and its subscriptions; stop the loops it was the last one of.
+
+        Everything is forgotten before the first await: a handler cancelled while it
+        disconnects (the peer went away) never leaves its connection counted against the
+        user's limit, nor a loop capturing for nobody.
+        """
         self.clients.discard(client)
+        tasks = []
+        for sub_id in list(client.subscriptions):
+            loop = self._detach(client, sub_id)
+            task = loop.cancel() if loop is not None else None
+            if task is not None:
+                tasks.append(task)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def subscriber_count(self, key: tuple[Any, ...]) -> int:
         return len(self._subscribers.get(key, ()))
@@ -222,16 +233,24 @@ class Hub:
         client.offer_text(client.status())
 
     async def unsubscribe(self, client: Client, sub_id: str) -> None:
+        if sub_id not in client.subscriptions:
+            raise ProtocolError(f"no subscription with id {sub_id!r} on this connection")
+        loop = self._detach(client, sub_id)
+        if loop is not None:
+            await loop.stop()
+
+    def _detach(self, client: Client, sub_id: str) -> Loop | None:
+        """Take ``client``'s subscription ``sub_id`` out; the loop to stop when it was the
+        loop's last subscriber (already forgotten here), else None."""
         key = client.subscriptions.pop(sub_id, None)
         if key is None:
-            raise ProtocolError(f"no subscription with id {sub_id!r} on this connection")
+            return None
         subscribers = self._subscribers.get(key, {})
         subscribers.pop(client, None)
-        if not subscribers:  # the last subscriber left: stop the loop
-            self._subscribers.pop(key, None)
-            loop = self._loops.pop(key, None)
-            if loop is not None:
-                await loop.stop()
+        if subscribers:
+            return None
+        self._subscribers.pop(key, None)
+        return self._loops.pop(key, None)
 
     def _deliverer(self, key: tuple[Any, ...]) -> Callable[..., None]:
         subscribers = self._subscribers[key]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -184,3 +185,21 @@ async def test_a_capture_longer_than_a_call_may_hold_the_device_is_refused(hub: 
     assert "more than the 1 s a call may hold the device" in client._texts[-1]
     assert hub.loop_count() == 0
     await hub.disconnect(client)
+
+
+async def test_a_handler_cancelled_while_it_disconnects_leaves_nothing_behind(hub: Hub) -> None:
+    """The peer goes away while its handler disconnects (the handler is cancelled): the
+    connection no longer counts against the user's limit and no loop captures for nobody.
+    A 10-minute soak found streams refused (429) for good after such connections piled up."""
+    for _ in range(hub.limits.max_connections_per_user + 2):
+        client = hub.connect("u")
+        await hub.subscribe(client, Subscribe("s", "oscilloscope", ScopeConfig(1, 500, 1.0)))
+        await asyncio.sleep(0.02)  # the loop is capturing
+        leaving = asyncio.create_task(hub.disconnect(client))
+        await asyncio.sleep(0)  # it started...
+        leaving.cancel()  # ...and its handler is cancelled
+        with contextlib.suppress(asyncio.CancelledError):
+            await leaving
+        assert client not in hub.clients
+        assert hub.loop_count() == 0
+    hub.connect("u")  # not refused: nothing was left counted
