@@ -20,6 +20,10 @@ amplitude (equivalently a free time offset), as a weighted straight line through
 ``log(volts)``. Like the CTMU path, it subtracts pslab's stray capacitance of CAP
 (``Multimeter._stray_capacitance``, 46 pF unless calibrated), so both paths read the
 capacitor, not the capacitor plus the pin: the bench's 1 nF reads 1.00 nF either way.
+50 ms through 10 kΩ charges a large capacitor only partly: up to about 220 µF the
+decay still spans several ADC steps and reads within a few percent; above about
+300 µF it spans less than one, and the call fails with a DeviceError instead of
+returning noise.
 
 This uses pslab's private ``_measure_capacitance``, ``_set_cap``, ``_stray_capacitance``
 and class constants; pslab has no public way to run one range or one step of the RC method.
@@ -42,11 +46,17 @@ RC_DRIVE_TIME_US = 50000
 #: not yet discharging: above the ADC's noise, well below the first discharging sample
 #: of a small capacitor, and a few ms of decay of a large one.
 HOLD_FRACTION = 0.01
-#: The same margin in volts at least: a few 12-bit steps of CAP's 3.3 V range.
-HOLD_VOLTS = 4 * 3.3 / 4095
+#: One 12-bit step of CAP's 3.3 V range (V).
+ADC_STEP = 3.3 / 4095
+#: The same margin in volts at least: a few ADC steps.
+HOLD_VOLTS = 4 * ADC_STEP
 #: The fit ends where the decay falls below this fraction of the held level: lower
 #: samples are a few ADC steps, where quantisation and any offset dominate.
 FLOOR_FRACTION = 0.05
+#: A decay slower than this many sample intervals is fitted from the moving average's peak.
+SLOW_INTERVALS = 100
+#: Samples in that moving average (250 µs): the noise of the held level averages out.
+SMOOTHING = 25
 
 
 def measure_capacitance(mm: Any) -> float:
@@ -84,25 +94,40 @@ def rc_capacitance(mm: Any) -> float:
 def discharge_time_constant(seconds: np.ndarray, volts: np.ndarray) -> float:
     """The time constant of the last exponential decay towards 0 V in a record.
 
-    The held level is the record's highest voltage; the decay starts after the last
-    sample within noise of it (a sample taken after the discharge began but before it
-    fell measurably is left out too, which costs nothing). The fit runs from there while
-    the voltage stays above ``FLOOR_FRACTION`` of the held level.
+    The held level is the record's highest voltage. A fast decay (a time constant under
+    ``SLOW_INTERVALS`` samples: the CTMU's range) is fitted from the first sample that
+    is more than noise below it: a sample taken after the discharge began but before it
+    fell measurably is left out too, which costs nothing, and a held sample is never in.
+    A slow decay falls by less than the noise in many samples, so that margin would
+    throw most of it away: it is fitted from the end of the held level found on a
+    moving average, where a few held samples more or less change nothing. Either fit
+    runs while the voltage stays above ``FLOOR_FRACTION`` of the held level.
     """
-    peak = int(np.argmax(volts))
-    held = float(volts[peak])
+    held = float(volts.max())
     if held <= HOLD_VOLTS:
         raise DeviceError("capacitance: CAP did not charge (is it shorted to GND?)")
+    interval = float(seconds[1] - seconds[0])
     margin = max(HOLD_FRACTION * held, HOLD_VOLTS)
-    holding = np.flatnonzero(volts >= held - margin)
-    first = int(holding[-1]) + 1
+    first = int(np.flatnonzero(volts >= held - margin)[-1]) + 1
+    tau = _fit_decay(seconds, volts, first, held)
+    if tau is not None and tau < SLOW_INTERVALS * interval:
+        return tau
+    smooth = np.convolve(volts, np.ones(SMOOTHING) / SMOOTHING, mode="valid")
+    first = int(np.argmax(smooth)) + SMOOTHING
+    tau = _fit_decay(seconds, volts, first, held)
+    # Under one ADC step of decay in the whole record (above about 300 µF), the fit is noise.
+    if tau is None or held * -np.expm1((first - volts.size) * interval / tau) < ADC_STEP:
+        raise DeviceError("capacitance: no measurable discharge (capacitor too large?)")
+    return tau
+
+
+def _fit_decay(seconds: np.ndarray, volts: np.ndarray, first: int, held: float) -> float | None:
+    """The time constant fitted from sample ``first`` down to the floor; None if none."""
     below = np.flatnonzero(volts[first:] <= FLOOR_FRACTION * held)
     last = first + int(below[0]) if below.size else volts.size
     t, v = seconds[first:last], volts[first:last]
     if v.size < 2:
-        raise DeviceError("capacitance: the discharge was not recorded; try again")
+        return None
     # log(v) = log(v0) - t / tau; noise is constant in volts, so weight each log by v.
     slope = float(np.polyfit(t, np.log(v), 1, w=v)[0])
-    if slope >= 0:
-        raise DeviceError("capacitance: the capacitor did not discharge measurably")
-    return -1 / slope
+    return -1 / slope if slope < 0 else None
