@@ -28,6 +28,7 @@ import numpy as np
 import pslab.protocol as CP
 from pslab.instrument.analog import ANALOG_CHANNELS, GAIN_VALUES
 
+from remotelab.device.functions.capacitance import measure_capacitance
 from remotelab.device.functions.hardware import MAX_EVENTS, VOLTAGE_RANGES
 from remotelab.device.outputs import Square
 
@@ -49,7 +50,9 @@ def resistance(sl: Any) -> float:
 
 
 def capacitance(sl: Any) -> float:
-    return float(sl.multimeter.measure_capacitance())
+    # pslab's CTMU path, with a fit of the RC discharge that does not depend on when the
+    # discharge starts within a scope sample (pslab's own fallback does).
+    return measure_capacitance(sl.multimeter)
 
 
 def mcu_temperature(sl: Any) -> float:

@@ -124,7 +124,13 @@ def functions(limits: FunctionSettings) -> list[Function]:
         ),
         Function(
             name="measure_capacitance",
-            doc="Measure a capacitor connected between CAP and GND.",
+            doc=(
+                "Measure a capacitor connected between CAP and GND: charged by the CTMU's "
+                "constant current up to about 9 µF (as pslab does), larger ones (to about "
+                "220 µF) timed by their discharge through 10 kΩ (a fit that does not depend "
+                "on when the discharge starts, unlike pslab's). Both subtract CAP's stray "
+                "capacitance."
+            ),
             params=(),
             returns=Returns("float", "Capacitance.", "F"),
             binding=lambda sl, a: b.capacitance(sl),
