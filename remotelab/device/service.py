@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import types
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from remotelab.device.functions import (
 from remotelab.device.functions.effects import check_outputs
 from remotelab.device.functions.timing import MARGIN, duration
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
-from remotelab.device.owner import DeviceOwner
+from remotelab.device.owner import DeviceOwner, Hold
 from remotelab.device.scheduler import Cost
 from remotelab.errors import FunctionStringError, InputError
 
@@ -119,6 +120,29 @@ class Instrument:
                 "setting": variable,
             },
         )
+
+    async def hold(self, user: str, seconds: object, *, teacher: bool = False) -> Hold:
+        """Hold the device for ``user`` (a script's ``with hold(seconds):``), within the
+        limit of their role; waits while someone else holds it. Release it with
+        ``owner.release``. Raises InputError naming the limit's setting."""
+        limits = self.owner.limits
+        field = "hold_max_seconds_teacher" if teacher else "hold_max_seconds"
+        limit: float = getattr(limits, field)
+        variable = DeviceSettings.variable(field)
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
+            or seconds <= 0
+        ):
+            raise InputError("hold: seconds must be a positive number")
+        if seconds > limit:
+            raise InputError(
+                f"hold: {seconds:g} s is more than the {limit:g} s a script may hold the "
+                f"device ({variable})",
+                details={"limit_seconds": limit, "setting": variable},
+            )
+        return await self.owner.hold(user, float(seconds))
 
     @staticmethod
     def cost(call: ParsedCall) -> Cost:
