@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +33,7 @@ from remotelab.api.identity import authenticate, authenticate_websocket
 from remotelab.api.schemas import RunHistoryOut, RunIn, RunOut
 from remotelab.api.validation import json_body
 from remotelab.auth.accounts import CurrentUser
-from remotelab.auth.roles import Role
+from remotelab.auth.roles import Role, can_hold_longer
 from remotelab.errors import InputError, NotFound, RemotelabError
 from remotelab.sandbox import RunResult
 from remotelab.sandbox.server.control import RunControl
@@ -67,9 +69,20 @@ async def execute(
         changed.update(outcome.changed)
         return outcome.result
 
+    owner = instrument.owner
+    teacher = can_hold_longer(user.role)
+
+    async def hold_device(seconds: object) -> Callable[[], None]:
+        hold = await instrument.hold(caller, seconds, teacher=teacher)
+        return functools.partial(owner.release, hold)
+
     started_at = utcnow()
     result = await state.sandbox.run(
-        code, device_call=device_call, validate_function=instrument.validate, control=control
+        code,
+        device_call=device_call,
+        validate_function=instrument.validate,
+        control=control,
+        hold_device=hold_device,
     )
     if script_id is not None:
         await _remember(user, script_id, started_at, result)

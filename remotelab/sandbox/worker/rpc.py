@@ -11,6 +11,7 @@ object ever crosses.
 
 from __future__ import annotations
 
+import math
 import socket
 import sys
 from collections.abc import Callable, Iterable
@@ -82,6 +83,44 @@ class Channel:
     def validate(self, function_string: str) -> None:
         """Ask the server whether a button's function string is valid; ``ValueError`` if not."""
         self.request({"type": "validate", "function": function_string})
+
+
+class Hold:
+    """``with hold(seconds):`` — the device runs only this script's calls, in its context,
+    for ``seconds`` at most (the server decides, waits for its turn, and releases it when
+    the block ends, when the time is up, or when the run ends however it ends)."""
+
+    __slots__ = ("_channel", "_seconds")
+
+    def __init__(self, channel: Channel | None, seconds: float) -> None:
+        self._channel = channel
+        self._seconds = seconds
+
+    def __enter__(self) -> None:
+        if self._channel is None:
+            raise RuntimeError(NO_DEVICE_MESSAGE)
+        self._channel.request({"type": "hold", "seconds": self._seconds})
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._channel is not None:
+            self._channel.request({"type": "release"})
+
+    def __repr__(self) -> str:
+        return f"hold({self._seconds:g})"
+
+
+def hold_function(channel: Channel | None) -> Callable[[float], Hold]:
+    """The script's ``hold(seconds)``: a context manager holding the device."""
+
+    def hold(seconds: float) -> Hold:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError(f"hold: seconds must be a number, not {type(seconds).__name__}")
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise ValueError("hold: seconds must be a positive number")
+        return Hold(channel, float(seconds))
+
+    hold.__module__ = "instrument"
+    return hold
 
 
 def device_functions(
