@@ -63,16 +63,27 @@ async def execute(
     caller = str(user.id)
 
     changed: set[str] = set()
+    owner = instrument.owner
+    told: list[object] = []  # the hold the run was last told about
+
+    def tell_if_held() -> None:
+        # Another user's script holds the device: the call waits; say so once per hold.
+        hold = owner.current_hold
+        if control is None or hold is None or hold.user == caller or (told and told[-1] is hold):
+            return
+        told.append(hold)
+        control.notice({"reason": "held", **(owner.hold_status(caller) or {})})
 
     async def device_call(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        tell_if_held()
         outcome = await instrument.run_call(caller, name, args, kwargs)
         changed.update(outcome.changed)
         return outcome.result
 
-    owner = instrument.owner
     teacher = can_hold_longer(user.role)
 
     async def hold_device(seconds: object) -> Callable[[], None]:
+        tell_if_held()
         hold = await instrument.hold(caller, seconds, teacher=teacher)
         return functools.partial(owner.release, hold)
 
@@ -255,6 +266,13 @@ def _forward(outbox: Outbox, run: str) -> Any:
     return forward
 
 
+def _waiting(outbox: Outbox, run: str) -> Any:
+    def waiting(info: dict[str, Any]) -> None:
+        outbox.put({"type": "run.waiting", "run": run, **info})
+
+    return waiting
+
+
 def _notice(exc: RemotelabError, run: str | None = None) -> dict[str, Any]:
     body = error_body(exc.message, exc.code, exc.details or None)
     return {"type": "error", "run": run, "status": status_of(exc), **body}
@@ -308,6 +326,7 @@ async def live_runs() -> Response | None:
                 continue
             control = RunControl(str(user.id))
             control.on_output = _forward(outbox, control.id)
+            control.on_notice = _waiting(outbox, control.id)
             current = asyncio.create_task(drive(message, control))
     finally:
         if current is not None and not current.done():
