@@ -313,8 +313,7 @@ class DeviceOwner:
         woken = False  # our turn came: go ahead of those still waiting
         while True:
             if self.current_hold is None and (woken or not self._hold_waiters):
-                engine = self.queue.engine_user()
-                if engine is None or engine == user:
+                if not self._engine_busy_for(user):
                     break
                 await asyncio.sleep(_ENGINE_POLL_SECONDS)
                 continue
@@ -336,6 +335,16 @@ class DeviceOwner:
         self._hold_changed()
         log.debug("user %s holds the device for %.3g s", user, seconds)
         return hold
+
+    def _engine_busy_for(self, user: str) -> bool:
+        """Whether another user's wait for edges keeps the capture engine (between its
+        slices, or running one on the device thread now)."""
+        engine = self.queue.engine_user()
+        if engine is not None and engine != user:
+            return True
+        return any(
+            job.cost.sliced and job.cost.engine and job.user != user for job in self._running
+        )
 
     def release(self, hold: Hold) -> None:
         """End ``hold`` (released, expired or its run ended); idempotent."""

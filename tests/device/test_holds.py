@@ -172,3 +172,14 @@ async def test_close_releases_the_hold() -> None:
     await device.hold("alice", 5.0)
     await device.close()
     assert device.holder() is None
+
+
+async def test_a_hold_waits_for_another_users_wait_for_edges_to_end(owner: DeviceOwner) -> None:
+    instrument = Instrument(owner, default_registry(), FunctionSettings())
+    bob = asyncio.create_task(instrument.run("bob", "get_freq('FRQ', 0.3)"))
+    await asyncio.sleep(0.05)  # armed, between or inside its slices
+    hold = await asyncio.wait_for(owner.hold("alice", 2.0), 2)
+    assert bob.done()  # the capture engine was bob's until his wait ended
+    # so the holder's captures are not stuck behind a reservation they cannot outwait
+    await asyncio.wait_for(instrument.run("alice", "capture1('CH1', 100, 1)"), 1)
+    owner.release(hold)

@@ -422,8 +422,7 @@ class RunSession:
     async def _hold(self, request: dict[str, Any]) -> dict[str, Any]:
         if self._hold_device is None:
             return _failure("failed", NO_DEVICE_MESSAGE)
-        if self._release is not None:
-            return _failure("invalid", "hold: the script already holds the device")
+        self._end_hold()  # one hold per run at a time (the worker does not nest them)
         try:
             self._release = await self._hold_device(request.get("seconds"))
         except InputError as exc:

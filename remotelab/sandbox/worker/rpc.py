@@ -37,6 +37,8 @@ class Channel:
         self._max_calls = max_calls
         self._max_frame_bytes = max_frame_bytes
         self.calls = 0
+        #: Whether the script is inside ``with hold(...)`` (holds do not nest).
+        self.holding = False
         #: The run's output stream, once the script runs (pending output goes first, and
         #: its signal handlers wait while a request is out).
         self.live: Live | None = None
@@ -97,13 +99,19 @@ class Hold:
         self._seconds = seconds
 
     def __enter__(self) -> None:
-        if self._channel is None:
+        channel = self._channel
+        if channel is None:
             raise RuntimeError(NO_DEVICE_MESSAGE)
-        self._channel.request({"type": "hold", "seconds": self._seconds})
+        if channel.holding:
+            raise ValueError("hold: the script already holds the device (holds do not nest)")
+        channel.request({"type": "hold", "seconds": self._seconds})
+        channel.holding = True
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._channel is not None:
-            self._channel.request({"type": "release"})
+        channel = self._channel
+        if channel is not None and channel.holding:
+            channel.holding = False
+            channel.request({"type": "release"})
 
     def __repr__(self) -> str:
         return f"hold({self._seconds:g})"

@@ -183,3 +183,19 @@ async def test_hold_checks_its_argument_in_the_script(
     assert result.error is not None and result.error.type == "TypeError"
     result = await run(pool, instrument, "hold(-1)\n")
     assert result.error is not None and result.error.type == "ValueError"
+
+
+async def test_holds_do_not_nest_and_one_may_follow_an_expired_one(
+    pool: SandboxPool, instrument: Instrument
+) -> None:
+    nested = "with hold(1):\n    with hold(1):\n        pass\n"
+    result = await run(pool, instrument, nested)
+    assert result.error is not None and result.error.type == "ValueError"
+    assert "do not nest" in result.error.message and result.error.line == 2
+    again = (
+        "import time\nwith hold(0.1):\n    time.sleep(0.3)\n"
+        "with hold(1):\n    print(get_voltage('CH1'))\n"
+    )
+    result = await run(pool, instrument, again)
+    assert result.status == "ok", result.error
+    assert instrument.owner.holder() is None
