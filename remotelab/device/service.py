@@ -33,7 +33,7 @@ from remotelab.device.functions.timing import MARGIN, duration
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
 from remotelab.device.owner import DeviceOwner, Hold
 from remotelab.device.scheduler import Cost
-from remotelab.errors import FunctionStringError, InputError
+from remotelab.errors import DeviceTimeout, FunctionStringError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +195,24 @@ class Instrument:
             return convert(raw, owner.record(user, effects(call.args, before)))
 
         start = time.perf_counter()
-        result, notes, changed = await owner.call(
-            user,
-            on_device,
-            label=call.function.name,
-            share_key=call.share_key if self.share_readings else None,
-            cost=self.cost(call),
-        )
+        try:
+            result, notes, changed = await owner.call(
+                user,
+                on_device,
+                label=call.function.name,
+                share_key=call.share_key if self.share_readings else None,
+                cost=self.cost(call),
+            )
+        except DeviceTimeout as exc:
+            hold = owner.hold_status(user)
+            if hold is None or hold["by"] == "you":
+                raise
+            # It waited behind another user's hold: say so (never who).
+            raise DeviceTimeout(
+                f"{exc.message}: the device is held by another user's script "
+                f"({hold['seconds_left']:g} s more at most)",
+                details={"hold": hold},
+            ) from None
         elapsed = (time.perf_counter() - start) * 1000
         return CallResult(call.function.name, result, notes, round(elapsed, 3), changed)
 

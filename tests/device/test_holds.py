@@ -19,7 +19,7 @@ from remotelab.device.emulator import Emulator
 from remotelab.device.functions import default_registry
 from remotelab.device.owner import DeviceOwner
 from remotelab.device.service import Instrument
-from remotelab.errors import InputError
+from remotelab.errors import DeviceTimeout, InputError
 
 LIMITS = DeviceSettings(
     call_timeout=5.0, run_timeout=2.0, hold_max_seconds=0.5, hold_max_seconds_teacher=2.0
@@ -183,3 +183,19 @@ async def test_a_hold_waits_for_another_users_wait_for_edges_to_end(owner: Devic
     # so the holder's captures are not stuck behind a reservation they cannot outwait
     await asyncio.wait_for(instrument.run("alice", "capture1('CH1', 100, 1)"), 1)
     owner.release(hold)
+
+
+async def test_a_call_that_times_out_behind_a_hold_says_why() -> None:
+    device = DeviceOwner(
+        EmulatorBackend(Emulator(seed=1)), DeviceSettings(call_timeout=0.1, hold_max_seconds=5)
+    )
+    await device.start()
+    instrument = Instrument(device, default_registry(), FunctionSettings())
+    try:
+        hold = await device.hold("alice", 2.0)
+        with pytest.raises(DeviceTimeout, match="held by another user") as caught:
+            await instrument.run("bob", "get_voltage('CH1')")
+        assert caught.value.details["hold"]["by"] == "another user"
+        device.release(hold)
+    finally:
+        await device.close()
