@@ -311,22 +311,23 @@ class DeviceOwner:
         self._check_available()
         loop = asyncio.get_running_loop()
         woken = False  # our turn came: go ahead of those still waiting
-        while True:
-            if self.current_hold is None and (woken or not self._hold_waiters):
-                if not self._engine_busy_for(user):
-                    break
-                await asyncio.sleep(_ENGINE_POLL_SECONDS)
-                continue
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._hold_waiters.append(waiter)
-            try:
-                await waiter
-            except BaseException:
-                self._hold_waiters.remove(waiter)
-                self._wake_hold_waiter()  # pass on a turn given to us meanwhile
-                raise
-            self._hold_waiters.remove(waiter)
-            woken = True
+        try:
+            while True:
+                if self.current_hold is None and (woken or not self._hold_waiters):
+                    if not self._engine_busy_for(user):
+                        break
+                    await asyncio.sleep(_ENGINE_POLL_SECONDS)
+                    continue
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._hold_waiters.append(waiter)
+                try:
+                    await waiter
+                finally:
+                    self._hold_waiters.remove(waiter)
+                woken = True
+        except BaseException:
+            self._wake_hold_waiter()  # pass on a turn given to us meanwhile
+            raise
         now = time.monotonic()
         hold = Hold(user, seconds, now, now + seconds)
         hold.timer = loop.call_later(seconds, self.release, hold)

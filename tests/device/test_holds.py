@@ -199,3 +199,20 @@ async def test_a_call_that_times_out_behind_a_hold_says_why() -> None:
         device.release(hold)
     finally:
         await device.close()
+
+
+async def test_a_turn_given_up_while_waiting_for_the_engine_passes_on(
+    owner: DeviceOwner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await owner.hold("alice", 5.0)
+    second = asyncio.create_task(owner.hold("bob", 5.0))
+    third = asyncio.create_task(owner.hold("carol", 5.0))
+    await asyncio.sleep(0.02)
+    monkeypatch.setattr(owner, "_engine_busy_for", lambda user: True)
+    owner.release(first)
+    await asyncio.sleep(0.05)  # bob has his turn and waits for the engine
+    second.cancel()  # his run ended meanwhile
+    await asyncio.sleep(0.02)
+    monkeypatch.undo()
+    owner.release(await asyncio.wait_for(third, 1))
+    assert owner.holder() is None
