@@ -166,7 +166,9 @@ class Loop:
                     next_at = time.monotonic()
                 target = self._target(holder)
                 if target is None:  # another user holds the device: no capture meanwhile
-                    await owner.hold_changed()
+                    # Shielded: the future is shared, and stopping this loop must not
+                    # cancel it for the other loops waiting on it.
+                    await asyncio.shield(owner.hold_changed())
                     continue
                 if not ahead:
                     ahead.append(capture(target))

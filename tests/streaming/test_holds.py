@@ -106,3 +106,21 @@ async def test_the_periodic_status_says_the_device_is_held(hub: Hub) -> None:
     assert status["hold"]["by"] == "another user"
     owner.release(hold)
     assert json.loads(hub.connect("bob").status())["hold"] is None
+
+
+async def test_stopping_one_paused_stream_does_not_stop_another(hub: Hub) -> None:
+    owner = hub.instrument.owner
+    bob, carol = Received(hub, "bob"), Received(hub, "carol")
+    await hub.subscribe(bob.client, Subscribe("m", "multimeter", MeterConfig("CH1", 50)))
+    await hub.subscribe(carol.client, Subscribe("m", "multimeter", MeterConfig("CH2", 50)))
+    await frames_grow(bob)
+    await frames_grow(carol)
+    hold = await owner.hold("alice", 5.0)
+    await asyncio.sleep(0.05)  # both loops paused on the same change
+    await hub.unsubscribe(bob.client, "m")
+    owner.release(hold)
+    await frames_grow(carol)
+    assert [s["code"] for s in carol.statuses()] == ["held", "resumed"]
+    for got in (bob, carol):
+        got.task.cancel()
+        await hub.disconnect(got.client)
