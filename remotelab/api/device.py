@@ -100,7 +100,8 @@ async def device_status() -> dict[str, Any]:
 
     Backend (emulator or pslab, and why a fallback), port, firmware, connected or faulted,
     the queue's length and your position in it; `context`: your outputs (the bench's, with
-    the ones you set) and which of them differ from the bench; `bench`: the bench.
+    the ones you set) and which of them differ from the bench; `bench`: the bench; `hold`:
+    whether a script holds the device (you, or another user) and for how long still.
     """
     user = await authenticate()
     owner = instrument().owner

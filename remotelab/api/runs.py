@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +33,7 @@ from remotelab.api.identity import authenticate, authenticate_websocket
 from remotelab.api.schemas import RunHistoryOut, RunIn, RunOut
 from remotelab.api.validation import json_body
 from remotelab.auth.accounts import CurrentUser
-from remotelab.auth.roles import Role
+from remotelab.auth.roles import Role, can_hold_longer
 from remotelab.errors import InputError, NotFound, RemotelabError
 from remotelab.sandbox import RunResult
 from remotelab.sandbox.server.control import RunControl
@@ -61,15 +63,37 @@ async def execute(
     caller = str(user.id)
 
     changed: set[str] = set()
+    owner = instrument.owner
+    told: list[object] = []  # the hold the run was last told about
+
+    def tell_if_held() -> None:
+        # Another user's script holds the device: the call waits; say so once per hold.
+        hold = owner.current_hold
+        if control is None or hold is None or hold.user == caller or (told and told[-1] is hold):
+            return
+        told.append(hold)
+        control.notice({"reason": "held", **(owner.hold_status(caller) or {})})
 
     async def device_call(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        tell_if_held()
         outcome = await instrument.run_call(caller, name, args, kwargs)
         changed.update(outcome.changed)
         return outcome.result
 
+    teacher = can_hold_longer(user.role)
+
+    async def hold_device(seconds: object) -> Callable[[], None]:
+        tell_if_held()
+        hold = await instrument.hold(caller, seconds, teacher=teacher)
+        return functools.partial(owner.release, hold)
+
     started_at = utcnow()
     result = await state.sandbox.run(
-        code, device_call=device_call, validate_function=instrument.validate, control=control
+        code,
+        device_call=device_call,
+        validate_function=instrument.validate,
+        control=control,
+        hold_device=hold_device,
     )
     if script_id is not None:
         await _remember(user, script_id, started_at, result)
@@ -242,6 +266,13 @@ def _forward(outbox: Outbox, run: str) -> Any:
     return forward
 
 
+def _waiting(outbox: Outbox, run: str) -> Any:
+    def waiting(info: dict[str, Any]) -> None:
+        outbox.put({"type": "run.waiting", "run": run, **info})
+
+    return waiting
+
+
 def _notice(exc: RemotelabError, run: str | None = None) -> dict[str, Any]:
     body = error_body(exc.message, exc.code, exc.details or None)
     return {"type": "error", "run": run, "status": status_of(exc), **body}
@@ -295,6 +326,7 @@ async def live_runs() -> Response | None:
                 continue
             control = RunControl(str(user.id))
             control.on_output = _forward(outbox, control.id)
+            control.on_notice = _waiting(outbox, control.id)
             current = asyncio.create_task(drive(message, control))
     finally:
         if current is not None and not current.done():

@@ -490,6 +490,18 @@ class QueueOut(BaseModel):
     your_position: int | None
 
 
+class HoldOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"by": "another user", "seconds_left": 4.2, "waiting": 0}]}
+    )
+
+    by: Literal["you", "another user"] = Field(
+        description="Who holds the device: you, or another user (never named)."
+    )
+    seconds_left: float = Field(description="Seconds until the hold ends at the latest.")
+    waiting: int = Field(description="Holds waiting for their turn after this one.")
+
+
 class DeviceOut(BaseModel):
     backend: Literal["emulator", "pslab"]
     port: str
@@ -505,6 +517,10 @@ class DeviceOut(BaseModel):
     firmware: str | None
     queue: QueueOut
     calls_served: int
+    hold: HoldOut | None = Field(
+        description="A script's hold of the device (`with hold(seconds):`): meanwhile only "
+        "the holder's calls run, yours wait. None: nobody holds it."
+    )
     switches: SwitchesOut
     context: ContextOut
     bench: dict[str, Any] = Field(

@@ -46,6 +46,12 @@ def can_change_bench(role: Role) -> bool:
     return role in (Role.TEACHER, Role.ADMIN)
 
 
+def can_hold_longer(role: Role) -> bool:
+    """Whether ``role``'s scripts may hold the device up to the teachers' limit
+    (``REMOTELAB_DEVICE_HOLD_MAX_SECONDS_TEACHER``) rather than the students'."""
+    return role in (Role.TEACHER, Role.ADMIN)
+
+
 def can_grant_roles(role: Role) -> bool:
     """Whether ``role`` may grant or remove lab roles."""
     return role is Role.ADMIN

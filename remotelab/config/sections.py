@@ -411,6 +411,21 @@ class DeviceSettings(Section):
         "is refused before it queues (400, naming the parameter to change).",
         gt=0,
     )
+    hold_max_seconds: float = setting(
+        10.0,
+        "Longest a student's script may hold the device (`with hold(seconds):`): meanwhile "
+        "only its calls run, in its context; other users' calls wait and their streams pause "
+        "(docs/reference/contexts.md). The hold's time is charged to the holder as device "
+        "time. 0: no holds.",
+        ge=0,
+        le=3_600,
+    )
+    hold_max_seconds_teacher: float = setting(
+        60.0,
+        "The same bound for teachers' and admins' scripts.",
+        ge=0,
+        le=3_600,
+    )
     reconnect_initial: float = setting(
         0.2,
         "First wait before reconnecting a faulted device, in seconds (doubles each try).",

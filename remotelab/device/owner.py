@@ -25,6 +25,13 @@ thread brings the device's outputs to the caller's context, sending only what di
 (:mod:`.switch`), and waits each changed output's settle time; after a call that set
 outputs, it records them in the caller's context. Switches happen between calls, never
 inside one. The bench is applied whole when the device opens (and after a reconnect).
+
+Holds (ADR 0012): :meth:`DeviceOwner.hold` gives one user the device for a bounded time.
+Meanwhile only that user's calls are taken from the queue (so no other context is
+switched in), other users' calls wait, and streams of other users pause
+(:meth:`DeviceOwner.hold_changed`). One hold at a time: the next one waits its turn. A
+hold ends when released, when its time is up (a timer on the loop), or at shutdown; the
+holder is charged its whole time as device time.
 """
 
 from __future__ import annotations
@@ -86,6 +93,26 @@ def describe_fault(exc: BaseException) -> str:
     return f"the instrument failed: {exc}"
 
 
+@dataclasses.dataclass(eq=False)
+class Hold:
+    """One user's hold of the device (see :meth:`DeviceOwner.hold`)."""
+
+    user: str
+    seconds: float
+    #: ``time.monotonic()`` when it began and when it ends at the latest.
+    started: float
+    until: float
+    timer: asyncio.TimerHandle | None = None
+
+    def left(self) -> float:
+        """Seconds until it expires (0 when over)."""
+        return max(0.0, self.until - time.monotonic())
+
+
+#: How often a hold that waits for another user's wait for edges (the capture engine) checks.
+_ENGINE_POLL_SECONDS = 0.01
+
+
 class DeviceOwner:
     """Owns the backend's ScienceLab. Open with :meth:`start`, close with :meth:`close`.
 
@@ -127,6 +154,11 @@ class DeviceOwner:
         #: Calls queued that do not need the capture engine (read by the device thread, to
         #: end a slice of a wait early when one of them could run).
         self._arrivals = 0
+        #: The hold in force, the holds waiting for their turn, and a future settled (and
+        #: replaced) at each change of hold (streams pause and resume on it).
+        self.current_hold: Hold | None = None
+        self._hold_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._hold_change: asyncio.Future[None] | None = None
 
     @staticmethod
     def _new_executor() -> ThreadPoolExecutor:
@@ -145,6 +177,8 @@ class DeviceOwner:
     async def close(self) -> None:
         """Stop serving: queued calls fail, the backend is closed, the thread ends."""
         self.state = "closed"
+        if self.current_hold is not None:
+            self.release(self.current_hold)
         for task in (self._worker, self._reconnector):
             if task is not None:
                 task.cancel()
@@ -263,6 +297,103 @@ class DeviceOwner:
             return fn(lab)
 
         return run
+
+    # ------------------------------------------------------------------ holds
+
+    async def hold(self, user: str, seconds: float) -> Hold:
+        """Hold the device for ``user`` for ``seconds`` at most; returns the hold.
+
+        Waits while another user holds it (in turn, first come first served) or while
+        another user's wait for edges keeps the capture engine (a hold never splits one).
+        Cancelling the wait gives up the turn. The caller must :meth:`release` the hold;
+        it also ends by itself when its time is up. Limits are the caller's business.
+        """
+        self._check_available()
+        loop = asyncio.get_running_loop()
+        woken = False  # our turn came: go ahead of those still waiting
+        try:
+            while True:
+                if self.current_hold is None and (woken or not self._hold_waiters):
+                    if not self._engine_busy_for(user):
+                        break
+                    await asyncio.sleep(_ENGINE_POLL_SECONDS)
+                    continue
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._hold_waiters.append(waiter)
+                try:
+                    await waiter
+                finally:
+                    self._hold_waiters.remove(waiter)
+                woken = True
+        except BaseException:
+            self._wake_hold_waiter()  # pass on a turn given to us meanwhile
+            raise
+        now = time.monotonic()
+        hold = Hold(user, seconds, now, now + seconds)
+        hold.timer = loop.call_later(seconds, self.release, hold)
+        self.current_hold = hold
+        self.queue.hold(user)
+        self._hold_changed()
+        log.debug("user %s holds the device for %.3g s", user, seconds)
+        return hold
+
+    def _engine_busy_for(self, user: str) -> bool:
+        """Whether another user's wait for edges keeps the capture engine (between its
+        slices, or running one on the device thread now)."""
+        engine = self.queue.engine_user()
+        if engine is not None and engine != user:
+            return True
+        return any(
+            job.cost.sliced and job.cost.engine and job.user != user for job in self._running
+        )
+
+    def release(self, hold: Hold) -> None:
+        """End ``hold`` (released, expired or its run ended); idempotent."""
+        if self.current_hold is not hold:
+            return
+        if hold.timer is not None:
+            hold.timer.cancel()
+        self.current_hold = None
+        self.queue.release(time.monotonic() - hold.started)
+        self._hold_changed()
+        self._wake_hold_waiter()
+
+    def holder(self) -> str | None:
+        """The user holding the device now, if any."""
+        hold = self.current_hold
+        return None if hold is None else hold.user
+
+    def hold_changed(self) -> asyncio.Future[None]:
+        """A future settled at the next change of hold (one begins or ends)."""
+        future = self._hold_change
+        if future is None or future.done():
+            future = self._hold_change = asyncio.get_running_loop().create_future()
+        return future
+
+    def hold_status(self, user: str | None) -> dict[str, Any] | None:
+        """The hold in force as ``user`` may see it (another holder is not named)."""
+        hold = self.current_hold
+        if hold is None:
+            return None
+        return {
+            "by": "you" if hold.user == user else "another user",
+            "seconds_left": round(hold.left(), 3),
+            "waiting": len(self._hold_waiters),
+        }
+
+    def _hold_changed(self) -> None:
+        future, self._hold_change = self._hold_change, None
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _wake_hold_waiter(self) -> None:
+        if self.current_hold is not None:
+            return
+        for waiter in self._hold_waiters:
+            if waiter.done():
+                return  # already woken: its owner takes the hold next
+            waiter.set_result(None)
+            return
 
     # ------------------------------------------------------------------ contexts
 
@@ -583,6 +714,7 @@ class DeviceOwner:
                 "your_position": self.queue.position(user) if user is not None else None,
             },
             "calls_served": self.calls_served,
+            "hold": self.hold_status(user),
             "switches": {
                 "count": self.switches,
                 "mean_ms": round(1000 * self.switch_seconds / self.switches, 3)

@@ -32,6 +32,11 @@ Jobs may carry a key: identical shared readings (same key) still queued when one
 them is taken leave the queue with it and share its outcome (:meth:`FairQueue.take_matching`);
 the device time of that one run is split between the users it answered.
 
+A user may *hold* the device for a bounded time (a script's ``with hold(s):``, ADR 0012):
+meanwhile only the holder's jobs are taken (:attr:`FairQueue.holder`), the others wait in
+their queues, and at its end the holder is charged the hold's whole time as device time
+(:meth:`FairQueue.release`): what their calls took, plus the time the device sat held.
+
 This module is pure asyncio bookkeeping; running a job is the owner's business
 (:class:`~remotelab.device.owner.DeviceOwner`).
 """
@@ -214,6 +219,11 @@ class FairQueue:
         #: outputs as the holder's: a context switch in between would change the signal
         #: the wait is timing.
         self.compatible: Callable[[Job[Any], Job[Any]], bool] = lambda holder, job: True
+        #: The user who holds the device (``with hold(s):`` in a script): only their jobs
+        #: are taken meanwhile; the others wait in their queues (ADR 0012).
+        self.holder: str | None = None
+        #: Device time charged to the holder by their calls since the hold began.
+        self._hold_charged = 0.0
 
     def __len__(self) -> int:
         return self._size
@@ -229,6 +239,28 @@ class FairQueue:
             return self._rounds.credit[user]
         entry = self._debts.get(user)
         return 0.0 if entry is None else -max(0.0, entry[0] - (self._clock() - entry[1]))
+
+    def engine_user(self) -> str | None:
+        """The user whose sliced wait holds the capture engine between slices, if any."""
+        return None if self._engine is None else self._engine.user
+
+    def hold(self, user: str) -> None:
+        """From now on only ``user``'s jobs are taken (until :meth:`release`)."""
+        self.holder = user
+        self._hold_charged = 0.0
+
+    def release(self, held_seconds: float) -> None:
+        """End the hold; its holder is charged ``held_seconds`` of device time in all (what
+        their calls were charged meanwhile, plus the rest of the time they held it)."""
+        holder = self.holder
+        if holder is None:
+            return
+        self.holder = None
+        rest = held_seconds - self._hold_charged
+        if rest > 0:
+            self._charge(holder, rest)
+        if self._size:
+            self._ready.set()  # the others' calls may go
 
     def put(self, job: Job[Any]) -> None:
         """Queue ``job``. Raises DeviceBusy when a bound is reached."""
@@ -274,6 +306,8 @@ class FairQueue:
         share = seconds / len(users)
         for user in users:
             self._charge(user, share - (job.charged if user == job.user else 0.0))
+            if user == self.holder:
+                self._hold_charged += share
         job.charged = 0.0
         if more:
             self._queue_of(job.user).appendleft(job)
@@ -300,6 +334,8 @@ class FairQueue:
         for user, queue in list(self._rounds.queues.items()):
             head = queue[0]
             if head.key != key or head.steps is not None:
+                continue
+            if self.holder is not None and user != self.holder:
                 continue
             taken.append(queue.popleft())
             if not queue:
@@ -343,6 +379,8 @@ class FairQueue:
     # ------------------------------------------------------------------ internals
 
     def _eligible(self, job: Job[Any]) -> bool:
+        if self.holder is not None and job.user != self.holder:
+            return False
         holder = self._engine
         if holder is None or holder is job:
             return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import types
 from collections import OrderedDict
@@ -30,9 +31,9 @@ from remotelab.device.functions import (
 from remotelab.device.functions.effects import check_outputs
 from remotelab.device.functions.timing import MARGIN, duration
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
-from remotelab.device.owner import DeviceOwner
+from remotelab.device.owner import DeviceOwner, Hold
 from remotelab.device.scheduler import Cost
-from remotelab.errors import FunctionStringError, InputError
+from remotelab.errors import DeviceTimeout, FunctionStringError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,29 @@ class Instrument:
             },
         )
 
+    async def hold(self, user: str, seconds: object, *, teacher: bool = False) -> Hold:
+        """Hold the device for ``user`` (a script's ``with hold(seconds):``), within the
+        limit of their role; waits while someone else holds it. Release it with
+        ``owner.release``. Raises InputError naming the limit's setting."""
+        limits = self.owner.limits
+        field = "hold_max_seconds_teacher" if teacher else "hold_max_seconds"
+        limit: float = getattr(limits, field)
+        variable = DeviceSettings.variable(field)
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
+            or seconds <= 0
+        ):
+            raise InputError("hold: seconds must be a positive number")
+        if seconds > limit:
+            raise InputError(
+                f"hold: {seconds:g} s is more than the {limit:g} s a script may hold the "
+                f"device ({variable})",
+                details={"limit_seconds": limit, "setting": variable},
+            )
+        return await self.owner.hold(user, float(seconds))
+
     @staticmethod
     def cost(call: ParsedCall) -> Cost:
         """What the fair queue needs to know of ``call`` before it runs."""
@@ -171,13 +195,24 @@ class Instrument:
             return convert(raw, owner.record(user, effects(call.args, before)))
 
         start = time.perf_counter()
-        result, notes, changed = await owner.call(
-            user,
-            on_device,
-            label=call.function.name,
-            share_key=call.share_key if self.share_readings else None,
-            cost=self.cost(call),
-        )
+        try:
+            result, notes, changed = await owner.call(
+                user,
+                on_device,
+                label=call.function.name,
+                share_key=call.share_key if self.share_readings else None,
+                cost=self.cost(call),
+            )
+        except DeviceTimeout as exc:
+            hold = owner.hold_status(user)
+            if hold is None or hold["by"] == "you":
+                raise
+            # It waited behind another user's hold: say so (never who).
+            raise DeviceTimeout(
+                f"{exc.message}: the device is held by another user's script "
+                f"({hold['seconds_left']:g} s more at most)",
+                details={"hold": hold},
+            ) from None
         elapsed = (time.perf_counter() - start) * 1000
         return CallResult(call.function.name, result, notes, round(elapsed, 3), changed)
 

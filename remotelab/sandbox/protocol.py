@@ -16,6 +16,9 @@ Run socket (one stream socketpair per run, server <-> worker): frames of a
                       (new widgets and text since the last one, batched; worker/live.py)
                       {"type": "call", "name", "args", "kwargs", "line"}
                       {"type": "validate", "function", "line"}
+                      {"type": "hold", "seconds", "line"}   (``with hold(s):`` begins: the
+                       reply comes when the device is held; ADR 0012)
+                      {"type": "release", "line"}           (the block ended)
     server -> worker  {"type": "reply", "ok": true, "value"}
                       {"type": "reply", "ok": false, "kind": "invalid"|"failed"|"limit", "message"}
     worker -> server  {"type": "result", "status", "widgets", "stdout", "error"}

@@ -7,7 +7,9 @@ distinct context among them, decided on the device thread when it runs, so subsc
 share a capture only when their outputs agree. Each result is encoded once and handed
 to the subscribers of its context, whose own queues decide what reaches the wire
 (:mod:`.hub`). Device faults are told to the subscribers; the loop waits for the device
-to come back and resumes.
+to come back and resumes. While another user holds the device (ADR 0012) a loop queues
+no capture and tells its subscribers it is paused (a ``status`` with code ``held``), then
+``resumed``; a holder's own subscription goes on, captured in their context alone.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -42,7 +44,14 @@ _numbers = itertools.count(1)
 # (body, seq, timestamp, x0, dx, users) for a frame to the subscribers among ``users``;
 # or an error message for the subscribers.
 Deliver = Callable[[FrameBody, int, float, float, float, Collection[str]], None]
-Report = Callable[[str, str], None]
+
+
+class Report(Protocol):
+    """``report(code, message)``: a status or an error for the subscribers (but ``skip``)."""
+
+    def __call__(self, code: str, message: str, *, skip: str | None = None) -> None: ...
+
+
 Users = Callable[[], list[str]]
 
 
@@ -132,9 +141,10 @@ class Loop:
 
         cost = self.instrument.cost(self.call)
 
-        def capture() -> asyncio.Task[Any]:
+        def capture(target: tuple[str, list[str]]) -> asyncio.Task[Any]:
+            user, users = target
             return asyncio.create_task(
-                owner.call_in_contexts(self.user, self.users(), job, label=label, cost=cost)
+                owner.call_in_contexts(user, users, job, label=label, cost=cost)
             )
 
         next_at = time.monotonic()
@@ -144,12 +154,34 @@ class Loop:
         # when the device thread finishes one; one with a frame-rate cap, queued when due.
         depth = 3 if self.period == 0 else 1
         ahead: collections.deque[asyncio.Task[Any]] = collections.deque()
+        held_by: str | None = None  # the holder this loop last saw (ADR 0012)
         try:
             while True:
+                holder = owner.holder()
+                if holder != held_by:
+                    # A hold began or ended: captures queued before are for the old rules.
+                    _cancel_all(ahead)
+                    if held_by is not None:
+                        self.report("resumed", "the device is no longer held; the stream goes on")
+                    if holder is not None:
+                        self._report_held(holder)
+                    held_by = holder
+                    next_at = time.monotonic()
+                target = self._target(holder)
+                if target is None:  # another user holds the device: no capture meanwhile
+                    # Shielded: the future is shared, and stopping this loop must not
+                    # cancel it for the other loops waiting on it.
+                    await asyncio.shield(owner.hold_changed())
+                    continue
                 if not ahead:
-                    ahead.append(capture())
+                    ahead.append(capture(target))
+                if not ahead[0].done():
+                    change = owner.hold_changed()
+                    await asyncio.wait((ahead[0], change), return_when=asyncio.FIRST_COMPLETED)
+                    if not ahead[0].done():
+                        continue  # the hold changed first
                 try:
-                    results = await ahead[0]
+                    results = ahead[0].result()
                 except DeviceError as exc:
                     _cancel_all(ahead)
                     self.report(exc.code, f"{exc.message}; the stream resumes when the device does")
@@ -168,7 +200,7 @@ class Loop:
                 if delay <= 0:
                     next_at = time.monotonic()
                     while len(ahead) < depth:
-                        ahead.append(capture())
+                        ahead.append(capture(target))
                 for members, raw in results:  # one capture per distinct context
                     body, x0, dx = self._encode(raw)
                     self.deliver(body, self.seq, stamp, x0, dx, members)
@@ -180,6 +212,28 @@ class Loop:
                     await asyncio.sleep(0)  # let the subscribers' senders run
         finally:
             _cancel_all(ahead)  # queued captures are dropped, never run
+
+    def _target(self, holder: str | None) -> tuple[str, list[str]] | None:
+        """Who the next capture is queued as, and for whom; None: paused by a hold.
+
+        While a user holds the device, only their calls run: a stream they subscribe to
+        goes on for them (queued as them), the others' frames pause.
+        """
+        users = self.users()
+        if holder is None:
+            return self.user, users
+        if holder in users:
+            return holder, [holder]
+        return None
+
+    def _report_held(self, holder: str) -> None:
+        hold = self.instrument.owner.hold_status(None)
+        left = "" if hold is None else f" (for {hold['seconds_left']:.1f} s at most)"
+        self.report(
+            "held",
+            f"paused: another user's script holds the device{left}; the stream resumes after",
+            skip=holder,
+        )
 
     async def _wait_for_device(self) -> None:
         owner = self.instrument.owner

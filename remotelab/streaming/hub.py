@@ -20,7 +20,7 @@ from typing import Any
 from remotelab.config import StreamSettings
 from remotelab.device.service import Instrument
 from remotelab.errors import RateLimited, RemotelabError
-from remotelab.streaming.acquisition import Loop, prepare
+from remotelab.streaming.acquisition import Loop, Report, prepare
 from remotelab.streaming.messages import (
     FrameBody,
     Ping,
@@ -106,6 +106,7 @@ class Client:
         return text(
             "status",
             device={"state": owner.state, "fault": owner.fault},
+            hold=owner.hold_status(self.user),
             queue=len(owner.queue),
             subscriptions={
                 sub_id: {
@@ -268,12 +269,14 @@ class Hub:
 
         return deliver
 
-    def _reporter(self, key: tuple[Any, ...]) -> Callable[[str, str], None]:
+    def _reporter(self, key: tuple[Any, ...]) -> Report:
         subscribers = self._subscribers[key]
 
-        def report(code: str, message: str) -> None:
-            kind = "status" if code == "resumed" else "error"
+        def report(code: str, message: str, *, skip: str | None = None) -> None:
+            kind = "status" if code in ("resumed", "held") else "error"
             for client, sub_id in list(subscribers.items()):
+                if client.user == skip:
+                    continue
                 try:
                     client.offer_text(text(kind, id=sub_id, code=code, message=message))
                 except Exception:

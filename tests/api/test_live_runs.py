@@ -222,3 +222,23 @@ async def test_run_history_keeps_the_newest_runs_for_the_owner_only(server: Serv
         assert (await http.get(f"/v1/scripts/{script['id']}/runs", headers=b)).status_code == 404
         # Another student's run of an example never lands in anyone's history.
         assert (await http.get("/v1/scripts/999999/runs", headers=a)).status_code == 404
+
+
+async def test_a_live_run_is_told_when_another_users_hold_makes_it_wait(server: Server) -> None:
+    owner = server.app.extensions[EXTENSION].instrument.owner
+    hold = await owner.hold("someone else", 0.5)
+    try:
+        async with server.ws("a") as ws:
+            code = "print(get_voltage('CH1'))\n"
+            await ws.send(json.dumps({"type": "run", "code": code}))
+            started = await receive(ws)
+            waiting = await receive(ws)
+            assert waiting["type"] == "run.waiting", waiting
+            assert waiting["run"] == started["run"]
+            assert waiting["reason"] == "held" and waiting["by"] == "another user"
+            assert "someone else" not in json.dumps(waiting)
+            while (message := await receive(ws))["type"] != "run.result":
+                pass
+            assert message["result"]["status"] == "ok"
+    finally:
+        owner.release(hold)

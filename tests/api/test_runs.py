@@ -102,3 +102,50 @@ async def test_a_script_call_longer_than_a_call_may_hold_the_device_is_refused(
     assert body["error"]["line"] == 2
     assert "more than the 1 s a call may hold the device" in body["error"]["message"]
     assert "use a smaller timeout" in body["error"]["message"]
+
+
+async def test_hold_limits_depend_on_the_role(client: Client, signup: Signup) -> None:
+    student = await signup("s@example.org")
+    teacher = await signup("t@example.org", role="teacher")
+    code = "x = 1\nwith hold(30):\n    get_voltage('CH1')\n"
+    status, body = await run(client, student, code)
+    assert status == 200
+    assert body["status"] == "error"
+    assert body["error"]["type"] == "ValueError"
+    assert "REMOTELAB_DEVICE_HOLD_MAX_SECONDS" in body["error"]["message"]
+    assert body["error"]["line"] == 2
+    status, body = await run(client, teacher, code)
+    assert body["status"] == "ok", body
+    status, body = await run(client, teacher, "with hold(61):\n    pass\n")
+    assert "REMOTELAB_DEVICE_HOLD_MAX_SECONDS_TEACHER" in body["error"]["message"]
+
+
+async def test_get_device_shows_a_hold_without_naming_the_holder(
+    client: Client, signup: Signup
+) -> None:
+    import asyncio
+
+    a = await signup("a@example.org")
+    b = await signup("b@example.org")
+    code = "import time\nwith hold(5):\n    get_voltage('CH1')\n    time.sleep(1.0)\n"
+    task = asyncio.create_task(run(client, a, code))
+    seen: dict[str, object] = {}
+    for _ in range(300):
+        theirs = (await (await client.get("/v1/device", headers=b)).get_json())["hold"]
+        if theirs is not None:
+            seen["b"] = theirs
+            seen["a"] = (await (await client.get("/v1/device", headers=a)).get_json())["hold"]
+            break
+        await asyncio.sleep(0.01)
+    assert seen, "the hold never showed"
+    assert seen["b"]["by"] == "another user"  # type: ignore[index]
+    assert "a@example.org" not in str(seen["b"])
+    assert seen["a"]["by"] == "you"  # type: ignore[index]
+    # b's calls wait for the hold, then run
+    response = await client.post(
+        "/v1/functions/run", headers=b, json={"function": "get_voltage('CH1')"}
+    )
+    assert response.status_code == 200
+    _status, body = await task
+    assert body["status"] == "ok", body
+    assert (await (await client.get("/v1/device", headers=b)).get_json())["hold"] is None

@@ -20,6 +20,8 @@ from remotelab.sandbox.result import RunResult
 
 OutputListener = Callable[[list[dict[str, Any]], str, int | None], None]
 """``on_output(widgets, text, line)``: new widgets, new printed text, the line the script is on."""
+NoticeListener = Callable[[dict[str, Any]], None]
+"""``on_notice(info)``: why the run waits (the device is held by another user's script)."""
 
 
 class RunControl:
@@ -29,6 +31,9 @@ class RunControl:
         self.id = secrets.token_urlsafe(12)
         self.owner = owner
         self.on_output = on_output
+        #: Told why the run waits, when the caller wants to know (``run.waiting`` on the
+        #: live websocket).
+        self.on_notice: NoticeListener | None = None
         self.cancelled = False
         #: The worker's pid once it runs (for tests and logs; the zygote owns the process).
         self.worker_pid: int | None = None
@@ -51,6 +56,10 @@ class RunControl:
     def finish(self, result: RunResult | None) -> None:
         if not self.finished.done():
             self.finished.set_result(result)
+
+    def notice(self, info: dict[str, Any]) -> None:
+        if self.on_notice is not None:
+            self.on_notice(info)
 
     def output(self, widgets: list[dict[str, Any]], text: str, line: int | None) -> None:
         if self.on_output is not None:

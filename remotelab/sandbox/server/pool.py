@@ -23,6 +23,7 @@ from remotelab.sandbox.server.errors import SandboxBusy, SandboxUnavailable
 from remotelab.sandbox.server.session import (
     DeviceCall,
     FunctionValidator,
+    HoldDevice,
     RunSession,
     Spare,
     ZygoteUnresponsive,
@@ -161,6 +162,7 @@ class SandboxPool:
         device_call: DeviceCall | None = None,
         validate_function: FunctionValidator | None = None,
         control: RunControl | None = None,
+        hold_device: HoldDevice | None = None,
     ) -> RunResult:
         """Run ``code`` in a fresh worker and return its result (never the script's exceptions).
 
@@ -171,8 +173,10 @@ class SandboxPool:
         :class:`SandboxBusy` when the queue is full, :class:`SandboxUnavailable`
         when the zygote cannot be (re)started, and
         :class:`~remotelab.errors.SandboxError` when a worker cannot be set up.
-        Cancelling the call kills the worker. ``control`` names the run while it waits or
-        runs (:meth:`find`), streams its output and can stop it (result ``cancelled``).
+        ``hold_device(seconds)`` serves ``with hold(seconds):`` (ADR 0012; released when
+        the run ends, however it ends). Cancelling the call kills the worker. ``control``
+        names the run while it waits or runs (:meth:`find`), streams its output and can
+        stop it (result ``cancelled``).
         """
         too_big = source_size_error(code, self.max_script_bytes)
         if too_big is not None:
@@ -180,7 +184,7 @@ class SandboxPool:
                 too_big.message, details={"max_script_bytes": self.max_script_bytes}
             )
         if control is None:
-            return await self._run(code, device_call, validate_function, None)
+            return await self._run(code, device_call, validate_function, None, hold_device)
         self._active[control.id] = control
         task = asyncio.current_task()
         assert task is not None
@@ -191,7 +195,7 @@ class SandboxPool:
         control.bind(stop_waiting)  # while it waits for a slot
         result: RunResult | None = None
         try:
-            result = await self._run(code, device_call, validate_function, control)
+            result = await self._run(code, device_call, validate_function, control, hold_device)
         except asyncio.CancelledError:
             if control.cancelled and task.uncancel() == 0:
                 text = "the run was stopped by its owner before it started"
@@ -214,13 +218,16 @@ class SandboxPool:
         device_call: DeviceCall | None,
         validate_function: FunctionValidator | None,
         control: RunControl | None,
+        hold_device: HoldDevice | None = None,
     ) -> RunResult:
         async with self._slot():
             if control is not None:
                 control.bind(None)  # from here the session stops it
             self._running += 1
             try:
-                return await self._in_slot(code, device_call, validate_function, control)
+                return await self._in_slot(
+                    code, device_call, validate_function, control, hold_device
+                )
             finally:
                 self._running -= 1
                 self._refill()
@@ -231,12 +238,15 @@ class SandboxPool:
         device_call: DeviceCall | None,
         validate_function: FunctionValidator | None,
         control: RunControl | None,
+        hold_device: HoldDevice | None = None,
     ) -> RunResult:
         for attempt in range(2):
             zygote = await self._ensure_zygote()
             spare = self._take_spare(zygote)
             self._refill()
-            session = RunSession(zygote, self.job, device_call, validate_function, control)
+            session = RunSession(
+                zygote, self.job, device_call, validate_function, control, hold_device
+            )
             try:
                 return await session.run(code, spare)
             except ZygoteLost as exc:

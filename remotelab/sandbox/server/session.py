@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 DeviceCall = Callable[[str, list[Any], dict[str, Any]], Awaitable[Any]]
 """``device_call(name, args, kwargs)``: validate and run one instrument call for the user."""
+HoldDevice = Callable[[object], Awaitable[Callable[[], None]]]
+"""``hold_device(seconds)``: wait for the device and hold it for the user (raises InputError
+for seconds over the user's limit); returns the function that releases it."""
 FunctionValidator = Callable[[str], object]
 """``validate_function(function_string)``: raise when a button's function string is invalid."""
 
@@ -101,9 +104,12 @@ class RunSession:
         device_call: DeviceCall | None,
         validate_function: FunctionValidator | None,
         control: RunControl | None = None,
+        hold_device: HoldDevice | None = None,
     ) -> None:
         """``job`` is the run's job but for its code: limits, functions, widget limits.
-        ``control`` gets the streamed output and may cancel the run."""
+        ``control`` gets the streamed output and may cancel the run. ``hold_device`` serves
+        the script's ``with hold(seconds):`` (None: holds fail like instrument calls); a hold
+        still in force when the run ends, however it ends, is released."""
         self._zygote = zygote
         self._job = job
         self._limits = job.limits
@@ -111,6 +117,9 @@ class RunSession:
         self._device_call = device_call
         self._validate_function = validate_function
         self._control = control
+        self._hold_device = hold_device
+        #: Releases the script's hold in force, if any.
+        self._release: Callable[[], None] | None = None
         self.device_calls = 0
         self.cancelled = False
         #: What the worker streamed so far, and the last line of the script it reported.
@@ -137,6 +146,7 @@ class RunSession:
             try:
                 return await self._drive(parent, handle, code)
             finally:
+                self._end_hold()  # killed, cancelled, crashed or done: never left held
                 if self._control is not None:
                     self._control.bind(None)
                 self._zygote.forget(handle)
@@ -206,6 +216,12 @@ class RunSession:
                             writer.write(encode(await self._call(request)))
                         elif kind == "validate":
                             writer.write(encode(self._validate(request)))
+                        elif kind == "hold":
+                            self._take_line(request.get("line"))
+                            writer.write(encode(await self._hold(request)))
+                        elif kind == "release":
+                            self._end_hold()
+                            writer.write(encode({"type": "reply", "ok": True, "value": None}))
                         else:
                             raise ProtocolError(f"unexpected message type {kind!r}")
                         await writer.drain()
@@ -402,6 +418,23 @@ class RunSession:
         if len(encode(reply)) > self._limits.max_result_bytes:
             return _failure("failed", f"{name}: the result is too large for a script")
         return reply
+
+    async def _hold(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self._hold_device is None:
+            return _failure("failed", NO_DEVICE_MESSAGE)
+        self._end_hold()  # one hold per run at a time (the worker does not nest them)
+        try:
+            self._release = await self._hold_device(request.get("seconds"))
+        except InputError as exc:
+            return _failure("invalid", exc.message)
+        except RemotelabError as exc:
+            return _failure("failed", exc.message)
+        return {"type": "reply", "ok": True, "value": None}
+
+    def _end_hold(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
 
     def _validate(self, request: dict[str, Any]) -> dict[str, Any]:
         function = request.get("function")

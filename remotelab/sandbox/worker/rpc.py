@@ -11,6 +11,7 @@ object ever crosses.
 
 from __future__ import annotations
 
+import math
 import socket
 import sys
 from collections.abc import Callable, Iterable
@@ -36,6 +37,8 @@ class Channel:
         self._max_calls = max_calls
         self._max_frame_bytes = max_frame_bytes
         self.calls = 0
+        #: Whether the script is inside ``with hold(...)`` (holds do not nest).
+        self.holding = False
         #: The run's output stream, once the script runs (pending output goes first, and
         #: its signal handlers wait while a request is out).
         self.live: Live | None = None
@@ -82,6 +85,50 @@ class Channel:
     def validate(self, function_string: str) -> None:
         """Ask the server whether a button's function string is valid; ``ValueError`` if not."""
         self.request({"type": "validate", "function": function_string})
+
+
+class Hold:
+    """``with hold(seconds):`` — the device runs only this script's calls, in its context,
+    for ``seconds`` at most (the server decides, waits for its turn, and releases it when
+    the block ends, when the time is up, or when the run ends however it ends)."""
+
+    __slots__ = ("_channel", "_seconds")
+
+    def __init__(self, channel: Channel | None, seconds: float) -> None:
+        self._channel = channel
+        self._seconds = seconds
+
+    def __enter__(self) -> None:
+        channel = self._channel
+        if channel is None:
+            raise RuntimeError(NO_DEVICE_MESSAGE)
+        if channel.holding:
+            raise ValueError("hold: the script already holds the device (holds do not nest)")
+        channel.request({"type": "hold", "seconds": self._seconds})
+        channel.holding = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        channel = self._channel
+        if channel is not None and channel.holding:
+            channel.holding = False
+            channel.request({"type": "release"})
+
+    def __repr__(self) -> str:
+        return f"hold({self._seconds:g})"
+
+
+def hold_function(channel: Channel | None) -> Callable[[float], Hold]:
+    """The script's ``hold(seconds)``: a context manager holding the device."""
+
+    def hold(seconds: float) -> Hold:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise TypeError(f"hold: seconds must be a number, not {type(seconds).__name__}")
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise ValueError("hold: seconds must be a positive number")
+        return Hold(channel, float(seconds))
+
+    hold.__module__ = "instrument"
+    return hold
 
 
 def device_functions(

@@ -24,7 +24,7 @@ from remotelab.sandbox.worker.guards import Guards
 from remotelab.sandbox.worker.live import Live, TextSink
 from remotelab.sandbox.worker.numpy_facade import NUMPY_FACADES
 from remotelab.sandbox.worker.policy import compile_script, error_from_exception, make_namespace
-from remotelab.sandbox.worker.rpc import Channel, device_functions
+from remotelab.sandbox.worker.rpc import Channel, device_functions, hold_function
 from remotelab.widgets import WidgetCollector, WidgetLimitError
 
 
@@ -167,6 +167,7 @@ def execute(
     made = _nothing if stream is None else stream.made
     printer = Printer(collector, output, made)
     names: dict[str, object] = dict(device_functions(job.functions, channel if device else None))
+    names["hold"] = hold_function(channel if device else None)
     names.update(widget_functions(collector, made))
     namespace = make_namespace(
         guards=Guards(),

@@ -14,7 +14,7 @@ import pytest
 
 from remotelab.sandbox.protocol import recv_frame, send_frame
 from remotelab.sandbox.worker.errors import LimitExceeded
-from remotelab.sandbox.worker.rpc import Channel, device_functions
+from remotelab.sandbox.worker.rpc import Channel, device_functions, hold_function
 
 
 @pytest.fixture
@@ -85,3 +85,45 @@ def test_device_functions_are_plain_named_functions() -> None:
     functions = device_functions(["get_voltage", "_hidden", "not a name"], None)
     assert list(functions) == ["get_voltage"]
     assert functions["get_voltage"].__name__ == "get_voltage"
+
+
+def test_hold_sends_hold_then_release_and_does_not_nest(
+    pair: tuple[Channel, socket.socket],
+) -> None:
+    channel, server = pair
+    hold = hold_function(channel)
+    send_frame(server, {"type": "reply", "ok": True, "value": None})
+    send_frame(server, {"type": "reply", "ok": True, "value": None})
+    with hold(2):
+        assert channel.holding
+        with pytest.raises(ValueError, match="do not nest"), hold(1):
+            pass
+    assert not channel.holding
+    assert recv_frame(server, 1 << 20) == {"type": "hold", "seconds": 2.0}
+    assert recv_frame(server, 1 << 20) == {"type": "release"}
+
+
+def test_hold_refused_by_the_server_is_a_value_error(pair: tuple[Channel, socket.socket]) -> None:
+    channel, server = pair
+    message = "hold: 30 s is more than the 10 s (REMOTELAB_DEVICE_HOLD_MAX_SECONDS)"
+    send_frame(server, {"type": "reply", "ok": False, "kind": "invalid", "message": message})
+    with (
+        pytest.raises(ValueError, match="REMOTELAB_DEVICE_HOLD_MAX_SECONDS"),
+        hold_function(channel)(30),
+    ):
+        pass
+    assert not channel.holding
+
+
+def test_hold_checks_its_argument_and_needs_the_instrument() -> None:
+    hold = hold_function(None)
+    for bad, error in (
+        (True, TypeError),
+        ("2", TypeError),
+        (0, ValueError),
+        (float("inf"), ValueError),
+    ):
+        with pytest.raises(error):
+            hold(bad)
+    with pytest.raises(RuntimeError, match="not available"), hold(1):
+        pass
