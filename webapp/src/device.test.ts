@@ -56,7 +56,7 @@ describe("deviceCard", () => {
   });
 
   it("shows a hold by another user, and nothing for a malformed one", async () => {
-    stubFetch({ "GET /v1/device": status({ hold: { held: true, by: "another user", seconds_left: 4.5 } }) });
+    stubFetch({ "GET /v1/device": status({ hold: { by: "another user", seconds_left: 4.5, waiting: 1 } }) });
     const card = deviceCard(false);
     await card.refresh();
     const hold = card.root.querySelector('[data-testid="hold"]') as HTMLElement;

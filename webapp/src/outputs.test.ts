@@ -98,11 +98,11 @@ describe("messages", () => {
   });
 
   it("shows a hold only when another user holds the device", () => {
-    expect(holdText({ held: true, by: "another user", seconds_left: 12.2 })).toBe(
+    expect(holdText({ by: "another user", seconds_left: 12.2, waiting: 0 })).toBe(
       "The device is held by another user for 13 s",
     );
-    expect(holdText({ held: true, by: "another user" })).toBe("The device is held by another user");
-    expect(holdText({ held: true, by: "you", seconds_left: 5 })).toBeNull();
+    expect(holdText({ by: "another user" })).toBe("The device is held by another user");
+    expect(holdText({ by: "you", seconds_left: 5, waiting: 1 })).toBeNull();
     expect(holdText({ held: false })).toBeNull();
     expect(holdText(undefined)).toBeNull();
     expect(holdText("yes")).toBeNull();

@@ -118,7 +118,8 @@ export function queueText(queue: unknown): string {
 export function holdText(hold: unknown): string | null {
   if (!hold || typeof hold !== "object") return null;
   const h = hold as { held?: unknown; by?: unknown; seconds_left?: unknown };
-  if (h.held !== true || h.by !== "another user") return null;
+  // GET /v1/device: `hold` is null, or {by: "you" | "another user", seconds_left, waiting}.
+  if (h.held === false || h.by !== "another user") return null;
   const seconds = isNumber(h.seconds_left) ? Math.max(0, Math.ceil(h.seconds_left)) : null;
   return seconds === null ? "The device is held by another user" : `The device is held by another user for ${seconds} s`;
 }
