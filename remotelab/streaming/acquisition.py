@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
 import logging
 import time
@@ -108,13 +107,21 @@ class Loop:
         return task
 
     async def stop(self) -> None:
+        """Cancel the loop and wait until it has ended.
+
+        Only the caller's own cancellation is raised: the loop's (it was cancelled here) and
+        an error it ended with before are not. Swallowing the caller's would leave a
+        websocket handler whose peer went away running on, its connection counted for good.
+        """
         task = self.cancel()
         if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                try:
-                    await task
-                except Exception:  # it failed before it was cancelled: said, and it is over
-                    log.exception("stream loop %s ended with an error", self.call.function.name)
+            await asyncio.wait({task})  # raises CancelledError only when the caller is cancelled
+            if not task.cancelled() and task.exception() is not None:
+                log.error(
+                    "stream loop %s ended with an error",
+                    self.call.function.name,
+                    exc_info=task.exception(),
+                )
 
     def _job(self) -> Callable[[Any], Any]:
         config, call = self.config, self.call

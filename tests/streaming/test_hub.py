@@ -203,3 +203,19 @@ async def test_a_handler_cancelled_while_it_disconnects_leaves_nothing_behind(hu
         assert client not in hub.clients
         assert hub.loop_count() == 0
     hub.connect("u")  # not refused: nothing was left counted
+
+
+async def test_unsubscribing_does_not_swallow_the_handlers_own_cancellation(hub: Hub) -> None:
+    """A handler cancelled (its peer went away) while it stops a loop must end cancelled: a
+    10-minute soak found streams refused (429) for good, their handlers running on after
+    such a cancellation was swallowed, each still counted against the user's connections."""
+    client = hub.connect("u")
+    await hub.subscribe(client, Subscribe("s", "oscilloscope", ScopeConfig(1, 500, 1.0)))
+    await asyncio.sleep(0.02)  # the loop is capturing
+    handler = asyncio.create_task(hub.unsubscribe(client, "s"))
+    await asyncio.sleep(0)  # it is stopping the loop...
+    handler.cancel()  # ...when the peer goes away
+    with pytest.raises(asyncio.CancelledError):
+        await handler
+    assert hub.loop_count() == 0
+    await hub.disconnect(client)
