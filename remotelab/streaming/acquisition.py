@@ -94,34 +94,43 @@ class Loop:
         self.seq = 0
         self.frames = 0
         self._task: asyncio.Task[None] | None = None
+        #: The task :meth:`cancel` cancelled, for :meth:`ended` to wait on.
+        self._ending: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"acquisition {self.user}")
 
-    def cancel(self) -> asyncio.Task[None] | None:
+    def cancel(self) -> None:
         """Stop without waiting (from inside the loop's own task: :meth:`stop` would wait
-        for itself); the task cancelled, which the caller may await."""
+        for itself); :meth:`ended` waits for it."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-        return task
+            self._ending = task
 
     async def stop(self) -> None:
-        """Cancel the loop and wait until it has ended.
+        """Cancel the loop and wait until it has ended (see :meth:`ended`)."""
+        self.cancel()
+        await self.ended()
 
-        Only the caller's own cancellation is raised: the loop's (it was cancelled here) and
-        an error it ended with before are not. Swallowing the caller's would leave a
-        websocket handler whose peer went away running on, its connection counted for good.
+    async def ended(self) -> None:
+        """Wait until the cancelled loop has ended.
+
+        Only the caller's own cancellation is raised: the loop's (it was cancelled) and an
+        error it ended with before are not (the error is logged). Swallowing the caller's
+        would leave a websocket handler whose peer went away running on, its connection
+        counted for good.
         """
-        task = self.cancel()
-        if task is not None:
-            await asyncio.wait({task})  # raises CancelledError only when the caller is cancelled
-            if not task.cancelled() and task.exception() is not None:
-                log.error(
-                    "stream loop %s ended with an error",
-                    self.call.function.name,
-                    exc_info=task.exception(),
-                )
+        task = self._ending
+        if task is None:
+            return
+        await asyncio.wait({task})  # raises CancelledError only when the caller is cancelled
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "stream loop %s ended with an error",
+                self.call.function.name,
+                exc_info=task.exception(),
+            )
 
     def _job(self) -> Callable[[Any], Any]:
         config, call = self.config, self.call

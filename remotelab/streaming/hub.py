@@ -182,13 +182,12 @@ class Hub:
         user's limit, nor a loop capturing for nobody.
         """
         self.clients.discard(client)
-        tasks = []
-        for sub_id in list(client.subscriptions):
-            loop = self._detach(client, sub_id)
-            task = loop.cancel() if loop is not None else None
-            if task is not None:
-                tasks.append(task)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        detached = [self._detach(client, sub_id) for sub_id in list(client.subscriptions)]
+        loops = [loop for loop in detached if loop is not None]
+        for loop in loops:
+            loop.cancel()
+        for loop in loops:
+            await loop.ended()
 
     def subscriber_count(self, key: tuple[Any, ...]) -> int:
         return len(self._subscribers.get(key, ()))
