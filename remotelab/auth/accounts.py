@@ -562,7 +562,7 @@ class Accounts:
         if role is Role.ADMIN:
             raise InputError("the admin role is granted by the event server or `create-user`")
         # One role change at a time: two admins demoting each other at once must not both
-        # see the other as the remaining admin (one process serves the lab, DESIGN.md §3).
+        # see the other as the remaining admin (one process serves the lab: docs/architecture.md).
         async with self._role_changes, self.db.session() as session:
             user = await q.get_user(session, user_id)
             if user is None or user.deleted_at is not None:
