@@ -111,10 +111,10 @@ async def type_code(page: Page, code: str) -> None:
 
 
 def accept_dialogs(page: Page, seen: list[str] | None = None) -> None:
-    def on_dialog(dialog: Dialog) -> None:
+    async def on_dialog(dialog: Dialog) -> None:
         if seen is not None:
             seen.append(f"{dialog.type}: {dialog.message}")
-        asyncio.ensure_future(dialog.accept())
+        await dialog.accept()
 
     page.on("dialog", on_dialog)
 
@@ -203,7 +203,8 @@ async def test_an_edited_script_survives_a_navigation(tabs: Tabs, server: str) -
     # Back to the script: the edits are there, said to be unsaved.
     await page.goto(saved_url)
     await expect(page.locator(".cm-content")).to_have_text("print('version 2')")
-    await expect(page.get_by_role("status").filter(has_text="unsaved edits are back")).to_be_visible()
+    restored = page.get_by_role("status").filter(has_text="unsaved edits are back")
+    await expect(restored).to_be_visible()
     # Discarding returns to the saved version.
     await page.get_by_role("button", name="Discard them").click()
     await expect(page.locator(".cm-content")).to_have_text("print('version 1')")
