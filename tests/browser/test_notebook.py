@@ -46,6 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "REMOTELAB_ACCESS_LOG": "false",
         "REMOTELAB_PUBLIC_EXAMPLES": "true",
         "REMOTELAB_SCRIPT_RUNS_PER_MINUTE": "1000",
+        "REMOTELAB_SANDBOX_WALL_SECONDS": "6",
     }
     log = (tmp / "server.log").open("w")
     command = [sys.executable, "-m", "remotelab.cli", "serve", "--port", str(port)]
@@ -159,8 +160,13 @@ async def test_two_accounts_on_one_browser_never_see_each_others_drafts(
     # Ben's session ends without a sign-out (cookie gone); Amy signs in on the same tab:
     # Ben's draft is dropped, not shown.
     await page.evaluate("fetch('/v1/auth/logout', {method: 'POST'})")
-    await page.goto("/")
-    await sign_in(page, "amy.d@example.org")
+    await page.wait_for_timeout(300)
+    await page.get_by_role("link", name="Home", exact=True).click()  # answers 401: sign in
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await page.get_by_label("Email").fill("amy.d@example.org")
+    await page.locator("#password").fill("long enough password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_test_id("backend")).to_have_text("emulator")
     amy = await page.evaluate("fetch('/v1/users/me').then(r => r.json())")
     left = await drafts_in_storage(page)
     assert all(k.startswith(f"remotelab:draft:{amy['id']}:") for k in left), left
@@ -264,6 +270,20 @@ async def test_stop_ends_a_busy_loop_and_keeps_its_output(tabs: Tabs, server: st
     await expect(alert).to_contain_text("SyntaxError", timeout=10000)
     text = await alert.inner_text()
     assert len(re.findall(r"line 2", text, re.IGNORECASE)) == 1, text
+    await expect(page.locator(".cm-error-line")).to_have_count(1)
+
+    # A run that times out (6 s here) keeps its output and names the line it was on.
+    await type_code(page, "print('tick')\nwhile True:\n    pass\n")
+    await page.get_by_role("button", name="Run").click()
+    await expect(output).to_contain_text("tick", timeout=10000)
+    await expect(page.get_by_test_id("timer")).to_contain_text("timeout in", timeout=15000)
+    await expect(output).to_contain_text("tick")
+    await expect(output.get_by_role("alert")).to_have_text(
+        re.compile(
+            r"^Timeout: the script ran longer than the time limit of 6 s "
+            r"\(stopped at line [23]\)$"
+        )
+    )
     await expect(page.locator(".cm-error-line")).to_have_count(1)
 
     # On a phone the toolbar wraps: Stop stays on screen.

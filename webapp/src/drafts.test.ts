@@ -37,3 +37,13 @@ describe("drafts", () => {
     expect(sessionStorage.getItem(draftKey(1, 4))).toBeNull();
   });
 });
+
+describe("any", () => {
+  it("says whether a draft is kept", () => {
+    sessionStorage.clear();
+    const d = new Drafts(sessionStorage);
+    expect(d.any()).toBe(false);
+    d.set(5, 2, { title: "t", code: "c" });
+    expect(d.any()).toBe(true);
+  });
+});

@@ -51,6 +51,11 @@ export class Drafts {
       .map((id) => (id === "new" ? "new" : Number(id)));
   }
 
+  /** Whether any draft is kept (a closed tab would lose it). */
+  any(): boolean {
+    return this.keys().length > 0;
+  }
+
   /** Drop every draft of every account (on sign-out). */
   clearAll(): void {
     for (const key of this.keys()) this.store.removeItem(key);
@@ -90,7 +95,8 @@ export function leaveMessage(): string | null {
 }
 
 window.addEventListener("beforeunload", (event) => {
-  if (leaveMessage()) {
+  // The page's own edits, or drafts of other scripts: sessionStorage goes with the tab.
+  if (leaveMessage() || drafts.any()) {
     event.preventDefault();
     event.returnValue = ""; // older browsers need it set to show the prompt
   }

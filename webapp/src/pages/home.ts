@@ -51,8 +51,9 @@ export async function home(): Promise<void> {
   newButton.addEventListener("click", () => go("/notebook/new"));
   const unsaved = new Set(session.me ? drafts.scripts(session.me.id) : []);
   const items = scripts.map((s) => scriptItem(s, unsaved.has(s.id)));
-  if (unsaved.has("new")) {
-    items.unshift(h("li", {}, h("a", { href: "#/notebook/new" }, "New script (not saved yet)"),
+  const fresh = session.me ? drafts.get(session.me.id, "new") : null;
+  if (fresh) { // a script begun and never saved: the draft's title, to be found again
+    items.unshift(h("li", {}, h("a", { href: "#/notebook/new" }, `${fresh.title.trim() || "Untitled"} (never saved)`),
       h("span", { class: "badge unsaved" }, "unsaved edits")));
   }
   const hint = h("p", { class: "muted", "data-testid": "no-scripts" },

@@ -126,6 +126,9 @@ async function examplePage(id: number): Promise<void> {
     h("p", { "data-testid": "description" }, script.description || "No description."),
     h("p", { class: "muted", "data-testid": "example-meta" }, by.filter(Boolean).join(" · ")));
   const tools = h("div", { class: "row wrap toolbar" }, run, stop, copy);
+  if (session.me && session.me.id === script.owner_id) {
+    tools.append(h("a", { href: `#/notebook/${script.id}` }, "Edit (your script)"));
+  }
 
   const editorHost = h("div", { class: "editor", "aria-label": "Code (read-only)" });
   const note = h("p", { class: "readonly-note", role: "status" }, "Read-only — copy to edit.");
@@ -194,10 +197,17 @@ function runPanel(run: HTMLButtonElement, stop: HTMLButtonElement): RunPanel {
     const started = performance.now();
     let where = "";
     let waiting = "";
+    let queue = "";
     let drawn = true;
     const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+    // While the run goes, the instrument's queue (your place in it, when you have calls).
+    const poll = session.me ? setInterval(async () => {
+      const device = await api("/v1/device").catch(() => null);
+      const place = device?.queue?.your_position;
+      queue = device?.queue?.length ? ` — instrument queue ${device.queue.length}` + (place ? `, you are #${place}` : "") : "";
+    }, 1000) : undefined;
     const tick = setInterval(() => {
-      timer.textContent = `running ${seconds()} s${where}${waiting}`;
+      timer.textContent = `running ${seconds()} s${where}${waiting}${queue}`;
       if (!drawn) {
         drawn = true;
         output.replaceChildren(renderWidgets(widgets, visitorCall()).root);
@@ -208,6 +218,7 @@ function runPanel(run: HTMLButtonElement, stop: HTMLButtonElement): RunPanel {
     stop.disabled = false;
     const done = () => {
       clearInterval(tick);
+      clearInterval(poll);
       run.hidden = false;
       stop.hidden = true;
       output.dataset.state = "done";
