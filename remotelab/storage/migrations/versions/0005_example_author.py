@@ -19,9 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("lab_scripts") as batch:
-        batch.add_column(sa.Column("author", sa.String(120), nullable=True))
-        batch.add_column(sa.Column("published_at", UTCDateTime(), nullable=True))
+    op.add_column("lab_scripts", sa.Column("author", sa.String(120), nullable=True))
+    op.add_column("lab_scripts", sa.Column("published_at", UTCDateTime(), nullable=True))
     # Examples published before this revision: published when last changed.
     scripts = sa.table(
         "lab_scripts",
@@ -37,6 +36,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("lab_scripts") as batch:
-        batch.drop_column("published_at")
-        batch.drop_column("author")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+, PostgreSQL): no table copy.
+    op.drop_column("lab_scripts", "published_at")
+    op.drop_column("lab_scripts", "author")
