@@ -374,7 +374,11 @@ async def test_a_signed_out_visitor_runs_a_public_example(tabs: Tabs, server: st
            .then(r => r.json())"""
     )
     visitor = await tabs.open(390, 844)
-    await visitor.goto(f"/#/example/{made['id']}")
+    await visitor.goto("/#/examples")  # the link a teacher shares
+    listed = visitor.get_by_role("region", name="Examples")
+    await expect(listed).to_contain_text("Counts to three.")
+    await listed.get_by_role("link", name="Counting").click()
+    assert visitor.url.endswith(f"#/example/{made['id']}")
     await expect(visitor.get_by_test_id("description")).to_have_text("Counts to three.")
     await expect(visitor.get_by_test_id("output")).to_contain_text("count 2", timeout=10000)
     await expect(visitor.get_by_role("link", name="Sign in to copy it")).to_be_visible()

@@ -6,6 +6,7 @@ import type { User } from "./api";
 import { admin } from "./pages/admin";
 import { deviceCard } from "./device";
 import { drafts } from "./drafts";
+import { examplesPage } from "./pages/examples";
 import { home } from "./pages/home";
 import { landing, resetPassword, verifyEmail } from "./pages/landing";
 import { notebook } from "./pages/notebook";
@@ -20,7 +21,11 @@ async function route(): Promise<void> {
     if (path === "/verify") return await verifyEmail(new URLSearchParams(query).get("token") ?? "");
     const match = path.match(/^\/(notebook|example)\/(\w+)$/);
     // A signed-out visitor may open an example when the lab allows it (else: sign in).
-    if (!session.me) return match?.[1] === "example" ? await notebook(match[2], true) : landing();
+    if (!session.me) {
+      if (path === "/examples") return await examplesPage();
+      return match?.[1] === "example" ? await notebook(match[2], true) : landing();
+    }
+    if (path === "/examples") return await examplesPage();
     if (path === "/" || path === "/home") return await home();
     if (path === "/scope") {
       const outputs = deviceCard(false); // captures run in your context: show it beside them

@@ -115,6 +115,7 @@ async function examplePage(id: number): Promise<void> {
   const copy = session.me
     ? h("button", { type: "button", class: "secondary" }, "Copy to my scripts")
     : h("a", { href: "#/" }, "Sign in to copy it");
+  const all = h("a", { href: "#/examples" }, "All examples");
   copy.addEventListener("click", async () => {
     if (!session.me) return;
     const mine = await api<Script>(`/v1/examples/${script.id}/copy`, "POST");
@@ -125,7 +126,7 @@ async function examplePage(id: number): Promise<void> {
     h("h2", { class: "example-title", "data-testid": "example-title" }, script.title),
     h("p", { "data-testid": "description" }, script.description || "No description."),
     h("p", { class: "muted", "data-testid": "example-meta" }, by.filter(Boolean).join(" · ")));
-  const tools = h("div", { class: "row wrap toolbar" }, run, stop, copy);
+  const tools = h("div", { class: "row wrap toolbar" }, run, stop, copy, all);
   if (session.me && session.me.id === script.owner_id) {
     tools.append(h("a", { href: `#/notebook/${script.id}` }, "Edit (your script)"));
   }
