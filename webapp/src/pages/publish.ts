@@ -9,7 +9,7 @@ export const LEVELS = ["beginner", "intermediate", "advanced"];
 export interface PublishBox {
   root: HTMLElement;
   /** The example fields as the form has them, for a save. */
-  fields(): { description: string; level: string; author: string };
+  fields(): { description: string; level: string; author?: string };
 }
 
 /** ``save(extra)`` saves the editor (title and code) with ``extra`` and answers the script. */
@@ -19,13 +19,14 @@ export function publishBox(script: Script, save: (extra: Record<string, unknown>
   const level = h("select", { id: "level" }, h("option", { value: "" }, "no level"),
     ...LEVELS.map((l) => h("option", { value: l }, l)));
   level.value = script.level ?? "";
-  const author = h("input", { id: "author", maxlength: "120", autocomplete: "name",
-    placeholder: session.me?.name ?? "your name" });
+  const author = h("input", { id: "author", maxlength: "120", autocomplete: "name" });
+  if (session.me?.name) author.placeholder = session.me.name; // what a blank one publishes
   author.value = script.author ?? "";
   const box = h("input", { type: "checkbox", id: "publish" });
   box.checked = script.published;
   const status = h("p", { role: "status", "data-testid": "publish-status", class: "muted" });
-  const fields = () => ({ description: description.value, level: level.value, author: author.value });
+  // A blank author is left out: publishing then names the teacher (the placeholder).
+  const fields = () => ({ description: description.value, level: level.value, author: author.value.trim() || undefined });
 
   box.addEventListener("change", async () => {
     const publishing = box.checked;
