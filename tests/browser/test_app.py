@@ -115,7 +115,7 @@ async def test_student_flow(page: Page) -> None:
     await page.get_by_role("button", name="Run", exact=True).click()
     await page.get_by_label("Function string").fill("get_voltage('CH3')")
     await page.get_by_role("button", name="Run", exact=True).click()
-    # PV1 is wired to CH3; the reading carries a little noise, shown with 3 significant digits and its unit.
+    # PV1 is wired to CH3; a little noise; 3 significant digits and the unit.
     result = page.get_by_test_id("function-result")
     await expect(result).to_have_text(re.compile(r"^2\.(4|5)\d V$"), timeout=5000)
     await shot(page, "02-home")
