@@ -49,6 +49,15 @@ export class Plot {
   ) {
     this.labels = asLabels(labels);
     this.chart = new uPlot(this.options(series.length, this.labels, width, height), toColumns(series), host);
+    this.markAxes();
+  }
+
+  /** uPlot draws axis labels on the canvas: say them on the host too (tests, tools). */
+  private markAxes(): void {
+    for (const [key, value] of [["xLabel", this.labels.x_label], ["yLabel", this.labels.y_label]] as const) {
+      if (value) this.host.dataset[key] = value;
+      else delete this.host.dataset[key];
+    }
   }
 
   labels: PlotLabels;
@@ -79,6 +88,7 @@ export class Plot {
       this.labels = next;
       this.chart.destroy();
       this.chart = new uPlot(this.options(series.length, next, width, height), toColumns(series), this.host);
+      this.markAxes();
     } else {
       this.chart.setData(toColumns(series));
     }
