@@ -1,6 +1,7 @@
 // Plots with uPlot: series of [x, y] pairs (the widget format), zoom, cursor and legend.
 import uPlot from "uplot";
 import type { Series } from "./stacking";
+import { formatQuantity } from "./units";
 
 /** Axis labels and a legend: a `plot` widget's optional keys, a capture's `plot` answer. */
 export interface PlotLabels {
@@ -17,6 +18,18 @@ function asLabels(labels: string[] | PlotLabels | undefined): PlotLabels {
 /** The legend name of series `i` of `n`: given, else "y" (one series) or "y1", "y2"... */
 export function seriesLabel(labels: PlotLabels, i: number, n: number): string {
   return labels.labels?.[i] ?? (n === 1 ? "y" : `y${i + 1}`);
+}
+
+/** The unit in an axis label's brackets: "Voltage (V)" → "V"; null without brackets. */
+export function unitOf(label: string | undefined): string | null {
+  const match = label?.match(/\(([^()]{1,12})\)\s*$/);
+  return match ? match[1] : null;
+}
+
+/** The legend's value of a point: with the axis's unit when its label names one. */
+function legendValue(label: string | undefined) {
+  const unit = unitOf(label);
+  return (_: uPlot, v: number | null) => (v == null ? "--" : unit === null ? String(Number(v.toPrecision(4))) : formatQuantity(v, unit));
 }
 
 const COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#db2777"];
@@ -70,9 +83,10 @@ export class Plot {
       cursor: { drag: { x: true, y: true } },
       axes: [{ label: labels.x_label }, { label: labels.y_label }],
       series: [
-        { label: labels.x_label ?? "x" },
+        { label: labels.x_label ?? "x", value: legendValue(labels.x_label) },
         ...Array.from({ length: n }, (_, i) => ({
           label: seriesLabel(labels, i, n),
+          value: legendValue(labels.y_label),
           stroke: COLORS[i % COLORS.length],
           width: 1.5,
         })),

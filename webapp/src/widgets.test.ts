@@ -1,5 +1,5 @@
 // The widget renderer on pslab-remote's JSON (docs/reference/widgets.md), buttons pressed.
-import { seriesLabel } from "./plot";
+import { seriesLabel, unitOf } from "./plot";
 import { plotLabels, renderWidgets } from "./widgets";
 
 const widgets = [
@@ -76,5 +76,11 @@ describe("renderWidgets", () => {
     expect([0, 1].map((i) => seriesLabel({}, i, 2))).toEqual(["y1", "y2"]);
     expect(seriesLabel({}, 0, 1)).toBe("y");
     expect(seriesLabel({ labels: ["CH1", "CH2"] }, 1, 2)).toBe("CH2");
+    expect(unitOf("Voltage (V)")).toBe("V");
+    expect(unitOf("Time (µs)")).toBe("µs");
+    expect(unitOf("Frequency (kHz)")).toBe("kHz");
+    expect(unitOf("Frequency: 10^x Hz")).toBeNull();
+    expect(unitOf("Amplitude")).toBeNull();
+    expect(unitOf(undefined)).toBeNull();
   });
 });
