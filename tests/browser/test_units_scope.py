@@ -51,6 +51,8 @@ async def test_numbers_carry_units_and_captures_their_labels(page: Page) -> None
     await expect(result).to_have_text(re.compile(r"^\d\d\.\d kΩ$"))
     await run_function(page, "set_pv1(0.005)")
     await expect(result).to_have_text(re.compile(r"^\d\.\d\d mV$"))
+    await run_function(page, "waveform_generate(['SI1', 'SI2'], [1500, 250])")  # a list, in Hz
+    await expect(result).to_have_text(re.compile(r"^1\.50 kHz, 250 Hz$"))
     await run_function(page, "get_temperature()")
     await expect(result).to_have_text(re.compile(r"^\d\d\.\d °C$"))
 

@@ -64,6 +64,9 @@ function showResult(out: HTMLElement, result: unknown, unit?: string | null, lab
     out.replaceChildren(host);
     const stacking = "x" + "y".repeat(result.length - 1);
     new Plot(host, stack(result, stacking), labels ?? [], Math.min(600, out.clientWidth || 600), 240);
+  } else if (unit && Array.isArray(result) && result.length > 0 && result.every((x) => typeof x === "number")) {
+    // A list of one quantity (each channel's frequency): each number with its unit.
+    out.replaceChildren(h("span", { class: "number" }, result.map((x) => displayNumber(x, unit)).join(", ")));
   } else {
     out.replaceChildren(h("code", {}, JSON.stringify(result)));
   }
