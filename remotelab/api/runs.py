@@ -25,6 +25,7 @@ import collections
 import contextlib
 import functools
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,7 +45,7 @@ from remotelab.api.schemas import RunHistoryOut, RunIn, RunOut
 from remotelab.api.validation import json_body
 from remotelab.auth.accounts import CurrentUser
 from remotelab.auth.roles import Role, can_hold_longer
-from remotelab.errors import AuthError, InputError, NotFound, RemotelabError
+from remotelab.errors import AuthError, InputError, NotFound, RateLimited, RemotelabError
 from remotelab.sandbox import RunResult
 from remotelab.sandbox.server.control import RunControl
 from remotelab.storage import runs as history
@@ -90,7 +91,14 @@ async def execute(
     state = lab()
     runner = who if isinstance(who, Caller) else Caller.of(who, "")
     if runner.user is None:
-        state.public_run_limiter.check(VISITORS)
+        try:
+            state.public_run_limiter.check(VISITORS)
+        except RateLimited as exc:
+            raise RateLimited(
+                "Signed-out visitors have started too many runs this minute; try again in "
+                f"{math.ceil(exc.retry_after)} s, or sign in.",
+                retry_after=exc.retry_after,
+            ) from None
     state.run_limiter.hit(runner.key)
     if runner.user is None:
         state.public_run_limiter.hit(VISITORS)

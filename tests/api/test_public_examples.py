@@ -174,5 +174,9 @@ async def test_visitors_together_are_rate_limited(public: tuple[str, dict[str, A
         limited = await http.post(path)
         assert limited.status_code == 429
         assert limited.json()["code"] == "rate_limited"
+        assert limited.json()["error"].startswith(
+            "Signed-out visitors have started too many runs this minute; try again in "
+        )
+        assert limited.headers["Retry-After"]
         # A signed-in student is not held back by visitors.
         assert (await http.post(path, headers=ids["student"])).status_code == 200
