@@ -29,3 +29,95 @@ describe("errorText", () => {
     );
   });
 });
+
+// A stand-in for the browser's WebSocket (jsdom has none that reaches a server): it records
+// what the page sends and lets the test play the server's messages.
+class FakeSocket extends EventTarget {
+  static OPEN = 1;
+  static last: FakeSocket | null = null;
+  readyState = 0;
+  sent: unknown[] = [];
+  constructor(public url: string) {
+    super();
+    FakeSocket.last = this;
+    setTimeout(() => {
+      this.readyState = 1;
+      this.dispatchEvent(new Event("open"));
+    });
+  }
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+  close(): void {
+    this.readyState = 3;
+    this.dispatchEvent(new Event("close"));
+  }
+  play(message: unknown): void {
+    this.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(message) }));
+  }
+}
+
+describe("LiveRuns", () => {
+  beforeEach(() => vi.stubGlobal("WebSocket", FakeSocket));
+  afterEach(() => vi.unstubAllGlobals());
+
+  function recorder() {
+    const seen: string[] = [];
+    return {
+      seen,
+      handlers: {
+        output: (w: unknown[], out: string, line: number | null) => seen.push(`output ${w.length} ${JSON.stringify(out)} ${line}`),
+        waiting: (info: { by?: string }) => seen.push(`waiting ${info.by}`),
+        result: (r: { status: string }) => seen.push(`result ${r.status}`),
+        failed: (message: string, status: number) => seen.push(`failed ${status} ${message}`),
+      },
+    };
+  }
+
+  it("sends the run, passes output on, and ends with the result; cancel is sent", async () => {
+    const { LiveRuns } = await import("./liverun");
+    const runs = new LiveRuns();
+    const { seen, handlers } = recorder();
+    await runs.start({ code: "print(1)" }, handlers as never);
+    const socket = FakeSocket.last!;
+    expect(socket.url).toMatch(/^ws:\/\/.*\/v1\/runs\/live$/);
+    expect(socket.sent).toEqual([{ type: "run", code: "print(1)" }]);
+    expect(runs.running).toBe(true);
+    socket.play({ type: "run.started", run: "r1" });
+    socket.play({ type: "run.output", run: "r1", widgets: [{ type: "text" }], stdout: "1\n", line: 1 });
+    socket.play({ type: "run.waiting", run: "r1", by: "another user" });
+    runs.cancel();
+    expect(socket.sent[1]).toEqual({ type: "cancel" });
+    socket.play({ type: "run.result", run: "r1", result: { status: "cancelled" } });
+    expect(runs.running).toBe(false);
+    socket.close(); // after the result: nothing more is said
+    expect(seen).toEqual(["output 1 \"1\\n\" 1", "waiting another user", "result cancelled"]);
+  });
+
+  it("a refused run and a lost connection end the run once", async () => {
+    const { LiveRuns } = await import("./liverun");
+    const runs = new LiveRuns();
+    const first = recorder();
+    await runs.start({ example_id: 3 }, first.handlers as never);
+    const socket = FakeSocket.last!;
+    socket.play({ type: "error", run: "r2", status: 401, error: "sign in to run your own code" });
+    expect(first.seen).toEqual(["failed 401 sign in to run your own code"]);
+    const second = recorder();
+    await runs.start({ example_id: 3 }, second.handlers as never);
+    expect(FakeSocket.last).toBe(socket); // one connection per page
+    socket.close();
+    expect(second.seen).toEqual(["failed 0 The connection to the lab was lost; the run's end is unknown."]);
+  });
+
+  it("a failed precheck (an ended session) opens no connection", async () => {
+    const { LiveRuns } = await import("./liverun");
+    FakeSocket.last = null;
+    const runs = new LiveRuns(async () => {
+      throw Object.assign(new Error("Missing Authorization Header"), { status: 401 });
+    });
+    const { seen, handlers } = recorder();
+    await runs.start({ code: "1" }, handlers as never);
+    expect(FakeSocket.last).toBeNull();
+    expect(seen).toEqual(["failed 401 Missing Authorization Header"]);
+  });
+});
