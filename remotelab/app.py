@@ -165,6 +165,11 @@ def create_app(settings: Settings | None = None) -> Quart:
                     max_keys=settings.auth.rate_limit_max_keys,
                 ),
                 hub=hub,
+                public_run_limiter=SlidingWindowLimiter(
+                    settings.auth.public_runs_per_minute,
+                    60,
+                    max_keys=1,
+                ),
             )
             resources.push_async_exit(stack.pop_all())
         log.info(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from quart import current_app, request
+from quart import current_app, has_websocket_context, request, websocket
 
 from remotelab.auth.accounts import Accounts
 from remotelab.auth.delivery import MailQueue
@@ -33,6 +33,8 @@ class Lab:
     sandbox: SandboxPool
     run_limiter: SlidingWindowLimiter
     hub: Hub
+    # Example runs of all signed-out visitors together (REMOTELAB_PUBLIC_EXAMPLES).
+    public_run_limiter: SlidingWindowLimiter
 
 
 def lab() -> Lab:
@@ -41,13 +43,15 @@ def lab() -> Lab:
 
 
 def client_address() -> str:
-    """The caller's address; the first X-Forwarded-For hop only when trusted."""
+    """The caller's address (of a request or a websocket); the first X-Forwarded-For hop
+    only when trusted."""
+    source = websocket if has_websocket_context() else request
     if lab().settings.auth.trust_proxy_headers:
-        forwarded = request.headers.get("X-Forwarded-For", "")
+        forwarded = source.headers.get("X-Forwarded-For", "")
         first = forwarded.split(",")[0].strip()
         if first:
             return first
-    return request.remote_addr or "unknown"
+    return source.remote_addr or "unknown"
 
 
 def base_url() -> str:

@@ -56,6 +56,32 @@ async def authenticate_websocket() -> CurrentUser:
     return await _identify(header)
 
 
+async def authenticate_or_visitor() -> CurrentUser | None:
+    """The calling user, or None for a signed-out visitor (no header, no session cookie)
+    when ``REMOTELAB_PUBLIC_EXAMPLES`` is on. Credentials that are sent must be valid:
+    an expired session is a 401 even then, so the browser can sign in again."""
+    if (
+        lab().settings.auth.public_examples
+        and request.headers.get("Authorization") is None
+        and _session_id() is None
+    ):
+        return None
+    return await authenticate()
+
+
+async def authenticate_websocket_or_visitor() -> CurrentUser | None:
+    """:func:`authenticate_websocket`, or None for a signed-out visitor (as
+    :func:`authenticate_or_visitor`)."""
+    if (
+        lab().settings.auth.public_examples
+        and websocket.headers.get("Authorization") is None
+        and not websocket.args.get("token")
+        and _session_id() is None
+    ):
+        return None
+    return await authenticate_websocket()
+
+
 async def _identify(header: str | None) -> CurrentUser:
     accounts = lab().accounts
     if header is not None:

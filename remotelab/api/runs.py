@@ -11,6 +11,11 @@ as it is made, then the result; ``DELETE /v1/runs/{id}`` (or ``{"type": "cancel"
 the websocket) stops a run of the caller's. Runs of saved scripts are kept, the newest
 ``REMOTELAB_SCRIPT_RUN_HISTORY`` per script, for their owner: ``GET
 /v1/scripts/{id}/runs``.
+
+With ``REMOTELAB_PUBLIC_EXAMPLES`` on, a signed-out visitor may run published
+examples (``POST /v1/examples/{id}/run``, or ``example_id`` on the websocket) and nothing
+else: as a student would, in the sandbox, in a device context of their own address,
+rate limited per address and, all visitors together, by ``public_runs_per_minute``.
 """
 
 from __future__ import annotations
@@ -20,21 +25,27 @@ import collections
 import contextlib
 import functools
 import json
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, websocket
 from quart_schema import document_response
 
-from remotelab.api.context import lab
+from remotelab.api.context import client_address, lab
 from remotelab.api.errors import error_body, status_of
-from remotelab.api.identity import authenticate, authenticate_websocket
+from remotelab.api.identity import (
+    authenticate,
+    authenticate_or_visitor,
+    authenticate_websocket_or_visitor,
+)
 from remotelab.api.schemas import RunHistoryOut, RunIn, RunOut
 from remotelab.api.validation import json_body
 from remotelab.auth.accounts import CurrentUser
 from remotelab.auth.roles import Role, can_hold_longer
-from remotelab.errors import InputError, NotFound, RemotelabError
+from remotelab.errors import AuthError, InputError, NotFound, RateLimited, RemotelabError
 from remotelab.sandbox import RunResult
 from remotelab.sandbox.server.control import RunControl
 from remotelab.storage import runs as history
@@ -47,20 +58,52 @@ CANCEL_WAIT_SECONDS = 5.0
 MAX_QUEUED_NOTICES = 32
 
 
+VISITORS = "visitors"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whom a run is for: a user, or a signed-out visitor (``user`` None) known by address.
+
+    ``key`` names their device context, fair share, rate limit and runs."""
+
+    key: str
+    role: Role
+    user: CurrentUser | None = None
+
+    @classmethod
+    def of(cls, user: CurrentUser | None, address: str) -> Caller:
+        if user is None:
+            return cls(f"visitor:{address}", Role.STUDENT)
+        return cls(str(user.id), user.role, user)
+
+
 async def execute(
-    user: CurrentUser,
+    who: CurrentUser | Caller,
     code: str,
     *,
     control: RunControl | None = None,
     script_id: int | None = None,
 ) -> dict[str, Any]:
-    """Run ``code`` for ``user``: the run's answer (the result and the outputs it changed).
+    """Run ``code`` for ``who``: the run's answer (the result and the outputs it changed).
 
     A saved script's run (``script_id``) goes into its history."""
     state = lab()
-    state.run_limiter.hit(str(user.id))
+    runner = who if isinstance(who, Caller) else Caller.of(who, "")
+    if runner.user is None:
+        try:
+            state.public_run_limiter.check(VISITORS)
+        except RateLimited as exc:
+            raise RateLimited(
+                "Signed-out visitors have started too many runs this minute; try again in "
+                f"{math.ceil(exc.retry_after)} s, or sign in.",
+                retry_after=exc.retry_after,
+            ) from None
+    state.run_limiter.hit(runner.key)
+    if runner.user is None:
+        state.public_run_limiter.hit(VISITORS)
     instrument = state.instrument
-    caller = str(user.id)
+    caller = runner.key
 
     changed: set[str] = set()
     owner = instrument.owner
@@ -80,7 +123,7 @@ async def execute(
         changed.update(outcome.changed)
         return outcome.result
 
-    teacher = can_hold_longer(user.role)
+    teacher = can_hold_longer(runner.role)
 
     async def hold_device(seconds: object) -> Callable[[], None]:
         tell_if_held()
@@ -95,8 +138,8 @@ async def execute(
         control=control,
         hold_device=hold_device,
     )
-    if script_id is not None:
-        await _remember(user, script_id, started_at, result)
+    if script_id is not None and runner.user is not None:
+        await _remember(runner.user, script_id, started_at, result)
     order = list(instrument.owner.contexts.bench)
     return {**result.to_dict(), "changed": sorted(changed, key=order.index)}
 
@@ -118,8 +161,9 @@ async def _remember(
         )
 
 
-async def run_for(user: CurrentUser, code: str, script_id: int | None = None) -> Response:
-    body = await execute(user, code, control=RunControl(str(user.id)), script_id=script_id)
+async def run_for(who: CurrentUser | Caller, code: str, script_id: int | None = None) -> Response:
+    runner = who if isinstance(who, Caller) else Caller.of(who, "")
+    body = await execute(runner, code, control=RunControl(runner.key), script_id=script_id)
     return jsonify(body)
 
 
@@ -145,11 +189,12 @@ async def run_script(script_id: int) -> Response:
 @bp.post("/v1/examples/<int:script_id>/run")
 @document_response(RunOut)
 async def run_example(script_id: int) -> Response:
-    """Run a published example (on the caller's behalf)."""
-    user = await authenticate()
+    """Run a published example (on the caller's behalf; a signed-out visitor's too when
+    `REMOTELAB_PUBLIC_EXAMPLES` is on)."""
+    user = await authenticate_or_visitor()
     async with lab().db.session() as session:
         script = await q.get_example(session, script_id)
-    return await run_for(user, script.code)
+    return await run_for(Caller.of(user, client_address()), script.code)
 
 
 @bp.delete("/v1/runs/<run_id>")
@@ -248,11 +293,15 @@ def parse_live_message(raw: str | bytes, max_bytes: int) -> dict[str, Any]:
     return message
 
 
-async def _source(user: CurrentUser, message: dict[str, Any]) -> tuple[str, int | None]:
+async def _source(runner: Caller, message: dict[str, Any]) -> tuple[str, int | None]:
+    user = runner.user
+    if user is None and "example_id" not in message:
+        raise AuthError("sign in to run your own code; signed out, you may run examples only")
     if "code" in message:
         return str(message["code"]), None
     async with lab().db.session() as session:
         if "script_id" in message:
+            assert user is not None
             script = await q.get_own(session, int(message["script_id"]), user.id)
             return script.code, script.id
         example = await q.get_example(session, int(message["example_id"]))
@@ -282,12 +331,13 @@ def _notice(exc: RemotelabError, run: str | None = None) -> dict[str, Any]:
 async def live_runs() -> Response | None:
     """Start runs and follow them (messages in ADR 0010 and docs/reference/sandbox.md)."""
     try:
-        user = await authenticate_websocket()
+        user = await authenticate_websocket_or_visitor()
     except RemotelabError as exc:
         response = jsonify(error_body(exc.message, exc.code, exc.details or None))
         response.status_code = status_of(exc)
         return response
     await websocket.accept()
+    runner = Caller.of(user, client_address())
     max_bytes = lab().settings.scripts.max_script_bytes * 2 + 1024
     outbox = Outbox()
     sender = asyncio.create_task(outbox.send_loop())
@@ -297,8 +347,8 @@ async def live_runs() -> Response | None:
     async def drive(message: dict[str, Any], control: RunControl) -> None:
         outbox.put({"type": "run.started", "run": control.id})
         try:
-            code, script_id = await _source(user, message)
-            body = await execute(user, code, control=control, script_id=script_id)
+            code, script_id = await _source(runner, message)
+            body = await execute(runner, code, control=control, script_id=script_id)
         except RemotelabError as exc:
             outbox.put(_notice(exc, control.id), notice=True)
             return
@@ -324,7 +374,7 @@ async def live_runs() -> Response | None:
                 busy = InputError("a run is in progress on this connection; cancel it first")
                 outbox.put(_notice(busy, control.id if control else None), notice=True)
                 continue
-            control = RunControl(str(user.id))
+            control = RunControl(runner.key)
             control.on_output = _forward(outbox, control.id)
             control.on_notice = _waiting(outbox, control.id)
             current = asyncio.create_task(drive(message, control))

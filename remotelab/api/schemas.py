@@ -254,12 +254,27 @@ class ScriptIn(Strict):
     title: str = Field(min_length=1, examples=["RC charging"])
     code: str = Field(default="", examples=["print(get_voltage('CH1'))"])
     description: str = ""
+    level: str | None = Field(
+        default=None,
+        description="`beginner`, `intermediate` or `advanced`; null or empty for none.",
+        examples=["beginner"],
+    )
+    author: str | None = Field(
+        default=None,
+        description="Shown on the published example; when publishing without one, the "
+        "teacher's name.",
+        examples=["Ms. Rivera, Physics"],
+    )
 
 
 class ScriptPatch(Strict):
+    """Fields left out (or null) stay as they are; an empty `level` or `author` clears it."""
+
     title: str | None = Field(default=None, min_length=1)
     code: str | None = None
     description: str | None = None
+    level: str | None = None
+    author: str | None = None
     published: bool | None = None
 
 
@@ -272,8 +287,10 @@ class ScriptOut(BaseModel):
                     "title": "Ohm's law",
                     "description": "Measure the resistor on RES.",
                     "code": "print(get_resistance())",
-                    "level": None,
-                    "published": False,
+                    "level": "beginner",
+                    "author": "Ms. Rivera",
+                    "published": True,
+                    "published_at": "2026-11-24T10:05:00Z",
                     "owner_id": 1,
                     "builtin": False,
                     "created_at": "2026-11-24T10:00:00Z",
@@ -288,7 +305,9 @@ class ScriptOut(BaseModel):
     description: str
     code: str
     level: str | None
+    author: str | None
     published: bool
+    published_at: datetime | None
     owner_id: int | None
     builtin: bool
     created_at: datetime

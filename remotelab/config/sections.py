@@ -162,6 +162,18 @@ class AuthSettings(Section):
     verification_token_seconds: int = setting(
         3 * 86_400, "How long the link of an email-verification mail stays valid.", ge=1
     )
+    public_examples: bool = setting(
+        False,
+        "Let signed-out visitors list, read and run published examples (read-only; runs in the "
+        "sandbox, rate limited per address and by `public_runs_per_minute`). Off: examples "
+        "need an account.",
+    )
+    public_runs_per_minute: int = setting(
+        60,
+        "Example runs all signed-out visitors together may start per minute (then 429), when "
+        "`public_examples` is on; each address also has the per-user script-run limit.",
+        ge=1,
+    )
     verification_resends_per_window: int = setting(
         3,
         "Verification mails one may ask for again, per email and per address per sign-up window "
@@ -186,6 +198,9 @@ class ScriptSettings(Section):
     )
     max_title_chars: int = setting(200, "Longest script title.", ge=1)
     max_description_chars: int = setting(4_000, "Longest script description.", ge=1)
+    max_author_chars: int = setting(
+        120, "Longest author name of a published example.", ge=1, le=120
+    )
     max_scripts_per_user: int = setting(
         500, "Scripts one user may keep (not counting deleted ones).", ge=1
     )

@@ -140,6 +140,9 @@ class LabScript(Base):
     code: Mapped[str] = mapped_column(Text, default="")
     level: Mapped[str | None] = mapped_column(String(40))
     published: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Shown on a published example: the name its teacher gave (NULL: none, or built-in).
+    author: Mapped[str | None] = mapped_column(String(120))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # For examples loaded from examples/: the file name, so a restart updates, not duplicates.
     source_file: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -54,6 +54,16 @@ async def count_own(session: AsyncSession, owner_id: int) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+async def own_titles_starting(session: AsyncSession, owner_id: int, prefix: str) -> set[str]:
+    """Titles of the owner's scripts that start with ``prefix`` (to name a copy)."""
+    stmt = (
+        select(LabScript.title)
+        .where(LabScript.owner_id == owner_id, LabScript.deleted_at.is_(None))
+        .where(func.substr(LabScript.title, 1, len(prefix)) == prefix)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
 async def get_own(session: AsyncSession, script_id: int, owner_id: int) -> LabScript:
     """The caller's live script. Raises :class:`NotFound` for anyone else's."""
     stmt = _live().where(LabScript.id == script_id, LabScript.owner_id == owner_id)

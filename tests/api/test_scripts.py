@@ -170,3 +170,150 @@ async def test_size_limits(client: Client, signup: Signup) -> None:
     assert (await long_title.get_json())["error"] == "title: at most 200 characters"
     blank = await client.post("/v1/scripts", headers=a, json={"title": "   "})
     assert (await blank.get_json())["error"] == "title: must not be blank"
+
+
+async def test_an_example_has_a_description_level_and_author(
+    client: Client, signup: Signup, app
+) -> None:
+    from remotelab.api.context import EXTENSION
+    from remotelab.auth.roles import Role
+
+    accounts = app.extensions[EXTENSION].accounts
+    await accounts.create_account(
+        email="rivera@example.org",
+        password="password123",
+        first_name="Ana",
+        last_name="Rivera",
+        role=Role.TEACHER,
+    )
+    login = await client.post(
+        "/v1/auth/login", json={"email": "rivera@example.org", "password": "password123"}
+    )
+    teacher = {"Authorization": f"JWT {(await login.get_json())['access_token']}"}
+    student = await signup("s@example.org")
+
+    draft = await create(client, teacher, "Ohm's law")
+    assert (draft["level"], draft["author"], draft["published_at"]) == (None, None, None)
+    changed = await client.patch(
+        f"/v1/scripts/{draft['id']}",
+        headers=teacher,
+        json={"description": "Measure R on RES.", "level": "beginner"},
+    )
+    body = await changed.get_json()
+    assert (body["description"], body["level"], body["author"]) == (
+        "Measure R on RES.",
+        "beginner",
+        None,
+    )
+    # Publishing without an author names the teacher, and says when.
+    published = await (
+        await client.patch(f"/v1/scripts/{draft['id']}", headers=teacher, json={"published": True})
+    ).get_json()
+    assert published["author"] == "Ana Rivera"
+    assert published["published_at"] is not None
+    seen = await (await client.get(f"/v1/examples/{draft['id']}", headers=student)).get_json()
+    assert (seen["description"], seen["level"], seen["author"]) == (
+        "Measure R on RES.",
+        "beginner",
+        "Ana Rivera",
+    )
+    # An author given is kept; an empty one clears; an empty level clears.
+    renamed = await (
+        await client.patch(
+            f"/v1/scripts/{draft['id']}",
+            headers=teacher,
+            json={"author": "  Physics dept.  ", "level": ""},
+        )
+    ).get_json()
+    assert (renamed["author"], renamed["level"]) == ("Physics dept.", None)
+    cleared = await (
+        await client.patch(f"/v1/scripts/{draft['id']}", headers=teacher, json={"author": ""})
+    ).get_json()
+    assert cleared["author"] is None
+    unpublished = await (
+        await client.patch(f"/v1/scripts/{draft['id']}", headers=teacher, json={"published": False})
+    ).get_json()
+    assert unpublished["published_at"] is None
+
+    # Created and published in one step, with every field.
+    direct = await client.post(
+        "/v1/examples",
+        headers=teacher,
+        json={"title": "RC", "code": "", "description": "τ", "level": "advanced", "author": "A"},
+    )
+    assert direct.status_code == 201
+    made = await direct.get_json()
+    assert (made["level"], made["author"], made["published"]) == ("advanced", "A", True)
+    assert made["published_at"] == made["created_at"]
+
+
+async def test_bad_levels_and_authors_are_clear_400s(client: Client, signup: Signup) -> None:
+    teacher = await signup("t@example.org", role="teacher")
+    draft = await create(client, teacher, "x")
+    cases = [
+        (
+            {"level": "expert"},
+            "level: must be one of beginner, intermediate, advanced (or empty for none), "
+            "not 'expert'",
+            "level",
+        ),
+        ({"author": "a" * 121}, "author: at most 120 characters", "author"),
+    ]
+    for body, message, field in cases:
+        for method, path in (
+            ("patch", f"/v1/scripts/{draft['id']}"),
+            ("post", "/v1/scripts"),
+            ("post", "/v1/examples"),
+        ):
+            payload = body if method == "patch" else {"title": "y", **body}
+            response = await getattr(client, method)(path, headers=teacher, json=payload)
+            assert response.status_code == 400, (path, body)
+            answer = await response.get_json()
+            assert answer["error"] == message
+            assert answer["details"] == {"field": field}
+    wrong_type = await client.patch(
+        f"/v1/scripts/{draft['id']}", headers=teacher, json={"level": 3}
+    )
+    assert wrong_type.status_code == 400
+    # Nothing was changed by the refused requests.
+    got = await (await client.get(f"/v1/scripts/{draft['id']}", headers=teacher)).get_json()
+    assert (got["level"], got["author"]) == (None, None)
+    assert (await (await client.get("/v1/scripts", headers=teacher)).get_json())["total"] == 1
+
+
+async def test_copies_are_titled_copy_then_copy_2(client: Client, signup: Signup) -> None:
+    teacher = await signup("t@example.org", role="teacher")
+    student = await signup("s@example.org")
+    example = await (
+        await client.post(
+            "/v1/examples",
+            headers=teacher,
+            json={"title": "Ohm's law", "code": "x = 1", "description": "R", "level": "beginner"},
+        )
+    ).get_json()
+    titles = []
+    for _ in range(3):
+        copy = await client.post(f"/v1/examples/{example['id']}/copy", headers=student)
+        assert copy.status_code == 201
+        mine = await copy.get_json()
+        titles.append(mine["title"])
+        assert (mine["description"], mine["level"], mine["published"]) == ("R", "beginner", False)
+        assert (mine["author"], mine["published_at"]) == (None, None)
+    assert titles == ["Ohm's law (copy)", "Ohm's law (copy 2)", "Ohm's law (copy 3)"]
+    # The teacher's own copy of their example is titled the same way.
+    own = await (
+        await client.post(f"/v1/examples/{example['id']}/copy", headers=teacher)
+    ).get_json()
+    assert own["title"] == "Ohm's law (copy)"
+
+
+def test_copy_titles_fit_the_limit() -> None:
+    from remotelab.api.scripts import copy_title
+
+    assert copy_title("T", set(), 200) == "T (copy)"
+    assert copy_title("T", {"T (copy)"}, 200) == "T (copy 2)"
+    long = "x" * 200
+    first = copy_title(long, set(), 200)
+    assert len(first) == 200 and first.endswith("x (copy)")
+    second = copy_title(long, {first}, 200)
+    assert len(second) == 200 and second.endswith("x (copy 2)")

@@ -181,7 +181,8 @@ async def test_student_flow(page: Page) -> None:
         await shot(page, name)
     await page.set_viewport_size({"width": 1280, "height": 900})
 
-    # Log out: back to sign in.
+    # Log out: the unsaved edit (the compile error) is discarded, after a question.
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await page.get_by_role("button", name="Log out (ada@example.org)").click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
@@ -274,10 +275,10 @@ async def test_examples_and_publishing(page: Page, server: str) -> None:
     await page.get_by_role("link", name="Home", exact=True).click()
     item = page.get_by_role("listitem").filter(has_text="Ohm's law today")
     await item.get_by_role("button", name="copy to my scripts").click()
-    await expect(page.locator("#title")).to_have_value("Ohm's law today")
+    await expect(page.locator("#title")).to_have_value("Ohm's law today (copy)")
     await page.get_by_role("link", name="Home", exact=True).click()
     mine = page.get_by_role("region", name="My scripts")
-    await expect(mine.get_by_role("link", name="Ohm's law today")).to_be_visible()
+    await expect(mine.get_by_role("link", name="Ohm's law today (copy)")).to_be_visible()
     await log_out(page, "student@example.org")
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -80,3 +81,52 @@ async def test_the_app_takes_the_setting(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path, sqlite_synchronous="EXTRA"))
     async with app.test_app():
         assert await synchronous(app.extensions[EXTENSION].db) == 3
+
+
+async def test_migration_0005_dates_examples_already_published(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from remotelab.storage.database import MIGRATIONS
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/lab.sqlite3")
+
+    def to(revision: str, down: bool = False) -> Any:
+        def run(connection: Any) -> None:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = connection
+            cfg.attributes["accounts"] = db.accounts
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+
+        return run
+
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(to("0004"))
+            for title, published in (("example", True), ("draft", False)):
+                await conn.execute(
+                    text(
+                        "INSERT INTO lab_scripts (title, description, code, published, "
+                        "created_at, updated_at) VALUES (:t, '', '', :p, "
+                        "'2026-11-01 10:00:00', '2026-11-02 11:00:00')"
+                    ),
+                    {"t": title, "p": published},
+                )
+        assert await db.migrate() == "0005"
+        async with db.engine.connect() as conn:
+            rows = dict(
+                (await conn.execute(text("SELECT title, published_at FROM lab_scripts"))).all()
+            )
+            author = (await conn.execute(text("SELECT author FROM lab_scripts"))).scalars().all()
+        assert rows["example"] is not None and str(rows["example"]).startswith("2026-11-02 11:00")
+        assert rows["draft"] is None
+        assert author == [None, None]
+        async with db.engine.begin() as conn:
+            await conn.run_sync(to("0004", down=True))
+            columns = await conn.run_sync(
+                lambda c: {col["name"] for col in inspect(c).get_columns("lab_scripts")}
+            )
+        assert "author" not in columns and "published_at" not in columns
+    finally:
+        await db.close()

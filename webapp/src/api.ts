@@ -48,12 +48,14 @@ export interface Script {
   published: boolean;
   builtin: boolean;
   level: string | null;
+  author: string | null;
+  published_at: string | null;
   owner_id: number | null;
   updated_at: string;
 }
 
 export interface RunResult {
-  status: "ok" | "error" | "timeout" | "killed";
+  status: "ok" | "error" | "timeout" | "killed" | "cancelled";
   widgets: Widget[];
   stdout: string;
   error: { type: string; message: string; line: number | null } | null;

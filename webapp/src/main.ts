@@ -5,6 +5,8 @@ import { ApiError, api, setUnauthorizedHandler } from "./api";
 import type { User } from "./api";
 import { admin } from "./pages/admin";
 import { deviceCard } from "./device";
+import { drafts } from "./drafts";
+import { examplesPage } from "./pages/examples";
 import { home } from "./pages/home";
 import { landing, resetPassword, verifyEmail } from "./pages/landing";
 import { notebook } from "./pages/notebook";
@@ -17,7 +19,13 @@ async function route(): Promise<void> {
   try {
     if (path === "/reset-password") return resetPassword(new URLSearchParams(query).get("token") ?? "");
     if (path === "/verify") return await verifyEmail(new URLSearchParams(query).get("token") ?? "");
-    if (!session.me) return landing();
+    const match = path.match(/^\/(notebook|example)\/(\w+)$/);
+    // A signed-out visitor may open an example when the lab allows it (else: sign in).
+    if (!session.me) {
+      if (path === "/examples") return await examplesPage();
+      return match?.[1] === "example" ? await notebook(match[2], true) : landing();
+    }
+    if (path === "/examples") return await examplesPage();
     if (path === "/" || path === "/home") return await home();
     if (path === "/scope") {
       const outputs = deviceCard(false); // captures run in your context: show it beside them
@@ -25,7 +33,6 @@ async function route(): Promise<void> {
       return await outputs.refresh();
     }
     if (path === "/admin") return await admin();
-    const match = path.match(/^\/(notebook|example)\/(\w+)$/);
     if (match) return await notebook(match[2] === "new" ? null : match[2], match[1] === "example");
     page(h("p", {}, "Nothing here. "), h("a", { href: "#/home" }, "Home"));
   } catch (e) {
@@ -36,6 +43,7 @@ async function route(): Promise<void> {
 
 async function boot(to?: string): Promise<void> {
   session.me = await api<User>("/v1/users/me").catch(() => null);
+  if (session.me) drafts.keepOnly(session.me.id); // no other account's unsaved edits stay
   if (to && location.hash !== `#${to}`) go(to); // the hashchange routes
   else await route();
 }

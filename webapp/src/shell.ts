@@ -1,6 +1,7 @@
 // The page shell shared by every page: the session, the top bar, navigation, DOM helpers.
 import { api } from "./api";
 import type { User } from "./api";
+import { drafts } from "./drafts";
 
 export const session: { me: User | null; boot: (to?: string) => Promise<void> } = {
   me: null,
@@ -36,6 +37,10 @@ export function header(): HTMLElement {
     if (session.me.role === "admin") nav.append(h("a", { href: "#/admin" }, "Users"));
     const out = h("button", { type: "button", class: "link" }, `Log out (${session.me.email})`);
     out.addEventListener("click", async () => {
+      // Signing out drops this account's unsaved edits (the next person must not see them).
+      const unsaved = drafts.scripts(session.me!.id).length;
+      if (unsaved && !confirm(`Sign out and discard unsaved edits in ${unsaved} script${unsaved > 1 ? "s" : ""}?`)) return;
+      drafts.clearAll();
       await api("/v1/auth/logout", "POST").catch(() => undefined);
       session.me = null;
       go("/");

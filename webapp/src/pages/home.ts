@@ -2,10 +2,11 @@
 import { api } from "../api";
 import type { Script } from "../api";
 import { deviceCard } from "../device";
+import { drafts } from "../drafts";
 import { changedMessage } from "../outputs";
 import { Plot } from "../plot";
 import type { PlotLabels } from "../plot";
-import { go, h, page } from "../shell";
+import { go, h, page, session } from "../shell";
 import { stack } from "../stacking";
 import { displayNumber } from "../units";
 
@@ -50,7 +51,16 @@ export async function home(): Promise<void> {
   const scripts = (await api("/v1/scripts?limit=100")).items as Script[];
   const newButton = h("button", { type: "button" }, "New script");
   newButton.addEventListener("click", () => go("/notebook/new"));
-  mine.append(newButton, h("ul", { class: "list" }, ...scripts.map((s) => scriptItem(s))));
+  const unsaved = new Set(session.me ? drafts.scripts(session.me.id) : []);
+  const items = scripts.map((s) => scriptItem(s, unsaved.has(s.id)));
+  const fresh = session.me ? drafts.get(session.me.id, "new") : null;
+  if (fresh) { // a script begun and never saved: the draft's title, to be found again
+    items.unshift(h("li", {}, h("a", { href: "#/notebook/new" }, `${fresh.title.trim() || "Untitled"} (never saved)`),
+      h("span", { class: "badge unsaved" }, "unsaved edits")));
+  }
+  const hint = h("p", { class: "muted", "data-testid": "no-scripts" },
+    "No scripts yet. Press “New script” to write one, or open an example below and copy it to your scripts.");
+  mine.append(newButton, items.length ? h("ul", { class: "list" }, ...items) : hint);
 
   const published = (await api("/v1/examples?limit=100")).items as Script[];
   examples.append(h("ul", { class: "list" }, ...published.map((s) => exampleItem(s))));
@@ -72,7 +82,7 @@ function showResult(out: HTMLElement, result: unknown, unit?: string | null, lab
   }
 }
 
-function scriptItem(s: Script): HTMLElement {
+function scriptItem(s: Script, unsaved: boolean): HTMLElement {
   const open = h("a", { href: `#/notebook/${s.id}` }, s.title);
   const remove = h("button", { type: "button", class: "link danger", "aria-label": `Delete ${s.title}` }, "delete");
   remove.addEventListener("click", async () => {
@@ -80,7 +90,8 @@ function scriptItem(s: Script): HTMLElement {
     await api(`/v1/scripts/${s.id}`, "DELETE");
     void home();
   });
-  return h("li", {}, open, s.published ? h("span", { class: "badge" }, "published") : "", remove);
+  return h("li", {}, open, s.published ? h("span", { class: "badge" }, "published") : "",
+    unsaved ? h("span", { class: "badge unsaved" }, "unsaved edits") : "", remove);
 }
 
 function exampleItem(s: Script): HTMLElement {
@@ -91,6 +102,6 @@ function exampleItem(s: Script): HTMLElement {
   });
   return h("li", {}, h("a", { href: `#/example/${s.id}` }, s.title),
     s.level ? h("span", { class: "badge" }, s.level) : "", copy,
-    h("p", { class: "muted" }, s.description));
+    h("p", { class: "muted" }, s.description, s.author ? ` — by ${s.author}` : ""));
 }
 
