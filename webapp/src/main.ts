@@ -1,41 +1,87 @@
 // remotelab in the browser: a small hash-routed app over the lab's HTTP API and stream.
-import "uplot/dist/uPlot.min.css";
+// The first load carries only the shell, sign-in and home; the code editor (CodeMirror) and
+// the plots (uPlot) are chunks loaded by the pages that need them (docs/decisions/0016).
 import "./style.css";
 import { ApiError, api, setUnauthorizedHandler } from "./api";
 import type { User } from "./api";
 import { admin } from "./pages/admin";
 import { deviceCard } from "./device";
+import { functionReference } from "./pages/functions";
 import { home } from "./pages/home";
-import { landing, resetPassword, verifyEmail } from "./pages/landing";
-import { notebook } from "./pages/notebook";
-import { openScope } from "./scope";
-import { go, h, page, session } from "./shell";
+import { landing, resetPassword, signUp, verifyEmail } from "./pages/landing";
+import { go, h, page, session, view } from "./shell";
+
+/** Pages anyone may open; every other one asks to sign in first, then opens. */
+const PUBLIC = new Set(["/reset-password", "/verify", "/signup", "/signin", "/functions"]);
+
+/** While a page's code loads, the previous page goes (nothing stale stays clickable). */
+function loading(): void {
+  page(h("p", { class: "muted", role: "status" }, "Loading…"));
+}
 
 async function route(): Promise<void> {
   const hash = location.hash.slice(1) || "/";
   const [path, query] = hash.split("?");
   try {
-    if (path === "/reset-password") return resetPassword(new URLSearchParams(query).get("token") ?? "");
-    if (path === "/verify") return await verifyEmail(new URLSearchParams(query).get("token") ?? "");
-    if (!session.me) return landing();
-    if (path === "/" || path === "/home") return await home();
+    if (path === "/reset-password") {
+      view("Choose a new password");
+      return resetPassword(new URLSearchParams(query).get("token") ?? "");
+    }
+    if (path === "/verify") {
+      view("Confirm your email");
+      return await verifyEmail(new URLSearchParams(query).get("token") ?? "");
+    }
+    if (path === "/functions") {
+      view("Function reference");
+      return await functionReference();
+    }
+    if (!session.me) {
+      if (path === "/signup") {
+        view("Create an account");
+        return signUp();
+      }
+      // Opened while signed out: sign in, then come back here.
+      if (!PUBLIC.has(path) && path !== "/" && path !== "/home") session.returnTo = hash;
+      view("Sign in");
+      return landing();
+    }
+    if (path === "/" || path === "/home" || path === "/signin" || path === "/signup") {
+      view("Home");
+      return await home(new URLSearchParams(query).get("call") ?? undefined);
+    }
     if (path === "/scope") {
+      view("Oscilloscope");
+      loading();
+      const { openScope } = await import("./scope");
       const outputs = deviceCard(false); // captures run in your context: show it beside them
       page(openScope(), outputs.root);
       return await outputs.refresh();
     }
-    if (path === "/admin") return await admin();
+    if (path === "/admin") {
+      view("Users");
+      return await admin();
+    }
     const match = path.match(/^\/(notebook|example)\/(\w+)$/);
-    if (match) return await notebook(match[2] === "new" ? null : match[2], match[1] === "example");
+    if (match) {
+      view(match[1] === "example" ? "Example" : match[2] === "new" ? "New script" : "Script");
+      loading();
+      const { notebook } = await import("./pages/notebook");
+      return await notebook(match[2] === "new" ? null : match[2], match[1] === "example");
+    }
+    view("Not found");
     page(h("p", {}, "Nothing here. "), h("a", { href: "#/home" }, "Home"));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return landing();
-    page(h("p", { class: "error" }, (e as Error).message));
+    page(h("p", { class: "error", role: "alert" }, (e as Error).message));
   }
 }
 
 async function boot(to?: string): Promise<void> {
   session.me = await api<User>("/v1/users/me").catch(() => null);
+  if (session.me && session.returnTo) {
+    to = session.returnTo; // the link opened while signed out
+    session.returnTo = null;
+  }
   if (to && location.hash !== `#${to}`) go(to); // the hashchange routes
   else await route();
 }
@@ -51,4 +97,3 @@ if (location.pathname === "/reset-password" || location.pathname === "/verify") 
 }
 session.boot = boot;
 void boot();
-

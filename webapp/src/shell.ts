@@ -2,10 +2,25 @@
 import { api } from "./api";
 import type { User } from "./api";
 
-export const session: { me: User | null; boot: (to?: string) => Promise<void> } = {
+export const session: {
+  me: User | null;
+  boot: (to?: string) => Promise<void>;
+  /** The link opened while signed out: where sign-in goes next. */
+  returnTo: string | null;
+} = {
   me: null,
   boot: async () => {},
+  returnTo: null,
 };
+
+let viewTitle = "remotelab";
+
+/** Name the view being drawn: the tab's title ("Home — remotelab") and, unless the page has
+ * its own, the page's one <h1>. */
+export function view(title: string): void {
+  viewTitle = title;
+  document.title = `${title} — remotelab`;
+}
 
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -26,18 +41,22 @@ export function go(route: string): void {
 }
 
 export function header(): HTMLElement {
-  const nav = h("nav", { class: "topbar" }, h("a", { href: "#/home", class: "brand" }, "remotelab"));
+  const nav = h("nav", { class: "topbar", "aria-label": "Main" },
+    h("a", { href: "#/home", class: "brand" }, "remotelab"));
+  if (!session.me) nav.append(h("a", { href: "#/functions" }, "Functions"));
   if (session.me) {
     nav.append(
       h("a", { href: "#/home" }, "Home"),
       h("a", { href: "#/notebook/new" }, "New script"),
       h("a", { href: "#/scope" }, "Oscilloscope"),
+      h("a", { href: "#/functions" }, "Functions"),
     );
     if (session.me.role === "admin") nav.append(h("a", { href: "#/admin" }, "Users"));
     const out = h("button", { type: "button", class: "link" }, `Log out (${session.me.email})`);
     out.addEventListener("click", async () => {
       await api("/v1/auth/logout", "POST").catch(() => undefined);
       session.me = null;
+      session.returnTo = null;
       go("/");
     });
     nav.append(h("span", { class: "spacer" }), out);
@@ -46,7 +65,9 @@ export function header(): HTMLElement {
 }
 
 export function page(...content: Node[]): void {
-  document.getElementById("app")!.replaceChildren(header(), h("main", {}, ...content));
+  const main = h("main", {}, ...content);
+  if (!main.querySelector("h1")) main.prepend(h("h1", { class: "view-title" }, viewTitle));
+  document.getElementById("app")!.replaceChildren(header(), main);
 }
 
 export function errorBox(): HTMLElement {
