@@ -54,7 +54,10 @@ export async function home(call?: string): Promise<void> {
     form.requestSubmit();
     input.focus();
   };
-  if (call) tryCall(call);
+  if (call) {
+    history.replaceState(null, "", "#/home"); // a reload does not run it again
+    tryCall(call);
+  }
 
   const scripts = (await api("/v1/scripts?limit=100")).items as Script[];
   const newButton = h("button", { type: "button" }, "New script");
