@@ -43,7 +43,10 @@ export function describePlot(data: uPlot.AlignedData, names: string[]): string {
   const n = data.length - 1;
   if (n <= 0 || data[0].length === 0) return "Empty plot.";
   const x = range(data[0] as number[]);
-  const parts = [`Plot of ${n} series, ${data[0].length} points each${x ? `, ${names[0] ?? "x"} from ${short(x[0])} to ${short(x[1])}` : ""}.`];
+  const count = data[0].length;
+  const points = `${count} point${count === 1 ? "" : "s"}${n > 1 ? " each" : ""}`;
+  const xs = x ? `, ${names[0] ?? "x"} from ${short(x[0])} to ${short(x[1])}` : "";
+  const parts = [`Plot of ${n} series, ${points}${xs}.`];
   for (let i = 1; i <= n; i++) {
     const r = range(data[i] as (number | null)[]);
     parts.push(`${names[i] ?? `series ${i}`}: ${r ? `from ${short(r[0])} to ${short(r[1])}` : "no values"}.`);

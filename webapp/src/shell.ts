@@ -66,7 +66,13 @@ export function header(): HTMLElement {
 
 export function page(...content: Node[]): void {
   const main = h("main", {}, ...content);
-  if (!main.querySelector("h1")) main.prepend(h("h1", { class: "view-title" }, viewTitle));
+  if (!main.querySelector("h1")) {
+    // A page whose first heading already says the view's name shows it once (the <h1> is
+    // then for screen readers and the outline only).
+    const first = main.querySelector("h2");
+    const same = first?.textContent?.trim() === viewTitle;
+    main.prepend(h("h1", { class: same ? "sr-only" : "view-title" }, viewTitle));
+  }
   document.getElementById("app")!.replaceChildren(header(), main);
 }
 
