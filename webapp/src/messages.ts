@@ -1,7 +1,7 @@
 // Errors in plain language. The API names invalid fields with the validator's own words
-// (`details.problems`: [{field, problem}], docs/reference/api.md); people see "Username must
-// be at least 3 characters", never "String should have at least 3 characters". No DOM here.
-import { ApiError } from "./api";
+// (`details.problems`: [{field, problem}], docs/reference/api.md); people see "Email must be
+// at least 3 characters", never "String should have at least 3 characters". api.ts words
+// every error it raises this way, so each page shows plain text. No DOM here.
 
 const LABELS: Record<string, string> = {
   email: "Email",
@@ -63,27 +63,33 @@ const KNOWN: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^failed to fetch$|networkerror|load failed/i, () => "The lab cannot be reached: check your connection and try again."],
 ];
 
-/** What to tell a person about `error` (an ApiError or any Error). */
-export function plainMessage(error: unknown): string {
-  if (error instanceof ApiError) {
-    const problems = error.details?.problems;
-    if (Array.isArray(problems) && problems.length) {
-      return problems
-        .slice(0, 3)
-        .map((p: { field?: unknown; problem?: unknown }) => plainProblem(String(p.field ?? ""), String(p.problem ?? "")))
-        .join(" ");
-    }
-    if (error.status === 429) {
-      const wait = Number(error.details?.retry_after);
-      return Number.isFinite(wait) && wait > 0
-        ? `Too many tries: wait ${Math.ceil(wait)} s and try again.`
-        : "Too many tries: wait a little and try again.";
-    }
+/** What to tell a person about an API error: its status, `error` text and `details`. */
+export function plainText(status: number, message: string, details?: Record<string, unknown> | null): string {
+  const problems = details?.problems;
+  if (Array.isArray(problems) && problems.length) {
+    return problems
+      .slice(0, 3)
+      .map((p: { field?: unknown; problem?: unknown }) => plainProblem(String(p?.field ?? ""), String(p?.problem ?? "")))
+      .join(" ");
   }
-  const text = error instanceof Error ? error.message : String(error);
+  if (status === 429) {
+    const wait = Number(details?.retry_after);
+    return Number.isFinite(wait) && wait > 0
+      ? `Too many tries: wait ${Math.ceil(wait)} s and try again.`
+      : "Too many tries: wait a little and try again.";
+  }
+  return known(message);
+}
+
+function known(text: string): string {
   for (const [pattern, say] of KNOWN) {
     const match = text.match(pattern);
     if (match) return say(match);
   }
   return text;
+}
+
+/** What to tell a person about any error (an ApiError's message is plain already). */
+export function plainMessage(error: unknown): string {
+  return known(error instanceof Error ? error.message : String(error));
 }
