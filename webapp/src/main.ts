@@ -47,7 +47,7 @@ async function route(): Promise<void> {
     }
     if (path === "/" || path === "/home" || path === "/signin" || path === "/signup") {
       view("Home");
-      return await home(new URLSearchParams(query).get("call") ?? undefined);
+      return await home();
     }
     if (path === "/scope") {
       view("Oscilloscope");

@@ -26,9 +26,14 @@ export interface FunctionInfo {
   returns: { type: string; unit: string | null; doc: string };
 }
 
-/** The link that opens Home with `call` in the function box. */
-export function tryLink(call: string): string {
-  return `#/home?call=${encodeURIComponent(call)}`;
+/** Where "try it" leaves its call for Home. Only this tab's pages can set it: a link from
+ * elsewhere cannot make a signed-in user run a call. */
+export const TRY_KEY = "remotelab:try";
+
+function tryLink(call: string): HTMLElement {
+  const link = h("a", { href: "#/home", class: "try" }, "try it");
+  link.addEventListener("click", () => sessionStorage.setItem(TRY_KEY, call));
+  return link;
 }
 
 function paramText(p: Param): string {
@@ -54,7 +59,7 @@ function entry(f: FunctionInfo): HTMLElement {
       h("li", {}, h("code", {}, p.name), ` — ${p.doc} `, h("span", { class: "muted" }, `(${paramText(p)})`)))));
   }
   item.append(h("p", { class: "muted" }, `Returns ${returns}${f.returns.doc ? `: ${f.returns.doc}` : ""}`));
-  const tryIt = session.me ? h("a", { href: tryLink(f.example), class: "try" }, "try it") : "";
+  const tryIt = session.me ? tryLink(f.example) : "";
   item.append(h("p", { class: "row wrap" }, "Example: ", example, tryIt));
   return item;
 }

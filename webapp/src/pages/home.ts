@@ -5,11 +5,14 @@ import { deviceCard } from "../device";
 import { changedMessage } from "../outputs";
 import { plainMessage } from "../messages";
 import { go, h, page } from "../shell";
+import { TRY_KEY } from "./functions";
 import { gettingStarted } from "./start";
 import { formatNumber, stack } from "../stacking";
 
-/** Home; `call` (from #/home?call=...) is put in the function box and run. */
-export async function home(call?: string): Promise<void> {
+/** Home; a call left by the function reference's "try it" is put in the function box and run. */
+export async function home(): Promise<void> {
+  let call = sessionStorage.getItem(TRY_KEY);
+  sessionStorage.removeItem(TRY_KEY);
   const fnBox = h("section", { class: "card", "aria-label": "Function" }, h("h2", {}, "Run a function"));
   const mine = h("section", { class: "card", "aria-label": "My scripts" }, h("h2", {}, "My scripts"));
   const examples = h("section", { class: "card", "aria-label": "Examples" }, h("h2", {}, "Examples"));
@@ -54,10 +57,7 @@ export async function home(call?: string): Promise<void> {
     form.requestSubmit();
     input.focus();
   };
-  if (call) {
-    history.replaceState(null, "", "#/home"); // a reload does not run it again
-    tryCall(call);
-  }
+  if (call) tryCall(call);
 
   const scripts = (await api("/v1/scripts?limit=100")).items as Script[];
   const newButton = h("button", { type: "button" }, "New script");
