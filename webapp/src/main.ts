@@ -19,7 +19,11 @@ function loading(): void {
   page(h("p", { class: "muted", role: "status" }, "Loading…"));
 }
 
+// Each route() call's number: a page whose code arrives after the user moved on is dropped.
+let routing = 0;
+
 async function route(): Promise<void> {
+  const current = ++routing;
   const hash = location.hash.slice(1) || "/";
   const [path, query] = hash.split("?");
   try {
@@ -53,6 +57,7 @@ async function route(): Promise<void> {
       view("Oscilloscope");
       loading();
       const { openScope } = await import("./scope");
+      if (current !== routing) return;
       const outputs = deviceCard(false); // captures run in your context: show it beside them
       page(openScope(), outputs.root);
       return await outputs.refresh();
@@ -66,6 +71,7 @@ async function route(): Promise<void> {
       view(match[1] === "example" ? "Example" : match[2] === "new" ? "New script" : "Script");
       loading();
       const { notebook } = await import("./pages/notebook");
+      if (current !== routing) return;
       return await notebook(match[2] === "new" ? null : match[2], match[1] === "example");
     }
     view("Not found");
