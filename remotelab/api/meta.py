@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from quart import Blueprint, Quart, Request, Response, jsonify, request, send_from_directory
+from quart import Blueprint, Quart, Request, Response, jsonify, request
 from quart.sessions import SessionInterface, SessionMixin
 from quart_schema import document_response
 from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from remotelab import __version__
 from remotelab.api.schemas import HealthOut, IndexOut
+from remotelab.api.static import StaticFiles, etag_matches
 
 bp = Blueprint("meta", __name__)
 
@@ -116,7 +117,7 @@ def install_webapp(app: Quart, folder: Path | None) -> None:
     Without a build, ``/`` names the API's entry points instead and other paths are 404.
     """
     built = folder is not None and (folder / "index.html").is_file()
-    root = folder.resolve() if folder is not None and built else None
+    files = StaticFiles(folder) if folder is not None and built else None
 
     @app.get("/", endpoint=WEBAPP_ENDPOINT)
     @app.get("/<path:path>", endpoint=WEBAPP_ENDPOINT)
@@ -125,7 +126,7 @@ def install_webapp(app: Quart, folder: Path | None) -> None:
         """The browser app: its files, or index.html for its client-side routes."""
         if path.startswith(("v1/", "auth/")):
             raise NotFound()
-        if root is None:
+        if files is None:
             if path != "index.html":
                 raise NotFound()
             return jsonify(
@@ -136,7 +137,12 @@ def install_webapp(app: Quart, folder: Path | None) -> None:
                     "openapi": "/openapi.json",
                 }
             )
-        target = (root / path).resolve()
-        if target.is_relative_to(root) and target.is_file():
-            return await send_from_directory(root, path)
-        return await send_from_directory(root, "index.html")
+        target = files.find(path) or files.find("index.html")
+        if target is None:  # the build was removed while serving
+            raise NotFound()
+        entry = files.load(target)
+        encoding, body = entry.pick(request.headers.get("Accept-Encoding", ""))
+        headers = entry.headers(encoding)
+        if etag_matches(request.headers.get("If-None-Match", ""), headers["ETag"]):
+            return Response(b"", status=304, headers=headers)
+        return Response(body, headers=headers)

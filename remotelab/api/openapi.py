@@ -31,7 +31,10 @@ WEBAPP_FILES = {
     "schema": {
         "type": "string",
         "format": "binary",
-        "description": "A file of the built webapp (index.html for its client-side routes).",
+        "description": "A file of the built webapp (index.html for its client-side routes), "
+        "compressed as `Accept-Encoding` allows (`br`, `gzip`); files under /assets/ are "
+        "cached for a year (`immutable`), the others revalidated (`no-cache`, `ETag`; 304 "
+        "when unchanged).",
     }
 }
 

@@ -103,10 +103,12 @@ async def test_student_flow(page: Page) -> None:
     await page.goto("/")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await shot(page, "01-landing")
+    await page.get_by_role("link", name="Create an account").click()
     await page.get_by_label("Email").fill("ada@example.org")
     await page.locator("#password").fill("analytical engine")
-    await page.get_by_role("button", name="show").click()
+    await page.get_by_role("button", name="show password").click()
     await expect(page.locator("#password")).to_have_attribute("type", "text")
+    await page.locator("#password-confirm").fill("analytical engine")
     await page.get_by_role("button", name="Create account").click()
 
     # Home: the device, and a function string run from the box.
@@ -300,7 +302,9 @@ async def test_admin_roles_reset_password_and_an_expired_session(page: Page, ser
     # A forgotten password: the link from the outbox sets a new one.
     await page.get_by_label("Email").fill("pupil@example.org")
     await page.get_by_role("button", name="Forgotten password?").click()
-    await expect(page.get_by_role("alert")).to_contain_text("If your email was registered")
+    sent = page.get_by_test_id("form-message")
+    await expect(sent).to_contain_text("If your email was registered")
+    await expect(sent).to_have_class("success")  # good news, not a red error
     link = await mailed_link(server, "reset_password", "pupil@example.org")
     await page.goto(link)
     await page.locator("#new-password").fill("a brand new password")
@@ -327,11 +331,12 @@ async def test_admin_roles_reset_password_and_an_expired_session(page: Page, ser
 
 
 async def test_the_link_of_the_sign_up_mail_confirms_the_email(page: Page, server: str) -> None:
-    await page.goto("/")
+    await page.goto("/#/signup")
     await page.get_by_label("Email").fill("grace@example.org")
     await page.locator("#password").fill("long enough password")
+    await page.locator("#password-confirm").fill("long enough password")
     await page.get_by_role("button", name="Create account").click()
-    await expect(page.get_by_test_id("backend")).to_be_visible()
+    await expect(page.get_by_test_id("device-summary")).to_be_visible()
     await log_out(page, "grace@example.org")
 
     link = await mailed_link(server, "verify_email", "grace@example.org")

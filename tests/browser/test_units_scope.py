@@ -19,11 +19,12 @@ page = test_app.page
 
 
 async def sign_up(page: Page, email: str) -> None:
-    await page.goto("/")
+    await page.goto("/#/signup")
     await page.get_by_label("Email").fill(email)
     await page.locator("#password").fill("long enough password")
+    await page.locator("#password-confirm").fill("long enough password")
     await page.get_by_role("button", name="Create account").click()
-    await expect(page.get_by_test_id("backend")).to_have_text("emulator")
+    await expect(page.get_by_test_id("device-summary")).to_contain_text("Simulated PSLab")
 
 
 async def run_function(page: Page, function: str) -> None:

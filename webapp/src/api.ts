@@ -1,4 +1,6 @@
-// The lab's HTTP API, with the browser's session cookie (set by login).
+// The lab's HTTP API, with the browser's session cookie (set by login). Errors come out in
+// plain language (messages.ts); the server's own text stays in `serverMessage`.
+import { plainText } from "./messages";
 
 export class ApiError extends Error {
   constructor(
@@ -6,6 +8,8 @@ export class ApiError extends Error {
     message: string,
     public code: string = "",
     public details: Record<string, unknown> = {},
+    /** The server's `error` text, as it came (the message is its plain-language form). */
+    public serverMessage: string = message,
   ) {
     super(message);
   }
@@ -23,12 +27,19 @@ export async function api<T = any>(path: string, method = "GET", body?: unknown)
     (init.headers as Record<string, string>)["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "The lab cannot be reached: check your connection and try again.", "network");
+  }
   if (response.status === 204) return undefined as T;
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     if (response.status === 401 && !path.startsWith("/v1/auth/login")) onUnauthorized();
-    throw new ApiError(response.status, data.error ?? response.statusText, data.code, data.details);
+    const said = String(data.error ?? response.statusText);
+    const details = data.details && typeof data.details === "object" ? data.details : {};
+    throw new ApiError(response.status, plainText(response.status, said, details), data.code, details, said);
   }
   return data as T;
 }

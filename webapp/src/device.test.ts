@@ -1,5 +1,5 @@
 // The device card over a stubbed fetch: your outputs, Reset to bench, a hold.
-import { deviceCard } from "./device";
+import { deviceCard, deviceSummary } from "./device";
 
 const BENCH = {
   SI1: { shape: "sine", frequency: 1000, phase: null }, PV1: 0,
@@ -33,6 +33,22 @@ function settle(): Promise<void> {
 
 afterEach(() => vi.unstubAllGlobals());
 
+describe("deviceSummary", () => {
+  it("says what the device is, whether it works and who waits, in plain words", () => {
+    expect(deviceSummary(status())).toBe("Simulated PSLab — ready — no one waiting");
+    expect(deviceSummary(status({ backend: "pslab", queue: { length: 3, running: true, your_position: 2 } }))).toBe(
+      "PSLab — ready — 3 calls waiting, yours is number 2",
+    );
+    expect(deviceSummary(status({ connected: false, state: "faulted", queue: { length: 1, running: false } }))).toBe(
+      "Simulated PSLab — not working — 1 call waiting",
+    );
+    expect(deviceSummary(status({ queue: { length: 0, running: true } }))).toBe(
+      "Simulated PSLab — ready — busy with a call, no one waiting",
+    );
+    expect(deviceSummary({})).toBe("Simulated PSLab — not reachable — no one waiting");
+  });
+});
+
 describe("deviceCard", () => {
   it("lists your outputs, marks the changed ones, and resets to the bench", async () => {
     const calls = stubFetch({
@@ -44,6 +60,9 @@ describe("deviceCard", () => {
     const si1 = card.root.querySelector('[data-testid="output-SI1"]')!;
     expect(si1.textContent).toBe("SI1sine 2.00 kHzchanged by youbench: sine 1.00 kHz");
     expect(card.root.querySelector('[data-testid="queue"]')!.textContent).toBe("empty");
+    expect(card.root.querySelector('[data-testid="device-summary"]')!.textContent).toBe(
+      "Simulated PSLab — ready — no one waiting",
+    );
     expect((card.root.querySelector('[data-testid="hold"]') as HTMLElement).hidden).toBe(true);
 
     const reset = Array.from(card.root.querySelectorAll("button")).find((b) => b.textContent === "Reset to bench")!;

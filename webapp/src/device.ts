@@ -5,6 +5,25 @@ import { api } from "./api";
 import { h } from "./shell";
 import { holdText, outputLabel, outputLines, queueText, resetMessage } from "./outputs";
 
+/** The device in one plain line: "Simulated PSLab — ready — no one waiting". */
+export function deviceSummary(status: any): string {
+  const name = status?.backend === "pslab" ? "PSLab" : "Simulated PSLab";
+  const STATES: Record<string, string> = {
+    connecting: "starting up",
+    connected: "ready",
+    faulted: "not working",
+    closed: "switched off",
+  };
+  const state = status?.connected ? "ready" : (STATES[status?.state] ?? "not reachable");
+  const q = status?.queue ?? {};
+  const waiting = typeof q.length === "number" ? q.length : 0;
+  const place = typeof q.your_position === "number" && q.your_position > 0 ? q.your_position : null;
+  let queue = waiting === 0 ? "no one waiting" : waiting === 1 ? "1 call waiting" : `${waiting} calls waiting`;
+  if (place) queue += `, yours is number ${place}`;
+  else if (q.running === true && waiting === 0) queue = "busy with a call, no one waiting";
+  return `${name} — ${state} — ${queue}`;
+}
+
 export interface DeviceCard {
   root: HTMLElement;
   /** Fetch GET /v1/device again and redraw. */
@@ -17,7 +36,10 @@ export function deviceCard(facts: boolean): DeviceCard {
   const title = facts ? "Device" : "Your outputs";
   const root = h("section", { class: "card device", "aria-labelledby": "device-title" },
     h("h2", { id: "device-title" }, title));
+  const summary = h("p", { class: "device-summary", "data-testid": "device-summary" });
+  const why = h("p", { class: "muted" }); // why the simulation serves, or what is wrong
   const factList = h("dl", { class: "facts" });
+  const details = h("details", {}, h("summary", {}, "Technical details"), factList);
   const hold = h("p", { class: "hold", role: "status", "data-testid": "hold" });
   hold.hidden = true;
   const outputs = h("section", { class: "outputs", "aria-labelledby": "outputs-title" });
@@ -27,7 +49,7 @@ export function deviceCard(facts: boolean): DeviceCard {
   const said = h("p", { class: "muted", role: "status", "data-testid": "reset-status" });
   if (facts) {
     outputs.append(h("h3", { id: "outputs-title" }, "Your outputs"));
-    root.append(factList);
+    root.append(summary, why, details);
   } else {
     outputs.removeAttribute("aria-labelledby"); // the card is the region
   }
@@ -61,6 +83,11 @@ export function deviceCard(facts: boolean): DeviceCard {
 
   function show(status: any): void {
     if (facts) {
+      summary.textContent = deviceSummary(status);
+      why.textContent = status.fallback
+        ? `The real PSLab is not connected (${status.fallback}): a simulated one answers meanwhile.`
+        : status.connected ? "" : (status.fault ?? "");
+      why.hidden = !why.textContent;
       factList.replaceChildren(
         h("dt", {}, "Backend"), h("dd", { "data-testid": "backend" }, status.backend + (status.fallback ? ` (${status.fallback})` : "")),
         h("dt", {}, "Connected"), h("dd", {}, status.connected ? "yes" : `no — ${status.fault ?? status.state}`),

@@ -46,6 +46,10 @@ export function createEditor(
         python(),
         errorLine,
         EditorState.readOnly.of(readOnly),
+        // Long lines wrap: no second sideways scroll on a phone (and none unreachable by keys).
+        EditorView.lineWrapping,
+        // The editable area is what screen readers and axe see: name it.
+        EditorView.contentAttributes.of({ "aria-label": readOnly ? "Python code (read-only)" : "Python code" }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) listeners.forEach((l) => l(update.state.doc.toString()));
         }),

@@ -3,10 +3,25 @@ import { api } from "./api";
 import type { User } from "./api";
 import { drafts } from "./drafts";
 
-export const session: { me: User | null; boot: (to?: string) => Promise<void> } = {
+export const session: {
+  me: User | null;
+  boot: (to?: string) => Promise<void>;
+  /** The link opened while signed out: where sign-in goes next. */
+  returnTo: string | null;
+} = {
   me: null,
   boot: async () => {},
+  returnTo: null,
 };
+
+let viewTitle = "remotelab";
+
+/** Name the view being drawn: the tab's title ("Home — remotelab") and, unless the page has
+ * its own, the page's one <h1>. */
+export function view(title: string): void {
+  viewTitle = title;
+  document.title = `${title} — remotelab`;
+}
 
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -27,12 +42,15 @@ export function go(route: string): void {
 }
 
 export function header(): HTMLElement {
-  const nav = h("nav", { class: "topbar" }, h("a", { href: "#/home", class: "brand" }, "remotelab"));
+  const nav = h("nav", { class: "topbar", "aria-label": "Main" },
+    h("a", { href: "#/home", class: "brand" }, "remotelab"));
+  if (!session.me) nav.append(h("a", { href: "#/functions" }, "Functions"));
   if (session.me) {
     nav.append(
       h("a", { href: "#/home" }, "Home"),
       h("a", { href: "#/notebook/new" }, "New script"),
       h("a", { href: "#/scope" }, "Oscilloscope"),
+      h("a", { href: "#/functions" }, "Functions"),
     );
     if (session.me.role === "admin") nav.append(h("a", { href: "#/admin" }, "Users"));
     const out = h("button", { type: "button", class: "link" }, `Log out (${session.me.email})`);
@@ -43,6 +61,7 @@ export function header(): HTMLElement {
       drafts.clearAll();
       await api("/v1/auth/logout", "POST").catch(() => undefined);
       session.me = null;
+      session.returnTo = null;
       go("/");
     });
     nav.append(h("span", { class: "spacer" }), out);
@@ -51,7 +70,17 @@ export function header(): HTMLElement {
 }
 
 export function page(...content: Node[]): void {
-  document.getElementById("app")!.replaceChildren(header(), h("main", {}, ...content));
+  const main = h("main", {}, ...content);
+  if (!main.querySelector("h1")) {
+    // A page whose first heading already says the view's name shows it once (the <h1> is
+    // then for screen readers and the outline only)
+    const first = main.querySelector("h2");
+    const same = first?.textContent?.trim() === viewTitle;
+    // ...and the visible copy is not a second heading of the same name for them.
+    if (same) first!.setAttribute("aria-hidden", "true");
+    main.prepend(h("h1", { class: same ? "sr-only" : "view-title" }, viewTitle));
+  }
+  document.getElementById("app")!.replaceChildren(header(), main);
 }
 
 export function errorBox(): HTMLElement {

@@ -14,6 +14,6 @@ export async function admin(): Promise<void> {
     return h("tr", {}, h("td", {}, u.email), h("td", {}, u.role), h("td", {}, u.role === "admin" ? "" : toggle));
   });
   page(h("section", { class: "card" }, h("h2", {}, "Users"),
-    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Email"), h("th", {}, "Role"), h("th", {}, ""))), h("tbody", {}, ...rows))));
+    h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Users table" }, h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Email"), h("th", {}, "Role"), h("th", {}, ""))), h("tbody", {}, ...rows)))));
 }
 

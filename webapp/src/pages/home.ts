@@ -4,19 +4,26 @@ import type { Script } from "../api";
 import { deviceCard } from "../device";
 import { drafts } from "../drafts";
 import { changedMessage } from "../outputs";
-import { Plot } from "../plot";
 import type { PlotLabels } from "../plot";
+import { plainMessage } from "../messages";
 import { go, h, page, session } from "../shell";
 import { stack } from "../stacking";
 import { displayNumber } from "../units";
+import { TRY_KEY } from "./functions";
+import { gettingStarted } from "./start";
 
+/** Home; a call left by the function reference's "try it" is put in the function box and run. */
 export async function home(): Promise<void> {
+  let call = sessionStorage.getItem(TRY_KEY);
+  sessionStorage.removeItem(TRY_KEY);
   const fnBox = h("section", { class: "card", "aria-label": "Function" }, h("h2", {}, "Run a function"));
   const mine = h("section", { class: "card", "aria-label": "My scripts" }, h("h2", {}, "My scripts"));
   const examples = h("section", { class: "card", "aria-label": "Examples" }, h("h2", {}, "Examples"));
 
   const device = deviceCard(true);
-  page(h("div", { class: "grid" }, device.root, fnBox, mine, examples));
+  // Until the function box is drawn, a clicked call waits for it.
+  let tryCall = (text: string): void => void (call = text);
+  page(h("div", { class: "grid" }, gettingStarted((text) => tryCall(text)), device.root, fnBox, mine, examples));
   await device.refresh();
 
   const functions = (await api("/v1/functions")).functions as any[];
@@ -36,17 +43,24 @@ export async function home(): Promise<void> {
     out.replaceChildren("…");
     try {
       const answer = await api("/v1/functions/run", "POST", { function: input.value });
-      showResult(out, answer.result, answer.unit, answer.plot);
+      await showResult(out, answer.result, answer.unit, answer.plot);
       const changed = changedMessage(answer.changed);
       if (changed) {
         out.append(h("p", { class: "muted", "data-testid": "function-changed" }, changed));
         await device.refresh(); // your outputs changed: show them
       }
     } catch (e) {
-      out.replaceChildren(h("span", { class: "error" }, (e as Error).message));
+      out.replaceChildren(h("span", { class: "error" }, plainMessage(e)));
     }
   });
   fnBox.append(form, list, doc, out);
+  tryCall = (text) => {
+    input.value = text;
+    input.dispatchEvent(new Event("input"));
+    form.requestSubmit();
+    input.focus();
+  };
+  if (call) tryCall(call);
 
   const scripts = (await api("/v1/scripts?limit=100")).items as Script[];
   const newButton = h("button", { type: "button" }, "New script");
@@ -66,13 +80,14 @@ export async function home(): Promise<void> {
   examples.append(h("ul", { class: "list" }, ...published.map((s) => exampleItem(s))));
 }
 
-function showResult(out: HTMLElement, result: unknown, unit?: string | null, labels?: PlotLabels): void {
+async function showResult(out: HTMLElement, result: unknown, unit?: string | null, labels?: PlotLabels): Promise<void> {
   if (typeof result === "number") {
     out.replaceChildren(h("span", { class: "number" }, displayNumber(result, unit)));
   } else if (Array.isArray(result) && result.length >= 2 && result.every(Array.isArray)) {
     const host = h("div");
     out.replaceChildren(host);
     const stacking = "x" + "y".repeat(result.length - 1);
+    const { Plot } = await import("../plot"); // uPlot: loaded by the first plot
     new Plot(host, stack(result, stacking), labels ?? [], Math.min(600, out.clientWidth || 600), 240);
   } else if (unit && Array.isArray(result) && result.length > 0 && result.every((x) => typeof x === "number")) {
     // A list of one quantity (each channel's frequency): each number with its unit.
