@@ -21,7 +21,11 @@ Run socket (one stream socketpair per run, server <-> worker): frames of a
                       {"type": "release", "line"}           (the block ended)
     server -> worker  {"type": "reply", "ok": true, "value"}
                       {"type": "reply", "ok": false, "kind": "invalid"|"failed"|"limit", "message"}
-    worker -> server  {"type": "result", "status", "widgets", "stdout", "error"}
+    worker -> server  {"type": "result", "status", "widgets", "stdout", "error",
+                       "usage": {"cpu_ms", "max_rss_kb"}}
+                      (usage: the worker's own getrusage after the script; with it the
+                       server answers before the worker has exited, without it the
+                       server waits for the exit and takes wait4's figures)
                       {"type": "fatal", "message"}     (the worker could not set itself up)
 
 Control socket (one ``SOCK_SEQPACKET`` pair, server <-> zygote): one JSON object

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import time
@@ -66,6 +67,16 @@ def reset_process(run_socket: socket.socket) -> socket.socket:
     return socket.socket(fileno=RUN_FD)
 
 
+def own_usage() -> dict[str, float | int]:
+    """This worker's CPU time and peak memory so far, as the kernel counts them: sent with
+    the result, so that the server can answer before the worker has exited."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "cpu_ms": round((usage.ru_utime + usage.ru_stime) * 1000, 3),
+        "max_rss_kb": usage.ru_maxrss,
+    }
+
+
 def worker_main(
     run_socket: socket.socket,
     run_dir: str,
@@ -88,6 +99,9 @@ def worker_main(
         except IsolationError as exc:
             send_frame(sock, {"type": "fatal", "message": f"isolation failed: {exc}"})
             os._exit(EXIT_FATAL)
+        # os.fork reseeded `random`; numpy's global generator needs it too, or every run
+        # would replay the zygote's sequence. Done before the job: a spare does it waiting.
+        np.random.seed()
         message = recv_frame(sock, MAX_JOB_BYTES)
         if message is None or message.get("type") != "job":
             os._exit(EXIT_FATAL)
@@ -96,9 +110,6 @@ def worker_main(
         if job.limits != limits:
             send_frame(sock, {"type": "fatal", "message": "the job's limits are not the worker's"})
             os._exit(EXIT_FATAL)
-        # os.fork reseeded `random`; numpy's global generator needs it too,
-        # or every run would replay the zygote's sequence.
-        np.random.seed()
         channel = Channel(
             sock,
             max_calls=job.limits.max_device_calls,
@@ -119,6 +130,7 @@ def worker_main(
             live=live,
         )
         relax_memory_limit()
+        result["usage"] = own_usage()
         try:
             body = encode_result(result, job.limits.max_result_bytes)
         except MemoryError:
