@@ -249,6 +249,13 @@ class SandboxSettings(Section):
         "never reused); they count against `max_concurrent`. 0 forks at each run.",
         le=8,
     )
+    code_cache_bytes: int = setting(
+        4 * MIB,
+        "Compiled scripts the zygote keeps for the next runs of the same source, in "
+        "marshalled bytes (least recently used dropped first; only code, never a run's "
+        "data; shared by users who run the same source). 0 keeps none.",
+        ge=0,
+    )
     script_runs_per_minute: int = setting(
         30,
         "Script runs one user may start per minute (then 429).",

@@ -38,7 +38,8 @@ per datagram, with an ``"op"``::
                       so it may be forked ahead of time and wait (a spare)
     zygote -> server  {"op": "started", "id", "pid"}
                       {"op": "failed", "id", "message"}   (fork failed)
-                      {"op": "exit", "id", "code", "signal", "cpu_ms", "max_rss_kb"}
+                      {"op": "exit", "id", "code", "signal", "cpu_ms", "max_rss_kb",
+                       "code_cache": {"entries", "bytes", "max_bytes", "hits", "misses"}}
     server -> zygote  {"op": "kill", "id"}
                       {"op": "sample", "id"}         (SIGUSR1: the worker sends its line)
 

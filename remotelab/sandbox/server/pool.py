@@ -152,6 +152,14 @@ class SandboxPool:
         return dict(zygote.info.get("isolation", {})) if zygote is not None else {}
 
     @property
+    def code_cache(self) -> dict[str, int]:
+        """The zygote's compiled-script cache, as of the last worker it reaped: ``entries``,
+        ``bytes`` (marshalled), ``max_bytes``, ``hits`` and ``misses`` (scripts compiled
+        and offered) since the zygote started. Empty before the first run."""
+        zygote = self._zygote
+        return dict(zygote.code_cache) if zygote is not None else {}
+
+    @property
     def zygote_pid(self) -> int | None:
         zygote = self._zygote
         return None if zygote is None else zygote.pid

@@ -91,6 +91,9 @@ class ZygoteProcess:
         self._ready: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._lost = False
         self.info: dict[str, Any] = {}
+        #: The zygote's code cache as its last ``exit`` report gave it (entries, bytes,
+        #: max_bytes, hits, misses; empty before the first).
+        self.code_cache: dict[str, int] = {}
 
     @property
     def alive(self) -> bool:
@@ -254,6 +257,9 @@ class ZygoteProcess:
                 cpu_ms=float(message["cpu_ms"]),
                 max_rss_kb=int(message["max_rss_kb"]),
             )
+            cache = message.get("code_cache")
+            if isinstance(cache, dict):
+                self.code_cache = {str(k): int(v) for k, v in cache.items()}
             if not handle.exited.done():
                 handle.exited.set_result(info)
             self._runs.pop(handle.run_id, None)

@@ -1,7 +1,8 @@
 """The life of one worker: the zygote's forked child, from fork to ``os._exit``.
 
-Trusted code first (reset the inherited process state, read the job, apply
-the isolation plan, reseed randomness), then the script
+Trusted code first (reset the inherited process state, apply the isolation plan,
+reseed randomness, read the job, compile it or find it in the code cache and close
+the cache's offer pipe), then the script
 (:func:`~remotelab.sandbox.worker.runner.execute`), then trusted code again (encode
 and send the result). The worker never returns into the zygote's code: every
 path ends in ``os._exit``.
@@ -9,6 +10,7 @@ path ends in ``os._exit``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import resource
@@ -21,6 +23,7 @@ import numpy as np
 
 from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import HEADER, Job, recv_frame, send_frame
+from remotelab.sandbox.worker.codecache import CachedCompiler, CodeCache
 from remotelab.sandbox.worker.isolation import IsolationError, Plan, harden, relax_memory_limit
 from remotelab.sandbox.worker.live import Live
 from remotelab.sandbox.worker.rpc import Channel
@@ -28,6 +31,7 @@ from remotelab.sandbox.worker.runner import Output, encode_result, execute
 from remotelab.widgets import WidgetCollector
 
 RUN_FD = 3
+OFFER_FD = 4
 MAX_JOB_BYTES = 4 * 1024 * 1024
 EXIT_OK = 0
 EXIT_FATAL = 70  # EX_SOFTWARE
@@ -47,22 +51,25 @@ OUT_OF_MEMORY_RESULT = json.dumps(
 ).encode()
 
 
-def reset_process(run_socket: socket.socket) -> socket.socket:
-    """Keep only the run socket (as fd 3) and /dev/null as stdio; default signals."""
+def reset_process(run_socket: socket.socket, offers: int) -> socket.socket:
+    """Keep only the run socket (as fd 3), the code cache's offer pipe (as fd 4) and
+    /dev/null as stdio; default signals."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
     # The server's "sample now" signal, handled once the script runs (worker/live.py).
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-    fd = run_socket.detach()  # the new socket object below is the only owner
-    if fd != RUN_FD:
-        os.dup2(fd, RUN_FD)
+    # Both above fd 4 first, so that neither lands on the other's place.
+    run_fd = fcntl.fcntl(run_socket.detach(), fcntl.F_DUPFD, OFFER_FD + 1)
+    offer_fd = fcntl.fcntl(offers, fcntl.F_DUPFD, OFFER_FD + 1)
+    os.dup2(run_fd, RUN_FD)
+    os.dup2(offer_fd, OFFER_FD)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     # Every other descriptor inherited from the zygote (control socket,
-    # selector, siblings' pidfds) goes; the Python objects that still name
-    # them are never used again in this process.
-    os.closerange(RUN_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    # selector, siblings' pidfds and offer pipes) goes; the Python objects that
+    # still name them are never used again in this process.
+    os.closerange(OFFER_FD + 1, os.sysconf("SC_OPEN_MAX"))
     os.setsid()
     return socket.socket(fileno=RUN_FD)
 
@@ -83,17 +90,21 @@ def worker_main(
     plan: Plan,
     zygote_pid: int,
     limits: SandboxSettings,
+    cache: CodeCache,
+    offers: int,
 ) -> NoReturn:
     """Isolate this process under ``limits``, then run one job received on ``run_socket``;
     never returns.
 
     The isolation comes first, before the job is even read: a worker may be forked ahead
     of time (a spare) and wait, fully isolated, for a job that only then reaches it. A
-    job whose limits are not the ones it was isolated with is refused.
+    job whose limits are not the ones it was isolated with is refused. ``cache`` is the
+    zygote's compiled scripts as they were at the fork; ``offers`` the pipe on which the
+    worker offers what it compiles (closed before the script runs; worker/codecache.py).
     """
     code = EXIT_FATAL
     try:
-        sock = reset_process(run_socket)
+        sock = reset_process(run_socket, offers)
         try:
             harden(plan, run_dir, limits, zygote_pid)
         except IsolationError as exc:
@@ -128,6 +139,7 @@ def worker_main(
             validate=bool(message.get("validate")),
             started=started,
             live=live,
+            compile_source=CachedCompiler(cache, OFFER_FD),
         )
         relax_memory_limit()
         result["usage"] = own_usage()
