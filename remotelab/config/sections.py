@@ -239,7 +239,8 @@ class SandboxSettings(Section):
     live_interval_ms: int = setting(
         50,
         "A worker sends what its script made (widgets, printed text, the line it is on) at "
-        "most this often, plus at once for the first output; a killed run keeps it.",
+        "most this often, plus at once for the first output of a run followed live; a "
+        "killed run keeps it.",
         ge=5,
         le=1000,
     )

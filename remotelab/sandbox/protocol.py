@@ -9,9 +9,10 @@ Run socket (one stream socketpair per run, server <-> worker): frames of a
 4-byte big-endian length and a UTF-8 JSON object with a ``"type"``::
 
     server -> worker  {"type": "job", "code", "limits", "widgets", "max_script_bytes",
-                       "functions", "device", "validate"}
+                       "functions", "device", "validate", "live"}
                       (limits and widgets: the run's sections of the settings,
-                       remotelab.config.SandboxSettings and WidgetSettings)
+                       remotelab.config.SandboxSettings and WidgetSettings; live:
+                       someone follows the run, its first output goes at once)
     worker -> server  {"type": "output", "widgets", "stdout", "line", "sample"}
                       (new widgets and text since the last one, batched; worker/live.py)
                       {"type": "call", "name", "args", "kwargs", "line"}
@@ -48,6 +49,7 @@ Every message from a worker is untrusted: readers check types and sizes.
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import struct
@@ -84,16 +86,17 @@ class Job:
     widgets: WidgetSettings = field(default_factory=WidgetSettings)
     max_script_bytes: int = ScriptSettings().max_script_bytes
 
-    def to_message(self, *, device: bool, validate: bool) -> dict[str, Any]:
+    def to_message(self, *, device: bool, validate: bool, live: bool = True) -> dict[str, Any]:
         return {
             "type": "job",
             "code": self.code,
-            "limits": asdict(self.limits),
-            "widgets": asdict(self.widgets),
+            "limits": _fields(self.limits),
+            "widgets": _fields(self.widgets),
             "max_script_bytes": self.max_script_bytes,
             "functions": list(self.functions),
             "device": device,
             "validate": validate,
+            "live": live,
         }
 
     @classmethod
@@ -111,6 +114,16 @@ class Job:
             WidgetSettings(**message["widgets"]),
             int(message["max_script_bytes"]),
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _section_fields(section: SandboxSettings | WidgetSettings) -> dict[str, Any]:
+    return asdict(section)
+
+
+def _fields(section: SandboxSettings | WidgetSettings) -> dict[str, Any]:
+    """``asdict(section)``, a copy of a cached one (every run of a pool sends the same)."""
+    return dict(_section_fields(section))
 
 
 def source_size_error(source: str, max_source_bytes: int) -> RunError | None:

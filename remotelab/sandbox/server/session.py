@@ -202,7 +202,9 @@ class RunSession:
         loop = asyncio.get_running_loop()
         job = dataclasses.replace(self._job, code=code)
         message = job.to_message(
-            device=self._device_call is not None, validate=self._validate_function is not None
+            device=self._device_call is not None,
+            validate=self._validate_function is not None,
+            live=self._control is not None and self._control.on_output is not None,
         )
         started = loop.time()
         outcome: dict[str, Any] | None = None

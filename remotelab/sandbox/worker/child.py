@@ -129,7 +129,13 @@ def worker_main(
         interval = job.limits.live_interval_ms / 1000
 
         def live(collector: WidgetCollector, output: Output) -> Live:
-            channel.live = Live(channel.send, collector, output, interval)
+            channel.live = Live(
+                channel.send,
+                collector,
+                output,
+                interval,
+                first_at_once=message.get("live") is not False,
+            )
             return channel.live
 
         result = execute(
