@@ -90,8 +90,8 @@ class Job:
         return {
             "type": "job",
             "code": self.code,
-            "limits": _fields(self.limits),
-            "widgets": _fields(self.widgets),
+            "limits": section_fields(self.limits),
+            "widgets": section_fields(self.widgets),
             "max_script_bytes": self.max_script_bytes,
             "functions": list(self.functions),
             "device": device,
@@ -121,7 +121,7 @@ def _section_fields(section: SandboxSettings | WidgetSettings) -> dict[str, Any]
     return asdict(section)
 
 
-def _fields(section: SandboxSettings | WidgetSettings) -> dict[str, Any]:
+def section_fields(section: SandboxSettings | WidgetSettings) -> dict[str, Any]:
     """``asdict(section)``, a copy of a cached one (every run of a pool sends the same)."""
     return dict(_section_fields(section))
 

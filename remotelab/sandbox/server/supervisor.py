@@ -14,12 +14,12 @@ import logging
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from remotelab.config import SandboxSettings
-from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES
+from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES, section_fields
 from remotelab.sandbox.server.errors import SandboxUnavailable
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class ZygoteProcess:
         self._next_id += 1
         handle = RunHandle(self._next_id, self._loop.create_future())
         self._runs[handle.run_id] = handle
-        message = {"op": "run", "id": handle.run_id, "limits": asdict(limits)}
+        message = {"op": "run", "id": handle.run_id, "limits": section_fields(limits)}
         await self._send(message, run_socket.fileno())
         return handle
 
