@@ -3,6 +3,8 @@ compiled code and nothing else, the bound holds."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Any
 
 import pytest
@@ -119,3 +121,19 @@ async def test_a_spare_has_the_scripts_compiled_before_it_was_forked() -> None:
         {"hits": 0, "misses": 1},
         {"hits": 1, "misses": 0},
     ]
+
+
+async def test_the_offer_pipe_is_closed_before_the_script_runs() -> None:
+    async with SandboxPool(NO_SPARE, function_names=()) as pool:
+        control = RunControl("u")
+        task = asyncio.create_task(pool.run("print(1)\nwhile True:\n    pass\n", control=control))
+        for _ in range(500):
+            if control.worker_pid:
+                break
+            await asyncio.sleep(0.01)
+        assert control.worker_pid is not None
+        await asyncio.sleep(0.05)
+        fds = {int(fd) for fd in os.listdir(f"/proc/{control.worker_pid}/fd")}
+        control.cancel()
+        assert (await task).status == "cancelled"
+    assert fds == {0, 1, 2, 3}  # stdio on /dev/null and the run socket: no pipe to the zygote
