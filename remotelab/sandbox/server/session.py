@@ -1,5 +1,9 @@
 """One run, server side: send the job, serve the worker's calls, enforce the wall clock.
 
+A run answers as soon as its worker's result arrives (with the worker's own usage);
+the worker's exit is awaited afterwards (:meth:`RunSession.reaped`, the pool keeps the
+run's slot until then). A run the server or the kernel ends waits for the exit first.
+
 The worker is untrusted: every message it sends is checked (type, size,
 shape) before use, instrument calls are counted here (the worker's own count
 is only for a quick message), and button function strings in its result are
