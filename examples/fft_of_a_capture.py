@@ -9,5 +9,6 @@ x, y = capture1('CH1', 2000, timegap)
 spectrum = np.abs(np.fft.rfft(y - np.mean(y)))
 freqs = np.fft.rfftfreq(len(y), timegap * 1e-6)
 peak = freqs[np.argmax(spectrum)]
-plot(freqs[:200] / 1000, spectrum[:200], name='spectrum')
+plot(freqs[:200] / 1000, spectrum[:200], name='spectrum', labels=['CH1'],
+     x_label='Frequency (kHz)', y_label='Amplitude')
 print('peak at %.0f Hz' % peak)

@@ -10,5 +10,6 @@ for f in freqs:
     timegap = max(0.5, 1e6 / f / 100)
     x, y = capture1('CH1', 1000, timegap)
     amplitudes.append(np.max(y) - np.min(y))
-plot(np.log10(freqs), amplitudes, name='response')
+plot(np.log10(freqs), amplitudes, name='response', labels=['CH1'],
+     x_label='Frequency: 10^x Hz', y_label='Peak to peak (V)')
 print('amplitudes (V): ' + ', '.join(['%.2f' % a for a in amplitudes]))

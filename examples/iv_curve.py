@@ -10,5 +10,6 @@ for i in currents:
     volts.append(get_voltage('AN4'))
 set_pcs(0)
 fit = np.polyfit(currents, volts, 1)
-plot(currents * 1e3, volts, np.polyval(fit, currents), name='iv')
+plot(currents * 1e3, volts, np.polyval(fit, currents), name='iv', labels=['AN4', 'fit'],
+     x_label='Current (mA)', y_label='Voltage (V)')
 print('fitted resistance: %.0f ohm' % fit[0])

@@ -9,6 +9,6 @@ tau = r * c
 t = np.linspace(0, 5 * tau, 200)
 v = 3.3 * (1 - np.exp(-t / tau))
 slope = np.polyfit(t[:-1], np.log(1 - v[:-1] / 3.3), 1)[0]
-plot(t * 1e6, v, name='charging')
+plot(t * 1e6, v, name='charging', labels=['V(CAP)'], x_label='Time (µs)', y_label='Voltage (V)')
 print('R = %.0f ohm, C = %.3g F' % (r, c))
 print('tau = R*C = %.2f us, fitted tau = %.2f us' % (tau * 1e6, -1e6 / slope))

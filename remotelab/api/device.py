@@ -68,6 +68,11 @@ async def run_function(data: FunctionRunIn) -> Response:
 
     The call runs in your context: the bench's outputs with the ones you set (others' settings
     never reach you). `changed` names the outputs the call changed, e.g. `["SI1"]`.
+
+    `unit` is the unit of the result (`GET /v1/functions`, e.g. `"F"` for
+    `get_capacitance()`; for a capture, of its y lists), or null. A capture's answer also
+    carries `plot`: axis labels and the legend (`{"x_label": "Time (µs)", "y_label":
+    "Voltage (V)", "labels": ["CH1", "CH2"]}`).
     """
     user = await authenticate()
     state = lab()
@@ -85,7 +90,11 @@ async def run_function(data: FunctionRunIn) -> Response:
         "notes": outcome.notes,
         "elapsed_ms": outcome.elapsed_ms,
         "changed": list(outcome.changed),
+        "unit": call.function.returns.unit or None,
     }
+    labels = call.function.plot_labels(call.args)
+    if labels is not None:
+        body["plot"] = labels
     if series is not None:
         body["series"] = series
     # A Response, not a dict: quart-schema would build a pydantic adapter per dict returned;

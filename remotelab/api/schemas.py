@@ -392,6 +392,12 @@ class FunctionRunIn(Strict):
     )
 
 
+class PlotLabels(BaseModel):
+    x_label: str = Field(examples=["Time (µs)"])
+    y_label: str = Field(examples=["Voltage (V)"])
+    labels: list[str] = Field(examples=[["CH1", "CH2"]], description="One per y list.")
+
+
 class FunctionRunOut(BaseModel):
     function: str = Field(examples=["get_voltage"])
     result: Any = Field(examples=[1.2345])
@@ -401,6 +407,14 @@ class FunctionRunOut(BaseModel):
         examples=[["SI1"]],
         description="The outputs whose value the call changed in your context (empty for "
         "readings).",
+    )
+    unit: str | None = Field(
+        examples=["V"],
+        description="The unit of the result (of a capture's y lists), as `GET /v1/functions` "
+        "lists it; null when it has none.",
+    )
+    plot: PlotLabels | None = Field(
+        default=None, description="For a capture: how to label a plot of it."
     )
     series: list[Any] | None = None
 

@@ -46,9 +46,12 @@ Deliver = Callable[[FrameBody, int, float, float, float, Collection[str]], None]
 
 
 class Report(Protocol):
-    """``report(code, message)``: a status or an error for the subscribers (but ``skip``)."""
+    """``report(code, message)``: a status or an error for the subscribers (but ``skip``;
+    only those of the users in ``only`` when it is given)."""
 
-    def __call__(self, code: str, message: str, *, skip: str | None = None) -> None: ...
+    def __call__(
+        self, code: str, message: str, *, skip: str | None = None, only: Collection[str] = ()
+    ) -> None: ...
 
 
 Users = Callable[[], list[str]]
@@ -93,6 +96,8 @@ class Loop:
         self.period = 1.0 / min(rate, max_fps) if max_fps > 0 else 0.0
         self.seq = 0
         self.frames = 0
+        #: Users whose last capture did not cross the trigger level (told "waiting").
+        self.untriggered: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         #: The task :meth:`cancel` cancelled, for :meth:`ended` to wait on.
         self._ending: asyncio.Task[None] | None = None
@@ -220,6 +225,7 @@ class Loop:
                 for members, raw in results:  # one capture per distinct context
                     body, x0, dx = self._encode(raw)
                     self.deliver(body, self.seq, stamp, x0, dx, members)
+                    self._check_trigger(raw, members)
                 self.seq += 1
                 self.frames += 1
                 if delay > 0:
@@ -241,6 +247,33 @@ class Loop:
         if holder in users:
             return holder, [holder]
         return None
+
+    def _check_trigger(self, raw: Any, members: Collection[str]) -> None:
+        """Tell subscribers when their captures stop (and start again) crossing the trigger
+        level: a capture that never crosses it began on the trigger's timeout."""
+        config = self.config
+        if not isinstance(config, ScopeConfig):
+            return
+        seen = config.trigger_seen(raw[1:])
+        if seen is None:
+            return
+        members = set(members)
+        if seen:
+            back = members & self.untriggered
+            self.untriggered -= back
+            if back:
+                self.report("triggered", "triggered: the signal crosses the level", only=back)
+            return
+        new = members - self.untriggered
+        self.untriggered |= new
+        if new:
+            channel = config.trigger_channel or config.trace_names()[0]
+            self.report(
+                "waiting_for_trigger",
+                f"waiting for trigger: {channel} never crosses {config.trigger:g} V; "
+                "showing captures that started without it",
+                only=new,
+            )
 
     def _report_held(self, holder: str) -> None:
         hold = self.instrument.owner.hold_status(None)

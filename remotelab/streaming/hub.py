@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[str | bytes], Awaitable[None]]
 
+#: Codes a loop reports as a ``status`` (the stream goes on); any other code is an ``error``.
+STATUS_CODES = ("resumed", "held", "waiting_for_trigger", "triggered")
+
 
 class Client:
     """One websocket connection of one user."""
@@ -221,6 +224,7 @@ class Hub:
             loop.start()
         self._subscribers[key][client] = sub.id
         client.subscriptions[sub.id] = key
+        self._loops[key].untriggered.discard(client.user)  # a new subscription is told again
         client.offer_text(
             text(
                 "subscribed",
@@ -271,10 +275,12 @@ class Hub:
     def _reporter(self, key: tuple[Any, ...]) -> Report:
         subscribers = self._subscribers[key]
 
-        def report(code: str, message: str, *, skip: str | None = None) -> None:
-            kind = "status" if code in ("resumed", "held") else "error"
+        def report(
+            code: str, message: str, *, skip: str | None = None, only: Collection[str] = ()
+        ) -> None:
+            kind = "status" if code in STATUS_CODES else "error"
             for client, sub_id in list(subscribers.items()):
-                if client.user == skip:
+                if client.user == skip or (only and client.user not in only):
                     continue
                 try:
                     client.offer_text(text(kind, id=sub_id, code=code, message=message))

@@ -29,12 +29,14 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from remotelab.device.functions.hardware import trace_names
 from remotelab.errors import InputError
 
 MAGIC = b"RLF1"
@@ -44,6 +46,8 @@ HEADER = struct.Struct("<4sBBHIQdff")
 INSTRUMENTS = ("oscilloscope", "multimeter", "logic_analyzer")
 MAX_ID_CHARS = 64
 MAX_DEPTH = 32  # arrays and objects nested in one client message
+#: Volts above the trigger level a triggered trace may start at (noise, a 10-bit step of CH1).
+TRIGGER_SLACK = 0.1
 
 Instrument = Literal["oscilloscope", "multimeter", "logic_analyzer"]
 
@@ -71,6 +75,37 @@ class ScopeConfig:
             "trigger": self.trigger,
             "trigger_channel": self.trigger_channel,
         }
+
+    def trace_names(self) -> list[str]:
+        """The inputs of a frame's traces, in order."""
+        if isinstance(self.channels, str):
+            return [self.channels]
+        return trace_names(self.channels)
+
+    def trigger_seen(self, traces: Sequence[npt.ArrayLike]) -> bool | None:
+        """Whether a capture with a trigger level shows the trigger on the trigger channel's
+        trace: it crosses the level (samples below it and at or above it), or it starts at
+        the level (within one sample's rise and :data:`TRIGGER_SLACK`), as a capture that
+        began on a rising edge does when it is shorter than the signal's rise. False: the
+        capture started on the trigger's timeout (free-running) — the level is above the
+        trace, or below the whole of it. None: no trigger, or the trigger channel is not
+        among the traces."""
+        if self.trigger is None:
+            return None
+        names = self.trace_names()
+        channel = self.trigger_channel or names[0]
+        if channel not in names or names.index(channel) >= len(traces):
+            return None
+        trace = np.asarray(traces[names.index(channel)], dtype=np.float64)
+        if trace.size == 0:
+            return None
+        level = self.trigger
+        if trace.max() < level:
+            return False
+        if trace.min() < level:
+            return True
+        rise = abs(float(trace[1] - trace[0])) if trace.size > 1 else 0.0
+        return bool(trace[0] - level <= rise + TRIGGER_SLACK)
 
 
 @dataclass(frozen=True)

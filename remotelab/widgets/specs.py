@@ -210,8 +210,20 @@ class WidgetCollector:
 
     # ------------------------------------------------------------------ plot
 
-    def plot(self, x: object, *ys: object, name: str = "myPlot") -> str:
+    def plot(
+        self,
+        x: object,
+        *ys: object,
+        name: str = "myPlot",
+        labels: object = None,
+        x_label: object = None,
+        y_label: object = None,
+    ) -> str:
         """Add ``{"type": "plot", "name": ..., "data": [series, ...]}``, one series per y.
+
+        Optional (remotelab's, only when given): ``x_label`` and ``y_label`` name the axes
+        (``"Time (µs)"``), ``labels`` the series in the legend (``["CH1", "CH2"]``, one
+        string per y).
 
         Series i is ``[[x0, yi0], [x1, yi1], ...]``. ``plot(y)`` alone plots y
         against its index 0, 1, 2, ... (as pslab-remote did). Values become
@@ -247,6 +259,12 @@ class WidgetCollector:
                         "they must be the same length"
                     )
                 columns.append(column)
+        names = self._check_labels(labels, len(columns))
+        axes = {
+            key: self._check_attr(value, f"plot: {key}")
+            for key, value in (("x_label", x_label), ("y_label", y_label))
+            if value is not None
+        }
         self._check_room(1)
 
         total = len(xs) * len(columns)
@@ -260,6 +278,12 @@ class WidgetCollector:
             for column in columns
         ]
         widget: PlotWidget = {"type": "plot", "name": self._unique(name), "data": data}
+        if "x_label" in axes:
+            widget["x_label"] = axes["x_label"]
+        if "y_label" in axes:
+            widget["y_label"] = axes["y_label"]
+        if names is not None:
+            widget["labels"] = names
         if keep is not None:
             widget["decimated"] = True
             widget["original_points"] = total
@@ -331,6 +355,15 @@ class WidgetCollector:
                 f"{what} has {len(text)} characters; the limit is {self.limits.max_name_chars}"
             )
         return text
+
+    def _check_labels(self, labels: object, count: int) -> list[str] | None:
+        if labels is None:
+            return None
+        if isinstance(labels, str) or not isinstance(labels, list | tuple):
+            raise InputError("plot: labels must be a list of strings, one per y")
+        if len(labels) != count:
+            raise InputError(f"plot: {len(labels)} labels for {count} series; give one label per y")
+        return [self._check_attr(label, f"plot: labels[{i}]") for i, label in enumerate(labels)]
 
     def _check_stacking(self, stacking: object) -> str:
         text = _require_str(stacking, "button: stacking")

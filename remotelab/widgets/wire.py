@@ -82,6 +82,12 @@ class PlotWidget(TypedDict):
     type: Literal["plot"]
     name: str
     data: list[Series]
+    x_label: NotRequired[str]
+    """Optional: the x axis's label, e.g. ``"Time (µs)"``."""
+    y_label: NotRequired[str]
+    """Optional: the y axis's label, e.g. ``"Voltage (V)"``."""
+    labels: NotRequired[list[str]]
+    """Optional: the legend, one name per series."""
     decimated: NotRequired[bool]
     """Present (true) when the series were thinned to ``max_plot_points``."""
     original_points: NotRequired[int]

@@ -143,3 +143,23 @@ async def test_a_device_fault_is_503_and_the_server_recovers(
             break
         await asyncio.sleep(0.01)
     assert (await run(client, a, "get_voltage('CH1')")).status_code == 200
+
+
+async def test_a_result_carries_its_unit_and_a_capture_its_plot_labels(
+    client: Client, signup: Signup
+) -> None:
+    a = await signup("a@example.org")
+    capacitance = await (await run(client, a, "get_capacitance()")).get_json()
+    assert capacitance["unit"] == "F"
+    assert "plot" not in capacitance
+    version = await (await run(client, a, "get_version()")).get_json()
+    assert version["unit"] is None
+    capture = await (await run(client, a, "capture2(20, 10)", stacking="xyy")).get_json()
+    assert capture["unit"] == "V"
+    assert capture["plot"] == {
+        "x_label": "Time (µs)",
+        "y_label": "Voltage (V)",
+        "labels": ["CH1", "CH2"],
+    }
+    one = await (await run(client, a, "oscilloscope_capture('CH3', 20, 2)")).get_json()
+    assert one["plot"]["labels"] == ["CH3"]

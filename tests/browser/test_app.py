@@ -115,9 +115,9 @@ async def test_student_flow(page: Page) -> None:
     await page.get_by_role("button", name="Run", exact=True).click()
     await page.get_by_label("Function string").fill("get_voltage('CH3')")
     await page.get_by_role("button", name="Run", exact=True).click()
-    # PV1 is wired to CH3; the reading carries a little noise, shown with 3 decimals.
+    # PV1 is wired to CH3; a little noise; 3 significant digits and the unit.
     result = page.get_by_test_id("function-result")
-    await expect(result).to_have_text(re.compile(r"^2\.(4|5)\d\d$"), timeout=5000)
+    await expect(result).to_have_text(re.compile(r"^2\.(4|5)\d V$"), timeout=5000)
     await shot(page, "02-home")
 
     # A script with a button and an xyy plot; the button re-plots two series.

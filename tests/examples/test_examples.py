@@ -153,6 +153,8 @@ async def test_oscilloscope_trigger(client: Client, signup: Signup) -> None:
     assert abs(number_after(body["stdout"], "starts at")) < 0.1
     assert "rising: True" in body["stdout"]
     assert len(body["widgets"][0]["data"]) == 2  # triggered and free-running traces
+    assert body["widgets"][0]["labels"] == ["CH1 triggered", "CH1 free"]
+    assert body["widgets"][0]["x_label"] == "Time (µs)"
 
 
 async def test_rc_time_constant(client: Client, signup: Signup) -> None:

@@ -219,3 +219,62 @@ async def test_unsubscribing_does_not_swallow_the_handlers_own_cancellation(hub:
         await handler
     assert hub.loop_count() == 0
     await hub.disconnect(client)
+
+
+async def test_a_trigger_level_never_crossed_is_reported_once_then_its_end(hub: Hub) -> None:
+    """The bench's SI1 on CH1 swings ±3.3 V: 5 V is never reached, 0 V is."""
+    got: list[bytes | str] = []
+
+    async def send(data: bytes | str) -> None:
+        got.append(data)
+
+    client = hub.connect("u")
+    sender = asyncio.create_task(client.send_loop(send))
+
+    def texts(code: str) -> list[dict[str, Any]]:
+        found = [json.loads(d) for d in got if isinstance(d, str)]
+        return [m for m in found if m.get("code") == code]
+
+    async def frames_after(count: int) -> None:
+        for _ in range(300):
+            await asyncio.sleep(0.01)
+            if sum(isinstance(d, bytes) for d in got) >= count:
+                return
+        raise AssertionError("no frames")
+
+    high = ScopeConfig(2, 200, 2.0, trigger=5.0, trigger_channel="CH1")
+    await hub.subscribe(client, Subscribe("high", "oscilloscope", high))
+    await frames_after(5)
+    (waiting,) = texts("waiting_for_trigger")  # told once, frames go on
+    assert waiting == {
+        "type": "status",
+        "id": "high",
+        "code": "waiting_for_trigger",
+        "message": "waiting for trigger: CH1 never crosses 5 V; showing captures that "
+        "started without it",
+    }
+    assert texts("triggered") == []
+    await hub.unsubscribe(client, "high")
+    got.clear()
+    low = ScopeConfig(2, 200, 2.0, trigger=0.0, trigger_channel="CH2")
+    await hub.instrument.run("u", "set_sine2(1000)")
+    await hub.subscribe(client, Subscribe("low", "oscilloscope", low))
+    await frames_after(5)
+    assert texts("waiting_for_trigger") == [] and texts("triggered") == []
+    sender.cancel()
+    await hub.disconnect(client)
+
+
+def test_trigger_seen_is_a_crossing_of_the_level_on_the_trigger_channel() -> None:
+    import numpy as np
+
+    sine = np.sin(np.linspace(0, 6, 100)) * 3.3
+    config = ScopeConfig(2, 100, 1.0, trigger=1.0, trigger_channel="CH2")
+    assert config.trigger_seen([np.zeros(100), sine]) is True
+    assert config.trigger_seen([sine, np.zeros(100)]) is False  # CH2 stays at 0 V
+    assert config.trigger_seen([sine, np.full(100, 2.0)]) is False  # always above: no edge
+    assert config.trigger_seen([sine, np.linspace(1.02, 3, 100)]) is True  # starts at it
+    assert ScopeConfig(1, 100, 1.0, trigger=1.0).trigger_seen([sine]) is True  # channel one
+    assert ScopeConfig(1, 100, 1.0, trigger=1.0, trigger_channel="CH2").trigger_seen([sine]) is None
+    assert ScopeConfig("MIC", 100, 1.0, trigger=4.0).trigger_seen([sine]) is False
+    assert ScopeConfig(1, 100, 1.0).trigger_seen([sine]) is None  # no trigger

@@ -429,6 +429,46 @@ def test_plot_extra_ys_add_series() -> None:
     ]
 
 
+def test_plot_labels_are_optional_keys_added_only_when_given() -> None:
+    c = collector()
+    c.plot([0, 1], [2, 3], [4, 5], labels=("CH1", "CH2"), x_label="Time (µs)", y_label="V")
+    assert ws(c)[0] == {
+        "type": "plot",
+        "name": "myPlot",
+        "data": [[[0.0, 2.0], [1.0, 3.0]], [[0.0, 4.0], [1.0, 5.0]]],
+        "x_label": "Time (µs)",
+        "y_label": "V",
+        "labels": ["CH1", "CH2"],
+    }
+    c.plot([0, 1], [2, 3], x_label="t (s)")
+    assert ws(c)[1] == {
+        "type": "plot",
+        "name": "myPlot1",
+        "data": [[[0.0, 2.0], [1.0, 3.0]]],
+        "x_label": "t (s)",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"labels": "CH1"}, "plot: labels must be a list of strings, one per y"),
+        ({"labels": ["CH1", "CH2"]}, "plot: 2 labels for 1 series; give one label per y"),
+        ({"labels": [1]}, r"plot: labels\[0\] must be a string, not int"),
+        ({"labels": ["x" * 101]}, r"plot: labels\[0\] has 101 characters; the limit is 100"),
+        ({"x_label": 3}, "plot: x_label must be a string, not int"),
+        ({"y_label": "y" * 101}, "plot: y_label has 101 characters; the limit is 100"),
+    ],
+)
+def test_bad_plot_labels_are_errors_and_add_nothing(
+    kwargs: dict[str, object], message: str
+) -> None:
+    c = collector()
+    with pytest.raises(InputError, match=message):
+        c.plot([0, 1], [2, 3], **kwargs)  # type: ignore[arg-type]
+    assert c.widgets == []
+
+
 def test_plot_of_y_alone_uses_the_index_as_x() -> None:
     c = collector()
     c.plot([3.5, 4.5, 5.5])

@@ -1,6 +1,6 @@
 // The shared table of cases (remotelab/widgets/stacking_cases.json), as the Python reference runs it.
 import cases from "../../remotelab/widgets/stacking_cases.json";
-import { StackingError, formatNumber, stack } from "./stacking";
+import { StackingError, stack } from "./stacking";
 
 describe("stacking, with the Python reference's table", () => {
   for (const c of (cases as any).cases) {
@@ -16,14 +16,6 @@ describe("stacking, with the Python reference's table", () => {
       } else {
         expect(stack(c.result, c.stacking)).toEqual(c.expected);
       }
-    });
-  }
-});
-
-describe("display_number, with the same table", () => {
-  for (const c of (cases as any).format_number_cases) {
-    it(`${JSON.stringify(c.value)} shows ${c.expected}`, () => {
-      expect(formatNumber(c.value)).toBe(c.expected);
     });
   }
 });

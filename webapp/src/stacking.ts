@@ -1,5 +1,5 @@
-// Stacking and number display: the same rules as remotelab/widgets/stacking.py and
-// display.py, checked against the same table (remotelab/widgets/stacking_cases.json).
+// Stacking: the same rules as remotelab/widgets/stacking.py, checked against the same
+// table (remotelab/widgets/stacking_cases.json). Numbers on screen: units.ts.
 
 export type Point = [number | null, number | null];
 export type Series = Point[];
@@ -97,11 +97,4 @@ function alreadyStacked(result: unknown, stacking: string): Series[] {
       ] as Point;
     });
   });
-}
-
-/** What a display_number target shows: 3 decimals; text (an error) as it is. */
-export function formatNumber(value: unknown): string {
-  if (typeof value === "number") return value.toFixed(3);
-  if (typeof value === "string") return value;
-  return JSON.stringify(value ?? null);
 }

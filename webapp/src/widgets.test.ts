@@ -1,5 +1,6 @@
 // The widget renderer on pslab-remote's JSON (docs/reference/widgets.md), buttons pressed.
-import { renderWidgets } from "./widgets";
+import { seriesLabel, unitOf } from "./plot";
+import { plotLabels, renderWidgets } from "./widgets";
 
 const widgets = [
   { type: "text", name: "print", value: ["v=", "1.5"] },
@@ -39,14 +40,14 @@ describe("renderWidgets", () => {
     const calls: string[] = [];
     const call = async (fn: string) => {
       calls.push(fn);
-      return { result: fn.startsWith("get_voltage") ? 1.23456 : "PSLab V6" };
+      return fn.startsWith("get_voltage") ? { result: 1.23456, unit: "V" } : { result: "PSLab V6", unit: null };
     };
     const { targets } = renderWidgets(widgets as any, call);
     (targets.get("button-id") as HTMLButtonElement).click();
     (targets.get("button-id1") as HTMLButtonElement).click();
     await settle();
     expect(calls).toEqual(["get_voltage('CH1')", "get_version()"]);
-    expect(targets.get("button-id-label")!.textContent).toBe("1.235");
+    expect(targets.get("button-id-label")!.textContent).toBe("1.23 V");
     expect(targets.get("button-id1-label")!.textContent).toBe("PSLab V6");
   });
 
@@ -58,5 +59,28 @@ describe("renderWidgets", () => {
     (targets.get("button-id") as HTMLButtonElement).click();
     await settle();
     expect(targets.get("button-id-label")!.textContent).toBe("the instrument stopped answering");
+  });
+
+  it("shows a display_number result with its unit and an SI prefix", async () => {
+    const call = async () => ({ result: 1.004e-9, unit: "F" });
+    const { targets } = renderWidgets(widgets as any, call);
+    (targets.get("button-id") as HTMLButtonElement).click();
+    await settle();
+    expect(targets.get("button-id-label")!.textContent).toBe("1.00 nF");
+  });
+
+  it("takes a plot's labels from its optional keys, and names series without them", () => {
+    const mine = { type: "plot", name: "mine", x_label: "Time (s)", y_label: "Charge (V)", labels: ["CAP"], data: [] };
+    expect(plotLabels(mine)).toEqual({ x_label: "Time (s)", y_label: "Charge (V)", labels: ["CAP"] });
+    expect(plotLabels({ type: "plot", name: "bare", data: [] })).toEqual({});
+    expect([0, 1].map((i) => seriesLabel({}, i, 2))).toEqual(["y1", "y2"]);
+    expect(seriesLabel({}, 0, 1)).toBe("y");
+    expect(seriesLabel({ labels: ["CH1", "CH2"] }, 1, 2)).toBe("CH2");
+    expect(unitOf("Voltage (V)")).toBe("V");
+    expect(unitOf("Time (µs)")).toBe("µs");
+    expect(unitOf("Frequency (kHz)")).toBe("kHz");
+    expect(unitOf("Frequency: 10^x Hz")).toBeNull();
+    expect(unitOf("Amplitude")).toBeNull();
+    expect(unitOf(undefined)).toBeNull();
   });
 });

@@ -2,8 +2,10 @@
 import { api } from "./api";
 import type { Widget } from "./api";
 import { Plot } from "./plot";
-import { formatNumber, stack } from "./stacking";
+import type { PlotLabels } from "./plot";
+import { stack } from "./stacking";
 import type { Series } from "./stacking";
+import { displayNumber } from "./units";
 
 export interface Rendered {
   root: HTMLElement;
@@ -16,6 +18,15 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""):
   if (cls) node.className = cls;
   if (text) node.textContent = text;
   return node;
+}
+
+/** A plot widget's optional labels (docs/reference/widgets.md); pslab-remote's have none. */
+export function plotLabels(w: Widget): PlotLabels {
+  const labels: PlotLabels = {};
+  if (typeof w.x_label === "string") labels.x_label = w.x_label;
+  if (typeof w.y_label === "string") labels.y_label = w.y_label;
+  if (Array.isArray(w.labels)) labels.labels = w.labels.map(String);
+  return labels;
 }
 
 /** Render ``widgets`` into a new element; buttons call the instrument when pressed. */
@@ -39,7 +50,7 @@ export function renderWidgets(widgets: Widget[], call = runFunction): Rendered {
       node = el("div", "widget-plot");
       const host = el("div");
       node.appendChild(host);
-      plots.set(w.name, new Plot(host, w.data as Series[]));
+      plots.set(w.name, new Plot(host, w.data as Series[], plotLabels(w)));
     } else {
       node = el("div", "widget-unknown", `unknown widget ${w.type}`);
     }
@@ -50,12 +61,20 @@ export function renderWidgets(widgets: Widget[], call = runFunction): Rendered {
   return { root, targets, plots };
 }
 
-export type Call = (fn: string, stacking?: string) => Promise<{ result: unknown; series?: Series[] }>;
+/** What POST /v1/functions/run answers: the result, its unit, a capture's plot labels. */
+export interface CallAnswer {
+  result: unknown;
+  series?: Series[];
+  unit?: string | null;
+  plot?: PlotLabels;
+}
 
-export async function runFunction(fn: string, stacking?: string) {
+export type Call = (fn: string, stacking?: string) => Promise<CallAnswer>;
+
+export async function runFunction(fn: string, stacking?: string): Promise<CallAnswer> {
   const body: Record<string, unknown> = { function: fn };
   if (stacking) body.stacking = stacking;
-  return api<{ result: unknown; series?: Series[] }>("/v1/functions/run", "POST", body);
+  return api<CallAnswer>("/v1/functions/run", "POST", body);
 }
 
 async function pressButton(
@@ -73,11 +92,13 @@ async function pressButton(
       const answer = await call(w.action.endpoint, success.stacking ?? "xy");
       const series = answer.series ?? stack(answer.result, success.stacking ?? "xy");
       const plot = plots.get(success.target);
-      if (plot) plot.update(series);
+      // A capture names its axes and channels; a plot the script labelled keeps its labels.
+      const own = plot && (plot.labels.x_label || plot.labels.y_label || plot.labels.labels);
+      if (plot) plot.update(series, own ? undefined : answer.plot);
       else if (target) target.textContent = "no plot named " + success.target;
     } else {
       const answer = await call(w.action.endpoint);
-      const text = success.type === "display_number" ? formatNumber(answer.result) : String(answer.result);
+      const text = success.type === "display_number" ? displayNumber(answer.result, answer.unit) : String(answer.result);
       if (target) target.textContent = text;
     }
   } catch (error) {

@@ -33,6 +33,7 @@ from remotelab.device.functions.hardware import (
     pin,
     samples_param,
     timegap_param,
+    trace_names,
 )
 from remotelab.device.functions.params import REQUIRED, Param
 from remotelab.device.functions.registry import Check, Function, Returns, legacy
@@ -72,7 +73,8 @@ def _capture_remapped(channels: int, what: str, limits: FunctionSettings) -> Fun
                 "CH1",
             ),
         ),
-        returns=Returns("traces", f"[x, {ys}]: x in µs, y in volts."),
+        returns=Returns("traces", f"[x, {ys}]: x in µs, y in volts.", "V"),
+        trace_names=lambda a: trace_names(channels, a["TraceOneRemap"]),
         binding=lambda sl, a: b.capture(sl, channels, a["TraceOneRemap"], a["ns"], a["tg"]),
         example=f"capture{channels}(50, 10)",
         category="oscilloscope",
@@ -214,7 +216,8 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
             name="capture1",
             doc="Capture one analog input (untriggered).",
             params=(pin("ch", ANALOG_INPUTS, analog), samples_param("ns"), timegap_param("tg")),
-            returns=Returns("traces", "[x, y]: x in µs, y in volts."),
+            returns=Returns("traces", "[x, y]: x in µs, y in volts.", "V"),
+            trace_names=lambda a: [a["ch"]],
             binding=lambda sl, a: b.capture(sl, 1, a["ch"], a["ns"], a["tg"]),
             example="capture1('CH1', 100, 10)",
             category="oscilloscope",

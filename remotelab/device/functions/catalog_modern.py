@@ -49,6 +49,7 @@ from remotelab.device.functions.hardware import (
     pin,
     samples_param,
     timegap_param,
+    trace_names,
     wait,
 )
 from remotelab.device.functions.params import Param
@@ -169,7 +170,10 @@ def functions(limits: FunctionSettings) -> list[Function]:
                     None,
                 ),
             ),
-            returns=Returns("traces", "[x, y1, ...]: x in µs, then volts per channel."),
+            returns=Returns("traces", "[x, y1, ...]: x in µs, then volts per channel.", "V"),
+            trace_names=lambda a: (
+                [a["channels"]] if isinstance(a["channels"], str) else trace_names(a["channels"])
+            ),
             binding=_scope_capture,
             example="oscilloscope_capture(2, 500, 2)",
             category="oscilloscope",

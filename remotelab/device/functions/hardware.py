@@ -69,6 +69,12 @@ MAX_EVENTS: Final = MAX_SAMPLES // 4  # LogicAnalyzer.capture: events per channe
 MAX_E2E_TIME: Final = (2**16 - 1) / 64e6 * 256
 
 
+def trace_names(channels: int, channel_one: str = "CH1") -> list[str]:
+    """The inputs of a capture's traces, in order: channel one, then CH2, CH3, MIC
+    (pslab samples them in that order; channel one may be remapped)."""
+    return [channel_one, "CH2", "CH3", "MIC"][:channels]
+
+
 def aliases_for(choices: Iterable[str]) -> dict[str, str]:
     """The old names that stand for one of ``choices``."""
     allowed = set(choices)

@@ -143,12 +143,17 @@ class Function:
     device_time: DeviceTime = field(default=fixed(QUICK, "the call"), repr=False)
     #: The expected device time of :attr:`example`, in ms (set by the catalog).
     example_ms: float | None = None
+    #: For a ``traces`` result: the inputs its y lists come from, from the checked arguments
+    #: (the legend of a plot of it, ``["CH1", "CH2"]``).
+    trace_names: Callable[[dict[str, Any]], list[str]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.shared and self.effects is not None:
             raise ValueError(f"{self.name}: a shared reading cannot set outputs")
         if self.category not in CATEGORIES:
             raise ValueError(f"{self.name}: unknown category {self.category!r}")
+        if (self.returns.kind == "traces") != (self.trace_names is not None):
+            raise ValueError(f"{self.name}: trace_names goes with a 'traces' result, and only")
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: duplicate parameter names")
@@ -185,6 +190,18 @@ class Function:
         Raises whatever pslab raises (``TimeoutError``, ``RuntimeError``...).
         """
         return self.binding(sciencelab, copy.deepcopy(args))
+
+    def plot_labels(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        """How to label a plot of a call's result, for a ``traces`` result (else None):
+        ``{"x_label": "Time (µs)", "y_label": "Voltage (V)", "labels": ["CH1", "CH2"]}``,
+        the keys of a ``plot`` widget (docs/reference/widgets.md)."""
+        if self.trace_names is None:
+            return None
+        return {
+            "x_label": "Time (µs)",
+            "y_label": f"Voltage ({self.returns.unit})" if self.returns.unit else "Voltage",
+            "labels": self.trace_names(args),
+        }
 
     def describe(self) -> dict[str, Any]:
         """This function as JSON for ``GET /v1/functions``."""

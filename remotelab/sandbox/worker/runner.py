@@ -112,8 +112,19 @@ def widget_functions(
         made()
         return made_name
 
-    def plot(x: object, *ys: object, name: str = "myPlot") -> str:
-        name = str(_widget_call(collector.plot, x, *ys, name=name))
+    def plot(
+        x: object,
+        *ys: object,
+        name: str = "myPlot",
+        labels: object = None,
+        x_label: object = None,
+        y_label: object = None,
+    ) -> str:
+        name = str(
+            _widget_call(
+                collector.plot, x, *ys, name=name, labels=labels, x_label=x_label, y_label=y_label
+            )
+        )
         made()
         return name
 

@@ -124,3 +124,55 @@ def test_shared_readings_are_calls_that_return_a_reading() -> None:
     assert registry.get("get_voltage").shared  # type: ignore[union-attr]
     assert not registry.get("set_sine1").shared  # type: ignore[union-attr]
     assert not registry.get("countPulses").shared  # type: ignore[union-attr]
+
+
+# Results that are measured quantities, by unit; everything else returns no unit (a count,
+# a state, a string) or several quantities at once (DutyCycle's [period, duty]).
+UNITS = {
+    "V": {
+        "measure_voltage",
+        "get_voltage",
+        "get_average_voltage",
+        "set_pv1",
+        "set_pv2",
+        "set_pv3",
+        "get_pv1",
+        "get_pv2",
+        "get_pv3",
+        "oscilloscope_capture",
+        "capture1",
+        "capture2",
+        "capture4",
+    },
+    "A": {"set_pcs", "get_pcs"},
+    "Ω": {"measure_resistance", "get_resistance"},
+    "F": {"measure_capacitance", "get_capacitance"},
+    "°C": {"temperature", "get_temperature"},
+    "Hz": {
+        "waveform_generate",
+        "pwm_generate",
+        "pwm_map_reference_clock",
+        "logic_analyzer_measure_frequency",
+        "get_freq",
+        "set_sine1",
+        "set_sine2",
+        "set_w1",
+        "set_w2",
+        "set_wave",
+        "set_waves",
+        "sqr1",
+        "sqr2",
+        "sqrPWM",
+    },
+    "s": {"MeasureInterval", "r2r_time", "f2f_time"},
+    "µs": {"logic_analyzer_capture", "logic_analyzer_measure_interval"},
+}
+
+
+def test_every_measured_quantity_has_its_unit() -> None:
+    by_name = {f.name: f.returns.unit for f in FUNCTIONS}
+    expected = {name: unit for unit, names in UNITS.items() for name in names}
+    assert {name: unit for name, unit in by_name.items() if unit} == expected
+    for function in FUNCTIONS:  # a number without a unit is a count
+        if function.returns.kind in ("float", "float | null", "traces"):
+            assert function.returns.unit, function.name

@@ -134,6 +134,17 @@ def test_pslab_remote_plot_with_an_update_button() -> None:
     }
 
 
+def test_a_script_labels_its_plot() -> None:
+    code = "plot([0, 1], [2, 3], [4, 5], labels=['CH1', 'CH2'], x_label='Time (µs)', y_label='V')"
+    result = run_local(code)
+    assert result["status"] == "ok", result["error"]
+    (plot,) = result["widgets"]
+    assert (plot["x_label"], plot["y_label"], plot["labels"]) == ("Time (µs)", "V", ["CH1", "CH2"])
+    bad = run_local("plot([0, 1], [2, 3], labels=['a', 'b'])")
+    assert bad["error"]["message"] == "plot: 2 labels for 1 series; give one label per y"
+    assert bad["error"]["line"] == 1
+
+
 def test_print_underscore_and_label() -> None:
     result = run_local("print_('hello')\nlabel('V', html_class='big')")
     assert result["widgets"] == [

@@ -4,8 +4,10 @@ import type { Script } from "../api";
 import { deviceCard } from "../device";
 import { changedMessage } from "../outputs";
 import { Plot } from "../plot";
+import type { PlotLabels } from "../plot";
 import { go, h, page } from "../shell";
-import { formatNumber, stack } from "../stacking";
+import { stack } from "../stacking";
+import { displayNumber } from "../units";
 
 export async function home(): Promise<void> {
   const fnBox = h("section", { class: "card", "aria-label": "Function" }, h("h2", {}, "Run a function"));
@@ -33,7 +35,7 @@ export async function home(): Promise<void> {
     out.replaceChildren("…");
     try {
       const answer = await api("/v1/functions/run", "POST", { function: input.value });
-      showResult(out, answer.result);
+      showResult(out, answer.result, answer.unit, answer.plot);
       const changed = changedMessage(answer.changed);
       if (changed) {
         out.append(h("p", { class: "muted", "data-testid": "function-changed" }, changed));
@@ -54,14 +56,17 @@ export async function home(): Promise<void> {
   examples.append(h("ul", { class: "list" }, ...published.map((s) => exampleItem(s))));
 }
 
-function showResult(out: HTMLElement, result: unknown): void {
+function showResult(out: HTMLElement, result: unknown, unit?: string | null, labels?: PlotLabels): void {
   if (typeof result === "number") {
-    out.replaceChildren(h("span", { class: "number" }, formatNumber(result)));
+    out.replaceChildren(h("span", { class: "number" }, displayNumber(result, unit)));
   } else if (Array.isArray(result) && result.length >= 2 && result.every(Array.isArray)) {
     const host = h("div");
     out.replaceChildren(host);
     const stacking = "x" + "y".repeat(result.length - 1);
-    new Plot(host, stack(result, stacking), [], Math.min(600, out.clientWidth || 600), 240);
+    new Plot(host, stack(result, stacking), labels ?? [], Math.min(600, out.clientWidth || 600), 240);
+  } else if (unit && Array.isArray(result) && result.length > 0 && result.every((x) => typeof x === "number")) {
+    // A list of one quantity (each channel's frequency): each number with its unit.
+    out.replaceChildren(h("span", { class: "number" }, result.map((x) => displayNumber(x, unit)).join(", ")));
   } else {
     out.replaceChildren(h("code", {}, JSON.stringify(result)));
   }
