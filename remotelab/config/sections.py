@@ -254,7 +254,8 @@ class SandboxSettings(Section):
     live_interval_ms: int = setting(
         50,
         "A worker sends what its script made (widgets, printed text, the line it is on) at "
-        "most this often, plus at once for the first output; a killed run keeps it.",
+        "most this often, plus at once for the first output of a run followed live; a "
+        "killed run keeps it.",
         ge=5,
         le=1000,
     )
@@ -263,6 +264,13 @@ class SandboxSettings(Section):
         "Workers forked and isolated ahead of time, waiting for the next run (never shared, "
         "never reused); they count against `max_concurrent`. 0 forks at each run.",
         le=8,
+    )
+    code_cache_bytes: int = setting(
+        4 * MIB,
+        "Compiled scripts the zygote keeps for the next runs of the same source, in "
+        "marshalled bytes (least recently used dropped first; only code, never a run's "
+        "data; shared by users who run the same source). 0 keeps none.",
+        ge=0,
     )
     script_runs_per_minute: int = setting(
         30,

@@ -16,7 +16,8 @@ The package is split at the process boundary:
 - :mod:`.worker` runs in the zygote and its forked workers:
   :mod:`.worker.zygote` (fork server) -> :mod:`.worker.child` (one forked
   worker: :mod:`.worker.isolation`, then :mod:`.worker.runner`) ->
-  :mod:`.worker.policy`, :mod:`.worker.guards`, :mod:`.worker.safe_builtins`,
+  :mod:`.worker.policy` (compiled code cached by :mod:`.worker.codecache`),
+  :mod:`.worker.guards`, :mod:`.worker.safe_builtins`,
   :mod:`.worker.facades`, :mod:`.worker.numpy_facade`, :mod:`.worker.rpc`.
 - Both sides share :mod:`.protocol` (the job, the constants both need, the
   wire encoding) and :mod:`.result`; neither imports the

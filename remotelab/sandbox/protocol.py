@@ -9,9 +9,10 @@ Run socket (one stream socketpair per run, server <-> worker): frames of a
 4-byte big-endian length and a UTF-8 JSON object with a ``"type"``::
 
     server -> worker  {"type": "job", "code", "limits", "widgets", "max_script_bytes",
-                       "functions", "device", "validate"}
+                       "functions", "device", "validate", "live"}
                       (limits and widgets: the run's sections of the settings,
-                       remotelab.config.SandboxSettings and WidgetSettings)
+                       remotelab.config.SandboxSettings and WidgetSettings; live:
+                       someone follows the run, its first output goes at once)
     worker -> server  {"type": "output", "widgets", "stdout", "line", "sample"}
                       (new widgets and text since the last one, batched; worker/live.py)
                       {"type": "call", "name", "args", "kwargs", "line"}
@@ -21,7 +22,11 @@ Run socket (one stream socketpair per run, server <-> worker): frames of a
                       {"type": "release", "line"}           (the block ended)
     server -> worker  {"type": "reply", "ok": true, "value"}
                       {"type": "reply", "ok": false, "kind": "invalid"|"failed"|"limit", "message"}
-    worker -> server  {"type": "result", "status", "widgets", "stdout", "error"}
+    worker -> server  {"type": "result", "status", "widgets", "stdout", "error",
+                       "usage": {"cpu_ms", "max_rss_kb"}}
+                      (usage: the worker's own getrusage after the script; with it the
+                       server answers before the worker has exited, without it the
+                       server waits for the exit and takes wait4's figures)
                       {"type": "fatal", "message"}     (the worker could not set itself up)
 
 Control socket (one ``SOCK_SEQPACKET`` pair, server <-> zygote): one JSON object
@@ -34,7 +39,8 @@ per datagram, with an ``"op"``::
                       so it may be forked ahead of time and wait (a spare)
     zygote -> server  {"op": "started", "id", "pid"}
                       {"op": "failed", "id", "message"}   (fork failed)
-                      {"op": "exit", "id", "code", "signal", "cpu_ms", "max_rss_kb"}
+                      {"op": "exit", "id", "code", "signal", "cpu_ms", "max_rss_kb",
+                       "code_cache": {"entries", "bytes", "max_bytes", "hits", "misses"}}
     server -> zygote  {"op": "kill", "id"}
                       {"op": "sample", "id"}         (SIGUSR1: the worker sends its line)
 
@@ -43,6 +49,7 @@ Every message from a worker is untrusted: readers check types and sizes.
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import struct
@@ -79,16 +86,17 @@ class Job:
     widgets: WidgetSettings = field(default_factory=WidgetSettings)
     max_script_bytes: int = ScriptSettings().max_script_bytes
 
-    def to_message(self, *, device: bool, validate: bool) -> dict[str, Any]:
+    def to_message(self, *, device: bool, validate: bool, live: bool = True) -> dict[str, Any]:
         return {
             "type": "job",
             "code": self.code,
-            "limits": asdict(self.limits),
-            "widgets": asdict(self.widgets),
+            "limits": section_fields(self.limits),
+            "widgets": section_fields(self.widgets),
             "max_script_bytes": self.max_script_bytes,
             "functions": list(self.functions),
             "device": device,
             "validate": validate,
+            "live": live,
         }
 
     @classmethod
@@ -106,6 +114,16 @@ class Job:
             WidgetSettings(**message["widgets"]),
             int(message["max_script_bytes"]),
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _section_fields(section: SandboxSettings | WidgetSettings) -> dict[str, Any]:
+    return asdict(section)
+
+
+def section_fields(section: SandboxSettings | WidgetSettings) -> dict[str, Any]:
+    """``asdict(section)``, a copy of a cached one (every run of a pool sends the same)."""
+    return dict(_section_fields(section))
 
 
 def source_size_error(source: str, max_source_bytes: int) -> RunError | None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,15 +57,6 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
                 email=f"{who}@example.org", password="password123", role=role
             )
             tokens[who] = state.accounts.codec.issue_access(user.id)
-        # An instrument call that hangs: get_voltage('CH3') waits "forever".
-        real = state.instrument.run_call
-
-        async def run_call(caller: str, name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-            if name == "get_voltage" and args == ["CH3"]:
-                await asyncio.sleep(3600)
-            return await real(caller, name, args, kwargs)
-
-        state.instrument.run_call = run_call
         yield Server(app, f"http://{running.address}", tokens)
 
 
@@ -129,9 +121,30 @@ CANCELLABLE = {
 }
 
 
+@contextlib.contextmanager
+def hanging_instrument(server: Server) -> Iterator[None]:
+    """The emulated device stops answering (the emulator's "silent" fault) and a read waits
+    up to a minute for it: an instrument call hangs until the fault is cleared."""
+    emulator = server.app.extensions[EXTENSION].instrument.owner.backend.emulator
+    timeout = emulator.timeout
+    emulator.timeout = 60
+    emulator.inject_fault("silent")
+    try:
+        yield
+    finally:
+        emulator.clear_fault()  # the device thread's read returns at once
+        emulator.timeout = timeout
+
+
 @pytest.mark.parametrize("case", list(CANCELLABLE))
 async def test_delete_stops_a_run_at_once(server: Server, case: str) -> None:
     code, lines = CANCELLABLE[case]
+    hang = hanging_instrument(server) if case == "instrument-call" else contextlib.nullcontext()
+    with hang:
+        await _delete_stops_a_run_at_once(server, code, lines)
+
+
+async def _delete_stops_a_run_at_once(server: Server, code: str, lines: tuple[int, ...]) -> None:
     async with server.ws("a") as ws, httpx.AsyncClient(base_url=server.base) as http:
         await ws.send(json.dumps({"type": "run", "code": code}))
         run = (await receive(ws))["run"]

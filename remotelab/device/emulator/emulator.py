@@ -106,6 +106,10 @@ class Emulator(IntegerSafeHandler):
         self._open = True
         self._stale = False  # the handle outlived a "disconnect" fault
         self._fault: Fault | None = None
+        # Cleared while "silent": a read waiting for an answer wakes when the fault ends
+        # or the port closes, not only at its timeout.
+        self._answering = threading.Event()
+        self._answering.set()
         self._link_free = 0.0
 
     @classmethod
@@ -181,8 +185,10 @@ class Emulator(IntegerSafeHandler):
             raise
 
     def disconnect(self) -> None:
-        """Close the port (the emulated device keeps its state, as over USB)."""
+        """Close the port (the emulated device keeps its state, as over USB); a read waiting
+        for a silent device returns at once."""
         self._open = False
+        self._answering.set()
 
     def write(self, data: bytes) -> int:
         """Send bytes to the emulated firmware.
@@ -232,8 +238,11 @@ class Emulator(IntegerSafeHandler):
                 pos = 0
             self._read_pos = pos
             self._transfer(take)
-            wait = take < numbytes and (self.clock.realtime or self._fault == "silent")
-        if wait:
+            silent = self._fault == "silent"
+            wait = take < numbytes and (self.clock.realtime or silent)
+        if wait and silent:
+            self._answering.wait(self._timeout)
+        elif wait:
             self.clock.sleep(self._timeout)
         return data
 
@@ -253,8 +262,10 @@ class Emulator(IntegerSafeHandler):
         ``"disconnect"``: the USB device vanished - reads and writes raise
         ``serial.SerialException`` and :meth:`connect` fails. ``"silent"``: the device
         stops answering - writes are swallowed, reads return nothing after
-        :attr:`timeout`. ``"garbage"``: every answer byte is corrupted, so pslab raises
-        RuntimeError on the bad ACK (or ConnectionError on the version check).
+        :attr:`timeout` (or as soon as the fault is cleared or the port closed; with a
+        long timeout, an instrument call that hangs). ``"garbage"``: every answer byte is
+        corrupted, so pslab raises RuntimeError on the bad ACK (or ConnectionError on the
+        version check).
 
         Raises:
             InputError: unknown ``kind``.
@@ -267,6 +278,10 @@ class Emulator(IntegerSafeHandler):
                 self._stale = True
             if kind in ("disconnect", "silent"):
                 self._flush()
+            if kind == "silent":
+                self._answering.clear()
+            else:
+                self._answering.set()
 
     def clear_fault(self) -> None:
         """End the injected fault.
@@ -280,6 +295,7 @@ class Emulator(IntegerSafeHandler):
                 self.firmware.power_on()
             self._fault = None
             self._flush()
+            self._answering.set()
 
     # -- internals --------------------------------------------------------------------
 

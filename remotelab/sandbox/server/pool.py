@@ -8,9 +8,8 @@ once and how many may wait, and turns each run into a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -102,6 +101,8 @@ class SandboxPool:
         self._making = 0
         self._running = 0
         self._spare_tasks: set[asyncio.Task[None]] = set()
+        #: Runs answered while their workers exit (each keeps its slot until then).
+        self._reapers: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -123,6 +124,8 @@ class SandboxPool:
             zygote, self._zygote = self._zygote, None
             if zygote is not None:
                 await zygote.close()
+        # The zygote killed its workers as it closed: every reaper ends now.
+        await asyncio.gather(*self._reapers, return_exceptions=True)
 
     async def __aenter__(self) -> SandboxPool:
         await self.start()
@@ -147,6 +150,14 @@ class SandboxPool:
         """
         zygote = self._zygote
         return dict(zygote.info.get("isolation", {})) if zygote is not None else {}
+
+    @property
+    def code_cache(self) -> dict[str, int]:
+        """The zygote's compiled-script cache, as of the last worker it reaped: ``entries``,
+        ``bytes`` (marshalled), ``max_bytes``, ``hits`` and ``misses`` (scripts compiled
+        and offered) since the zygote started. Empty before the first run."""
+        zygote = self._zygote
+        return dict(zygote.code_cache) if zygote is not None else {}
 
     @property
     def zygote_pid(self) -> int | None:
@@ -208,6 +219,14 @@ class SandboxPool:
             control.finish(result)
         return result
 
+    async def settle(self) -> None:
+        """Wait until the workers of the runs that have answered are gone.
+
+        A run answers as soon as its worker sent the result; the worker exits just after,
+        and its place among ``max_concurrent`` is freed only then."""
+        while self._reapers:
+            await asyncio.gather(*self._reapers, return_exceptions=True)
+
     def find(self, run_id: str) -> RunControl | None:
         """A run that is waiting or executing, by its id."""
         return self._active.get(run_id)
@@ -220,17 +239,34 @@ class SandboxPool:
         control: RunControl | None,
         hold_device: HoldDevice | None = None,
     ) -> RunResult:
-        async with self._slot():
-            if control is not None:
-                control.bind(None)  # from here the session stops it
-            self._running += 1
-            try:
-                return await self._in_slot(
-                    code, device_call, validate_function, control, hold_device
-                )
-            finally:
-                self._running -= 1
-                self._refill()
+        await self._acquire_slot()
+        if control is not None:
+            control.bind(None)  # from here the session stops it
+        self._running += 1
+        sessions: list[RunSession] = []
+        try:
+            return await self._in_slot(
+                code, device_call, validate_function, control, hold_device, sessions
+            )
+        finally:
+            if sessions and sessions[-1].reaping:
+                # Answered while its worker exits: the slot is freed once the worker is gone.
+                task = asyncio.create_task(self._reap(sessions[-1]))
+                self._reapers.add(task)
+                task.add_done_callback(self._reapers.discard)
+            else:
+                self._release_slot()
+
+    async def _reap(self, session: RunSession) -> None:
+        try:
+            await session.reaped()
+        except ZygoteUnresponsive:
+            log.error("sandbox zygote unresponsive; restarting it")
+            await self._discard(session.zygote)
+        except Exception:
+            log.exception("reaping a sandbox worker failed")
+        finally:
+            self._release_slot()
 
     async def _in_slot(
         self,
@@ -238,7 +274,8 @@ class SandboxPool:
         device_call: DeviceCall | None,
         validate_function: FunctionValidator | None,
         control: RunControl | None,
-        hold_device: HoldDevice | None = None,
+        hold_device: HoldDevice | None,
+        sessions: list[RunSession],
     ) -> RunResult:
         for attempt in range(2):
             zygote = await self._ensure_zygote()
@@ -247,6 +284,7 @@ class SandboxPool:
             session = RunSession(
                 zygote, self.job, device_call, validate_function, control, hold_device
             )
+            sessions.append(session)
             try:
                 return await session.run(code, spare)
             except ZygoteLost as exc:
@@ -301,8 +339,8 @@ class SandboxPool:
         else:
             self._spares.append(spare)
 
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
+    async def _acquire_slot(self) -> None:
+        """A place among ``max_concurrent`` runs, or among ``max_queued`` waiting for one."""
         if self._slots.locked() and self._waiting >= self.max_queued:
             raise SandboxBusy(
                 f"the sandbox is busy: {self.max_concurrent} runs in progress and "
@@ -313,10 +351,12 @@ class SandboxPool:
             await self._slots.acquire()
         finally:
             self._waiting -= 1
-        try:
-            yield
-        finally:
-            self._slots.release()
+
+    def _release_slot(self) -> None:
+        """The run's worker is gone: its place may go to the next run or a spare."""
+        self._running -= 1
+        self._slots.release()
+        self._refill()
 
     async def _ensure_zygote(self) -> ZygoteProcess:
         if self._closed:

@@ -1,5 +1,9 @@
 """One run, server side: send the job, serve the worker's calls, enforce the wall clock.
 
+A run answers as soon as its worker's result arrives (with the worker's own usage);
+the worker's exit is awaited afterwards (:meth:`RunSession.reaped`, the pool keeps the
+run's slot until then). A run the server or the kernel ends waits for the exit first.
+
 The worker is untrusted: every message it sends is checked (type, size,
 shape) before use, instrument calls are counted here (the worker's own count
 is only for a quick message), and button function strings in its result are
@@ -129,6 +133,13 @@ class RunSession:
         self._max_stdout = job.limits.stdout_bytes + len(TRUNCATION_MARKER) + 20
         self.line: int | None = None
         self._clock: asyncio.Timeout | None = None
+        #: The worker sent its result and is still exiting: :meth:`reaped` waits for it.
+        self.reaping = False
+        self._handle: RunHandle | None = None
+
+    @property
+    def zygote(self) -> ZygoteProcess:
+        return self._zygote
 
     async def run(self, code: str, spare: Spare | None = None) -> RunResult:
         """Run ``code`` in ``spare`` (a worker forked ahead of time), else in a fresh worker.
@@ -140,6 +151,7 @@ class RunSession:
         if spare is None:
             spare = await make_spare(self._zygote, self._limits)
         parent, handle = spare.sock, spare.handle
+        self._handle = handle
         try:
             if self._control is not None:
                 self._control.bind(self.cancel)
@@ -149,9 +161,23 @@ class RunSession:
                 self._end_hold()  # killed, cancelled, crashed or done: never left held
                 if self._control is not None:
                     self._control.bind(None)
-                self._zygote.forget(handle)
+                if not self.reaping:
+                    self._zygote.forget(handle)
         finally:
             parent.close()
+
+    async def reaped(self) -> None:
+        """When :attr:`reaping`: wait until the worker is gone (killed if it has not exited
+        within :data:`EXIT_GRACE_SECONDS` of its result). Raises :class:`ZygoteUnresponsive`
+        when even SIGKILL does not end it."""
+        handle = self._handle
+        if not self.reaping or handle is None:
+            return
+        try:
+            await self._finish(handle, kill=False)
+        finally:
+            self.reaping = False
+            self._zygote.forget(handle)
 
     async def _drive(self, sock: socket.socket, handle: RunHandle, code: str) -> RunResult:
         reader, writer = await asyncio.open_unix_connection(sock=sock)
@@ -180,7 +206,9 @@ class RunSession:
         loop = asyncio.get_running_loop()
         job = dataclasses.replace(self._job, code=code)
         message = job.to_message(
-            device=self._device_call is not None, validate=self._validate_function is not None
+            device=self._device_call is not None,
+            validate=self._validate_function is not None,
+            live=self._control is not None and self._control.on_output is not None,
         )
         started = loop.time()
         outcome: dict[str, Any] | None = None
@@ -237,16 +265,26 @@ class RunSession:
         finally:
             pump.cancel()
         wall_ms = round((loop.time() - started) * 1000, 3)
-        exit_info = await self._finish(handle, kill=outcome is None)
+        usage = worker_usage(outcome)
+        if usage is not None:
+            # A result with the worker's own CPU time and peak memory: answer now, while
+            # the worker exits; the pool keeps its place until it is gone (reaped()).
+            self.reaping = True
+            cpu_ms, max_rss_kb = usage
+            exit_info = None
+        else:
+            exit_info = await self._finish(handle, kill=outcome is None)
+            cpu_ms = 0.0 if exit_info is None else exit_info.cpu_ms
+            max_rss_kb = 0 if exit_info is None else exit_info.max_rss_kb
         if exit_info is None and handle.pid is None and not heard and not timed_out:
             # The zygote died before it could say it forked: nothing the server
             # can see has run, so the run may be retried on a new zygote.
             raise ZygoteLost("the zygote stopped before the run started")
         stats = RunStats(
             wall_ms=wall_ms,
-            cpu_ms=0.0 if exit_info is None else exit_info.cpu_ms,
+            cpu_ms=cpu_ms,
             device_calls=self.device_calls,
-            max_rss_kb=0 if exit_info is None else exit_info.max_rss_kb,
+            max_rss_kb=max_rss_kb,
         )
         if outcome is not None and outcome.get("type") == "fatal":
             raise SandboxError(f"sandbox worker: {str(outcome.get('message'))[:500]}")
@@ -480,6 +518,32 @@ class RunSession:
             if tail_widgets or tail_text:
                 self._control.output(tail_widgets, tail_text, self.line)
         return RunResult(status, widgets, stdout, error, stats)
+
+
+MAX_USAGE_CPU_MS = 1e9
+MAX_USAGE_RSS_KB = 1 << 40
+
+
+def worker_usage(outcome: dict[str, Any] | None) -> tuple[float, int] | None:
+    """``(cpu_ms, max_rss_kb)`` from a ``result`` message's ``usage``, or None when the
+    message is not a result or its usage is missing or not plausible numbers (then the
+    server waits for the worker's exit and takes the kernel's figures from ``wait4``)."""
+    if outcome is None or outcome.get("type") != "result":
+        return None
+    usage = outcome.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    cpu_ms, max_rss_kb = usage.get("cpu_ms"), usage.get("max_rss_kb")
+    if not (
+        isinstance(cpu_ms, int | float)
+        and not isinstance(cpu_ms, bool)
+        and 0 <= cpu_ms <= MAX_USAGE_CPU_MS
+        and isinstance(max_rss_kb, int)
+        and not isinstance(max_rss_kb, bool)
+        and 0 <= max_rss_kb <= MAX_USAGE_RSS_KB
+    ):
+        return None
+    return float(cpu_ms), max_rss_kb
 
 
 def death_error(exit_info: ExitInfo | None, limits: SandboxSettings) -> RunError:

@@ -14,12 +14,12 @@ import logging
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from remotelab.config import SandboxSettings
-from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES
+from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES, section_fields
 from remotelab.sandbox.server.errors import SandboxUnavailable
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,9 @@ class ZygoteProcess:
         self._ready: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._lost = False
         self.info: dict[str, Any] = {}
+        #: The zygote's code cache as its last ``exit`` report gave it (entries, bytes,
+        #: max_bytes, hits, misses; empty before the first).
+        self.code_cache: dict[str, int] = {}
 
     @property
     def alive(self) -> bool:
@@ -146,7 +149,7 @@ class ZygoteProcess:
         self._next_id += 1
         handle = RunHandle(self._next_id, self._loop.create_future())
         self._runs[handle.run_id] = handle
-        message = {"op": "run", "id": handle.run_id, "limits": asdict(limits)}
+        message = {"op": "run", "id": handle.run_id, "limits": section_fields(limits)}
         await self._send(message, run_socket.fileno())
         return handle
 
@@ -254,6 +257,9 @@ class ZygoteProcess:
                 cpu_ms=float(message["cpu_ms"]),
                 max_rss_kb=int(message["max_rss_kb"]),
             )
+            cache = message.get("code_cache")
+            if isinstance(cache, dict):
+                self.code_cache = {str(k): int(v) for k, v in cache.items()}
             if not handle.exited.done():
                 handle.exited.set_result(info)
             self._runs.pop(handle.run_id, None)

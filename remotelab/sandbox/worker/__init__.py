@@ -4,10 +4,11 @@ Runs in the zygote (a fresh ``python -I`` interpreter the server starts,
 single-threaded, :mod:`.zygote`) and in the workers it forks, one per run
 (:mod:`.child`). Owns process isolation (:mod:`.isolation`, :mod:`.seccomp`),
 running a script (:mod:`.runner`) under RestrictedPython's compiler and our
-policy (:mod:`.policy`), the run-time guards (:mod:`.guards`), the builtins and
-module facades a script gets (:mod:`.safe_builtins`, :mod:`.facades`,
-:mod:`.numpy_facade`), the instrument proxies (:mod:`.rpc`) and the limit
-signal a script sees (:mod:`.errors`).
+policy (:mod:`.policy`), the compiled scripts the zygote keeps for later runs
+(:mod:`.codecache`), the live output stream (:mod:`.live`), the run-time
+guards (:mod:`.guards`), the builtins and module facades a script gets
+(:mod:`.safe_builtins`, :mod:`.facades`, :mod:`.numpy_facade`), the instrument
+proxies (:mod:`.rpc`) and the limit signal a script sees (:mod:`.errors`).
 
 It must import nothing of the server side: not :mod:`remotelab.sandbox.server`,
 :mod:`remotelab.api`, :mod:`remotelab.app`, :mod:`remotelab.cli`,

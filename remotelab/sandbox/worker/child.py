@@ -1,7 +1,8 @@
 """The life of one worker: the zygote's forked child, from fork to ``os._exit``.
 
-Trusted code first (reset the inherited process state, read the job, apply
-the isolation plan, reseed randomness), then the script
+Trusted code first (reset the inherited process state, apply the isolation plan,
+reseed randomness, read the job, compile it or find it in the code cache and close
+the cache's offer pipe), then the script
 (:func:`~remotelab.sandbox.worker.runner.execute`), then trusted code again (encode
 and send the result). The worker never returns into the zygote's code: every
 path ends in ``os._exit``.
@@ -9,8 +10,10 @@ path ends in ``os._exit``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import resource
 import signal
 import socket
 import time
@@ -20,6 +23,7 @@ import numpy as np
 
 from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import HEADER, Job, recv_frame, send_frame
+from remotelab.sandbox.worker.codecache import CachedCompiler, CodeCache
 from remotelab.sandbox.worker.isolation import IsolationError, Plan, harden, relax_memory_limit
 from remotelab.sandbox.worker.live import Live
 from remotelab.sandbox.worker.rpc import Channel
@@ -27,6 +31,7 @@ from remotelab.sandbox.worker.runner import Output, encode_result, execute
 from remotelab.widgets import WidgetCollector
 
 RUN_FD = 3
+OFFER_FD = 4
 MAX_JOB_BYTES = 4 * 1024 * 1024
 EXIT_OK = 0
 EXIT_FATAL = 70  # EX_SOFTWARE
@@ -46,24 +51,37 @@ OUT_OF_MEMORY_RESULT = json.dumps(
 ).encode()
 
 
-def reset_process(run_socket: socket.socket) -> socket.socket:
-    """Keep only the run socket (as fd 3) and /dev/null as stdio; default signals."""
+def reset_process(run_socket: socket.socket, offers: int) -> socket.socket:
+    """Keep only the run socket (as fd 3), the code cache's offer pipe (as fd 4) and
+    /dev/null as stdio; default signals."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
     # The server's "sample now" signal, handled once the script runs (worker/live.py).
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-    fd = run_socket.detach()  # the new socket object below is the only owner
-    if fd != RUN_FD:
-        os.dup2(fd, RUN_FD)
+    # Both above fd 4 first, so that neither lands on the other's place.
+    run_fd = fcntl.fcntl(run_socket.detach(), fcntl.F_DUPFD, OFFER_FD + 1)
+    offer_fd = fcntl.fcntl(offers, fcntl.F_DUPFD, OFFER_FD + 1)
+    os.dup2(run_fd, RUN_FD)
+    os.dup2(offer_fd, OFFER_FD)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     # Every other descriptor inherited from the zygote (control socket,
-    # selector, siblings' pidfds) goes; the Python objects that still name
-    # them are never used again in this process.
-    os.closerange(RUN_FD + 1, os.sysconf("SC_OPEN_MAX"))
+    # selector, siblings' pidfds and offer pipes) goes; the Python objects that
+    # still name them are never used again in this process.
+    os.closerange(OFFER_FD + 1, os.sysconf("SC_OPEN_MAX"))
     os.setsid()
     return socket.socket(fileno=RUN_FD)
+
+
+def own_usage() -> dict[str, float | int]:
+    """This worker's CPU time and peak memory so far, as the kernel counts them: sent with
+    the result, so that the server can answer before the worker has exited."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "cpu_ms": round((usage.ru_utime + usage.ru_stime) * 1000, 3),
+        "max_rss_kb": usage.ru_maxrss,
+    }
 
 
 def worker_main(
@@ -72,22 +90,29 @@ def worker_main(
     plan: Plan,
     zygote_pid: int,
     limits: SandboxSettings,
+    cache: CodeCache,
+    offers: int,
 ) -> NoReturn:
     """Isolate this process under ``limits``, then run one job received on ``run_socket``;
     never returns.
 
     The isolation comes first, before the job is even read: a worker may be forked ahead
     of time (a spare) and wait, fully isolated, for a job that only then reaches it. A
-    job whose limits are not the ones it was isolated with is refused.
+    job whose limits are not the ones it was isolated with is refused. ``cache`` is the
+    zygote's compiled scripts as they were at the fork; ``offers`` the pipe on which the
+    worker offers what it compiles (closed before the script runs; worker/codecache.py).
     """
     code = EXIT_FATAL
     try:
-        sock = reset_process(run_socket)
+        sock = reset_process(run_socket, offers)
         try:
             harden(plan, run_dir, limits, zygote_pid)
         except IsolationError as exc:
             send_frame(sock, {"type": "fatal", "message": f"isolation failed: {exc}"})
             os._exit(EXIT_FATAL)
+        # os.fork reseeded `random`; numpy's global generator needs it too, or every run
+        # would replay the zygote's sequence. Done before the job: a spare does it waiting.
+        np.random.seed()
         message = recv_frame(sock, MAX_JOB_BYTES)
         if message is None or message.get("type") != "job":
             os._exit(EXIT_FATAL)
@@ -96,9 +121,6 @@ def worker_main(
         if job.limits != limits:
             send_frame(sock, {"type": "fatal", "message": "the job's limits are not the worker's"})
             os._exit(EXIT_FATAL)
-        # os.fork reseeded `random`; numpy's global generator needs it too,
-        # or every run would replay the zygote's sequence.
-        np.random.seed()
         channel = Channel(
             sock,
             max_calls=job.limits.max_device_calls,
@@ -107,7 +129,13 @@ def worker_main(
         interval = job.limits.live_interval_ms / 1000
 
         def live(collector: WidgetCollector, output: Output) -> Live:
-            channel.live = Live(channel.send, collector, output, interval)
+            channel.live = Live(
+                channel.send,
+                collector,
+                output,
+                interval,
+                first_at_once=message.get("live") is not False,
+            )
             return channel.live
 
         result = execute(
@@ -117,8 +145,10 @@ def worker_main(
             validate=bool(message.get("validate")),
             started=started,
             live=live,
+            compile_source=CachedCompiler(cache, OFFER_FD),
         )
         relax_memory_limit()
+        result["usage"] = own_usage()
         try:
             body = encode_result(result, job.limits.max_result_bytes)
         except MemoryError:

@@ -4,7 +4,9 @@ The worker sends ``{"type": "output", "widgets": [new widgets], "stdout": "new t
 "line": N, "sample": bool}`` frames on the run socket, so the server holds everything
 the script made even if it must kill the worker (time, CPU, memory, cancel):
 
-- the first output of a run goes at once (a live client sees it within milliseconds);
+- the first output of a run goes at once when the run is followed live (the job's
+  ``live``: a live client sees it within milliseconds), else after the interval like
+  the rest;
 - later output is batched: at most one frame per ``interval`` (a tight print loop
   sends about ``1 / interval`` frames a second, never one per print);
 - a timer (``SIGALRM`` every ``interval``) samples the line the script is on and sends
@@ -86,14 +88,23 @@ class Live:
     """One run's stream of output frames (see the module docstring)."""
 
     def __init__(
-        self, send: Send, collector: WidgetCollector, sink: TextSink, interval: float
+        self,
+        send: Send,
+        collector: WidgetCollector,
+        sink: TextSink,
+        interval: float,
+        *,
+        first_at_once: bool = True,
     ) -> None:
+        """``first_at_once``: someone follows the run live, so its first output goes at
+        once; else it waits for the interval like the rest (a run that ends sooner sends
+        it only in its result: one frame less)."""
         self._send = send
         self._collector = collector
         self._sink = sink
         self.interval = interval
         self._sent_widgets = 0
-        self._last = -math.inf
+        self._last = -math.inf if first_at_once else time.monotonic()
         self._sent_line: int | None = None
         self.line: int | None = None
         self.busy = False

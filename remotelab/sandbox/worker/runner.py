@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from types import CodeType
 from typing import Any
 
 from remotelab.config import MIB, SandboxSettings
@@ -154,6 +155,7 @@ def execute(
     validate: bool = True,
     started: float | None = None,
     live: Callable[[WidgetCollector, Output], Live] | None = None,
+    compile_source: Callable[[str, int], CodeType | RunError] = compile_script,
 ) -> dict[str, Any]:
     """Compile and run ``job.code``; return the ``result`` message. Never raises.
 
@@ -161,7 +163,9 @@ def execute(
     through it (else every instrument function raises ``RuntimeError``); with
     ``validate``, each button's function string is checked by the server when
     the button is made. ``started`` is the ``time.monotonic()`` at which the
-    run's clock started (default: now).
+    run's clock started (default: now). ``compile_source(code, max_script_bytes)`` is the
+    compile step (:func:`compile_script`, or the worker's cached compiler), called before
+    any of the script runs.
     """
     limits = job.limits
     started = time.monotonic() if started is None else started
@@ -170,7 +174,7 @@ def execute(
         validate_function=channel.validate if (validate and channel is not None) else None,
     )
     output = Output(limits.stdout_bytes)
-    code = compile_script(job.code, job.max_script_bytes)
+    code = compile_source(job.code, job.max_script_bytes)
     if isinstance(code, RunError):
         return _result("error", collector, output, code)
 

@@ -6,7 +6,9 @@ numpy, RestrictedPython and the facades, runs a warm-up script so that lazy
 imports are done, probes which isolation plan works here, then serves the
 control socket (protocol in :mod:`remotelab.sandbox.protocol`): for each
 ``run`` it forks a worker that owns the passed socket, watches it through a
-pidfd, reaps it with ``wait4`` (CPU time and peak RSS) and reports its exit.
+pidfd, reaps it with ``wait4`` (CPU time and peak RSS), takes what the worker
+offered to the code cache (:mod:`remotelab.sandbox.worker.codecache`) and reports
+its exit.
 It kills a worker when the server asks (it is the parent, so the pid cannot
 have been reused), and all of them when the server goes away.
 """
@@ -31,6 +33,7 @@ from typing import Any
 from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES, Job
 from remotelab.sandbox.worker.child import worker_main
+from remotelab.sandbox.worker.codecache import CodeCache, offer_pipe, read_offers
 from remotelab.sandbox.worker.isolation import (
     IsolationError,
     Plan,
@@ -69,6 +72,7 @@ class _Child:
     pid: int
     pidfd: int
     run_dir: str
+    offers: int  # the read end of its code-cache offer pipe
 
 
 # Nothing of the server may be in the zygote's memory, hence in a worker's. (The
@@ -176,6 +180,8 @@ class Zygote:
         self.base_dir = base_dir
         self.selector = selectors.DefaultSelector()
         self.children: dict[int, _Child] = {}
+        #: Compiled scripts, inherited by every worker forked after they came in.
+        self.cache = CodeCache(SandboxSettings().code_cache_bytes)
 
     def send(self, message: dict[str, Any]) -> None:
         # If the server is gone, the next recv ends the loop; nothing to report to.
@@ -231,23 +237,36 @@ class Zygote:
         return True
 
     def spawn(self, run_id: int, run_socket: socket.socket, limits: SandboxSettings) -> None:
+        self.cache.resize(limits.code_cache_bytes)
         run_dir = tempfile.mkdtemp(dir=self.base_dir)
         os.chmod(run_dir, 0o500)
+        try:
+            offers, offers_child = offer_pipe()
+        except OSError as exc:
+            run_socket.close()
+            os.rmdir(run_dir)
+            self.send({"op": "failed", "id": run_id, "message": f"pipe failed: {exc}"})
+            return
         try:
             pid = os.fork()
         except OSError as exc:
             run_socket.close()
+            os.close(offers)
+            os.close(offers_child)
             os.rmdir(run_dir)
             self.send({"op": "failed", "id": run_id, "message": f"fork failed: {exc}"})
             return
         if pid == 0:  # pragma: no cover - the worker
             try:
-                worker_main(run_socket, run_dir, self.plan, os.getppid(), limits)
+                worker_main(
+                    run_socket, run_dir, self.plan, os.getppid(), limits, self.cache, offers_child
+                )
             finally:
                 os._exit(70)
         run_socket.close()
+        os.close(offers_child)  # before any other fork: the worker holds the only writer
         pidfd = os.pidfd_open(pid)
-        child = _Child(run_id, pid, pidfd, run_dir)
+        child = _Child(run_id, pid, pidfd, run_dir, offers)
         self.children[run_id] = child
         self.selector.register(pidfd, selectors.EVENT_READ, child)
         self.send({"op": "started", "id": run_id, "pid": pid})
@@ -264,6 +283,8 @@ class Zygote:
         os.close(child.pidfd)
         self.children.pop(child.run_id, None)
         shutil.rmtree(child.run_dir, ignore_errors=True)
+        # What the worker compiled (or found) before its script ran; never what came after.
+        self.cache.absorb(read_offers(child.offers))
         if not report:
             return
         self.send(
@@ -274,6 +295,7 @@ class Zygote:
                 "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
                 "cpu_ms": round((usage.ru_utime + usage.ru_stime) * 1000, 3),
                 "max_rss_kb": usage.ru_maxrss,
+                "code_cache": self.cache.info().to_dict(),
             }
         )
 

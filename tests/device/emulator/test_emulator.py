@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -115,6 +116,34 @@ def test_silent_fault_times_out_quickly(psl: ScienceLab, emu: Emulator) -> None:
     emu.connect()
     # the write of 2.0 was swallowed while silent
     assert psl.multimeter.measure_voltage("VOL") == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("end", ["clear_fault", "disconnect"])
+def test_a_silent_device_with_a_long_timeout_hangs_a_call_until_the_fault_ends(
+    psl: ScienceLab, emu: Emulator, end: str
+) -> None:
+    emu.timeout = 60
+    emu.inject_fault("silent")
+    outcome: list[BaseException | None] = []
+
+    def call() -> None:
+        try:
+            psl.power_supply.pv3 = 2.0
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    caller.join(0.3)
+    assert caller.is_alive(), "the call must hang while the device is silent"
+    start = time.perf_counter()
+    getattr(emu, end)()
+    caller.join(5)
+    assert not caller.is_alive()
+    assert time.perf_counter() - start < 1
+    assert isinstance(outcome[0], TimeoutError)  # the answer never came
 
 
 def test_garbage_fault_gives_bad_acks(psl: ScienceLab, emu: Emulator) -> None:

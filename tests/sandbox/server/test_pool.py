@@ -18,6 +18,7 @@ import pytest_asyncio
 from remotelab.config import SandboxSettings
 from remotelab.errors import DeviceBusy, FunctionStringError, ScriptTooLarge
 from remotelab.sandbox.protocol import NO_DEVICE_MESSAGE
+from remotelab.sandbox.server.control import RunControl
 from remotelab.sandbox.server.errors import SandboxBusy
 from remotelab.sandbox.server.pool import SandboxPool
 from remotelab.sandbox.server.supervisor import ZYGOTE_ENV
@@ -357,3 +358,23 @@ async def test_non_root_zygote_uses_a_user_namespace() -> None:
         assert result.stdout == "3\n"
         killed = await sandbox.run("while True:\n  pass")
         assert killed.status == "killed"
+
+
+async def test_a_run_answers_before_its_worker_exits_but_keeps_its_place_until_then() -> None:
+    limits = SandboxSettings(wall_seconds=5, max_concurrent=1, spare_workers=1)
+    async with SandboxPool(limits, function_names=()) as sandbox:
+        first = RunControl("a")
+        assert (await sandbox.run("print(1)", control=first)).status == "ok"
+        # The second run gets the only place once the first worker is gone, never before.
+        second = RunControl("b")
+        task = asyncio.create_task(sandbox.run("while True:\n  pass", control=second))
+        for _ in range(500):
+            if second.worker_pid:
+                break
+            await asyncio.sleep(0.01)
+        assert second.worker_pid is not None and first.worker_pid is not None
+        assert not os.path.exists(f"/proc/{first.worker_pid}")
+        second.cancel()
+        assert (await task).status == "cancelled"
+        await sandbox.settle()
+        assert not os.path.exists(f"/proc/{second.worker_pid}")

@@ -9,7 +9,7 @@ import pytest
 
 from remotelab.sandbox.protocol import ProtocolError
 from remotelab.sandbox.result import RunError
-from remotelab.sandbox.server.session import check_outcome, death_error
+from remotelab.sandbox.server.session import check_outcome, death_error, worker_usage
 from remotelab.sandbox.server.supervisor import ExitInfo
 from tests.sandbox.helpers import job_for
 
@@ -104,3 +104,31 @@ def test_long_error_fields_are_cut() -> None:
 )
 def test_why_a_worker_died(info: ExitInfo | None, message: str) -> None:
     assert death_error(info, JOB.limits) == RunError("Killed", message)
+
+
+def test_a_results_usage_lets_the_server_answer_before_the_exit() -> None:
+    usage = {"cpu_ms": 2.5, "max_rss_kb": 30_000}
+    assert worker_usage(outcome(usage=usage)) == (2.5, 30_000)
+    assert worker_usage(outcome(usage={"cpu_ms": 3, "max_rss_kb": 1})) == (3.0, 1)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        None,
+        outcome(),  # no usage (the pre-encoded out-of-memory result)
+        outcome(usage=None),
+        outcome(usage=[1, 2]),
+        outcome(usage={"cpu_ms": -1, "max_rss_kb": 1}),
+        outcome(usage={"cpu_ms": float("nan"), "max_rss_kb": 1}),
+        outcome(usage={"cpu_ms": True, "max_rss_kb": 1}),
+        outcome(usage={"cpu_ms": 1, "max_rss_kb": 1.5}),
+        outcome(usage={"cpu_ms": 1, "max_rss_kb": 1 << 50}),
+        outcome(usage={"cpu_ms": "1", "max_rss_kb": 1}),
+        {"type": "fatal", "message": "x", "usage": {"cpu_ms": 1, "max_rss_kb": 1}},
+    ],
+)
+def test_without_plausible_usage_the_server_waits_for_the_exit(
+    message: dict[str, Any] | None,
+) -> None:
+    assert worker_usage(message) is None

@@ -92,6 +92,7 @@ async def test_spares_are_never_shared_or_reused() -> None:
             seen[pid] = user
             if spare_pid is not None:
                 assert pid == spare_pid  # the run took the waiting spare
+            await asyncio.wait_for(pool.settle(), 5)  # the answer came while it exited
             assert not os.path.exists(f"/proc/{pid}"), "a worker outlived its run"
             await wait_for_spares(pool, 1)
             assert pid not in {s.handle.pid for s in pool.spares}
