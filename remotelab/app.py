@@ -37,6 +37,7 @@ from remotelab.sandbox import SandboxPool
 from remotelab.storage import bench as bench_queries
 from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
+from remotelab.streaming.acquisition import local_sources
 from remotelab.streaming.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             )
             stack.push_async_callback(sandbox.close)
             await sandbox.start()
-            hub = Hub(instrument, settings.streaming)
+            hub = Hub(instrument, local_sources(instrument), settings.streaming)
             stack.push_async_callback(hub.close)
             app.extensions[EXTENSION] = Lab(
                 settings=settings,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -34,6 +33,7 @@ from remotelab.api.schemas import RunHistoryOut, RunIn, RunOut
 from remotelab.api.validation import json_body
 from remotelab.auth.accounts import CurrentUser
 from remotelab.auth.roles import Role, can_hold_longer
+from remotelab.device.outputs import NAMES as OUTPUT_NAMES
 from remotelab.errors import InputError, NotFound, RemotelabError
 from remotelab.sandbox import RunResult
 from remotelab.sandbox.server.control import RunControl
@@ -63,16 +63,15 @@ async def execute(
     caller = str(user.id)
 
     changed: set[str] = set()
-    owner = instrument.owner
-    told: list[object] = []  # the hold the run was last told about
+    told: list[int] = []  # the hold the run was last told about
 
     def tell_if_held() -> None:
         # Another user's script holds the device: the call waits; say so once per hold.
-        hold = owner.current_hold
-        if control is None or hold is None or hold.user == caller or (told and told[-1] is hold):
+        hold = instrument.hold_info()
+        if control is None or hold is None or hold.user == caller or told[-1:] == [hold.number]:
             return
-        told.append(hold)
-        control.notice({"reason": "held", **(owner.hold_status(caller) or {})})
+        told.append(hold.number)
+        control.notice({"reason": "held", **(instrument.hold_status(caller) or {})})
 
     async def device_call(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         tell_if_held()
@@ -84,8 +83,7 @@ async def execute(
 
     async def hold_device(seconds: object) -> Callable[[], None]:
         tell_if_held()
-        hold = await instrument.hold(caller, seconds, teacher=teacher)
-        return functools.partial(owner.release, hold)
+        return await instrument.take_hold(caller, seconds, teacher=teacher)
 
     started_at = utcnow()
     result = await state.sandbox.run(
@@ -97,8 +95,7 @@ async def execute(
     )
     if script_id is not None:
         await _remember(user, script_id, started_at, result)
-    order = list(instrument.owner.contexts.bench)
-    return {**result.to_dict(), "changed": sorted(changed, key=order.index)}
+    return {**result.to_dict(), "changed": sorted(changed, key=OUTPUT_NAMES.index)}
 
 
 async def _remember(

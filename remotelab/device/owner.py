@@ -40,6 +40,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import itertools
 import logging
 import struct
 import time
@@ -93,6 +94,9 @@ def describe_fault(exc: BaseException) -> str:
     return f"the instrument failed: {exc}"
 
 
+_hold_numbers = itertools.count(1)
+
+
 @dataclasses.dataclass(eq=False)
 class Hold:
     """One user's hold of the device (see :meth:`DeviceOwner.hold`)."""
@@ -103,6 +107,8 @@ class Hold:
     started: float
     until: float
     timer: asyncio.TimerHandle | None = None
+    #: Tells one hold from the next (see ``interface.HoldInfo``).
+    number: int = dataclasses.field(default_factory=lambda: next(_hold_numbers))
 
     def left(self) -> float:
         """Seconds until it expires (0 when over)."""

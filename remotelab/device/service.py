@@ -1,4 +1,8 @@
-"""Instrument calls by name: function strings and sandbox proxies, one path to the device.
+"""The local device: instrument calls by name, one path to the device owner in this process.
+
+:class:`Instrument` is the *local* implementation of
+:class:`~remotelab.device.interface.Device` (the embedded default, and what a
+``remotelab agent`` serves over NATS).
 
 A function string (HTTP) or a ``(name, args, kwargs)`` triple (a sandboxed
 script's proxy) is checked against the registry before the device sees
@@ -11,13 +15,13 @@ that sets outputs has them recorded in the user's context (``CallResult.changed`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
 import types
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from remotelab.config import DeviceSettings, FunctionSettings
@@ -30,6 +34,7 @@ from remotelab.device.functions import (
 )
 from remotelab.device.functions.effects import check_outputs
 from remotelab.device.functions.timing import MARGIN, duration
+from remotelab.device.interface import BenchChange, CallResult, HoldInfo, Release, StoreBench
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
 from remotelab.device.owner import DeviceOwner, Hold
 from remotelab.device.scheduler import Cost
@@ -40,18 +45,12 @@ log = logging.getLogger(__name__)
 PARSE_CACHE_SIZE = 1024
 
 
-@dataclass(frozen=True)
-class CallResult:
-    function: str
-    result: Any
-    notes: list[str]
-    elapsed_ms: float
-    #: The outputs whose value the call changed in the caller's context (``["SI1"]``).
-    changed: tuple[str, ...] = ()
+__all__ = ["CallResult", "Instrument", "stored_bench"]
 
 
 class Instrument:
-    """The registry, its limits and the device owner, behind two entry points."""
+    """The registry, its limits and the device owner in this process (a local
+    :class:`~remotelab.device.interface.Device`)."""
 
     def __init__(
         self,
@@ -215,6 +214,43 @@ class Instrument:
             ) from None
         elapsed = (time.perf_counter() - start) * 1000
         return CallResult(call.function.name, result, notes, round(elapsed, 3), changed)
+
+    # ------------------------------------------------------------------ the Device interface
+
+    async def take_hold(self, user: str, seconds: object, *, teacher: bool = False) -> Release:
+        hold = await self.hold(user, seconds, teacher=teacher)
+        return functools.partial(self.owner.release, hold)
+
+    def hold_info(self) -> HoldInfo | None:
+        hold = self.owner.current_hold
+        return None if hold is None else HoldInfo(hold.user, hold.number)
+
+    def hold_status(self, user: str | None) -> dict[str, Any] | None:
+        return self.owner.hold_status(user)
+
+    def summary(self) -> dict[str, Any]:
+        owner = self.owner
+        return {"state": owner.state, "fault": owner.fault, "queue": len(owner.queue)}
+
+    async def status(self, user: str) -> dict[str, Any]:
+        owner = self.owner
+        return {
+            **owner.status(user),
+            "context": owner.context_status(user),
+            "bench": owner.contexts.bench.to_json(),
+        }
+
+    async def reset_context(self, user: str) -> dict[str, Any]:
+        self.owner.reset_context(user)
+        return self.owner.context_status(user)
+
+    async def change_bench(self, data: Any, store: StoreBench) -> BenchChange:
+        async with self.bench_lock:
+            old = self.owner.contexts.bench
+            bench = self.bench_with(data)
+            await store(self.bench_changes(bench))
+            self.owner.set_bench(bench)
+        return BenchChange(bench, bench.diff(self.configured_bench), bench.diff(old))
 
     # ------------------------------------------------------------------ the bench
 
