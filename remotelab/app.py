@@ -14,7 +14,6 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from quart import Quart
 from quart_schema import Info, QuartSchema
@@ -28,11 +27,8 @@ from remotelab.auth.delivery import MailQueue
 from remotelab.auth.mailer import open_transport
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
-from remotelab.device.backends import select_backend
-from remotelab.device.functions import default_registry
-from remotelab.device.owner import DeviceOwner
 from remotelab.device.scheduler import UserGate
-from remotelab.device.service import Instrument, stored_bench
+from remotelab.device.service import open_instrument
 from remotelab.sandbox import SandboxPool
 from remotelab.storage import bench as bench_queries
 from remotelab.storage.database import Database
@@ -193,20 +189,3 @@ async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:
     state: Lab | None = app.extensions.get(EXTENSION)
     if state is not None:
         await state.hub.close()
-
-
-async def open_instrument(settings: Settings, stored_outputs: dict[str, Any]) -> Instrument:
-    """Pick the backend (a USB scan may block: off the loop), start the device owner.
-
-    ``stored_outputs``: the bench's outputs as teachers set them (``lab_bench_outputs``),
-    over the configured bench (the bench file's or the default).
-    """
-    backend = await asyncio.to_thread(select_backend, settings.device, settings.emulator)
-    owner = DeviceOwner(backend, settings.device, bench=stored_bench(backend.bench, stored_outputs))
-    await owner.start()
-    return Instrument(
-        owner,
-        default_registry(settings.functions),
-        settings.functions,
-        share_readings=settings.device.share_readings,
-    )

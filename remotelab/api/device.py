@@ -139,7 +139,7 @@ async def set_bench(data: BenchIn) -> dict[str, Any]:
 
     change = await instrument().change_bench(data.outputs, store)
     return {
-        "outputs": change.outputs.to_json(),
+        "outputs": change.outputs,
         "differs_from_default": list(change.differs_from_default),
         "changed": list(change.changed),
     }

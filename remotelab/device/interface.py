@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from remotelab.device.functions import ParsedCall, Registry
-from remotelab.device.outputs import Outputs
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,8 @@ class HoldInfo:
 class BenchChange:
     """A change of the bench as ``PUT /v1/device/bench`` answers it."""
 
-    outputs: Outputs
+    #: The bench now, JSON values by output name.
+    outputs: dict[str, Any]
     #: The outputs that differ from the configured bench (the bench file's or the default).
     differs_from_default: tuple[str, ...]
     #: The outputs this change changed.
@@ -120,8 +120,9 @@ class Device(Protocol):
         """The hold in force as ``user`` may see it: ``{by, seconds_left, waiting}``."""
         ...
 
-    def summary(self) -> dict[str, Any]:
-        """What a stream's ``status`` message says of the device: ``{state, fault, queue}``."""
+    def summary(self, user: str) -> dict[str, Any]:
+        """What a stream's ``status`` message says of ``user``'s device: ``{state, fault,
+        queue}``."""
         ...
 
     async def status(self, user: str) -> dict[str, Any]:

@@ -163,6 +163,8 @@ class DeviceOwner:
         #: The hold in force, the holds waiting for their turn, and a future settled (and
         #: replaced) at each change of hold (streams pause and resume on it).
         self.current_hold: Hold | None = None
+        #: Set by :meth:`drain`: what every new call fails with.
+        self._refusal: str | None = None
         self._hold_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._hold_change: asyncio.Future[None] | None = None
 
@@ -197,6 +199,18 @@ class DeviceOwner:
         except Exception as exc:  # closing a broken port must not stop the shutdown
             log.warning("closing the instrument failed: %s", exc)
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def drain(self, message: str, timeout: float) -> None:
+        """Stop taking calls: fail the queued ones (and every new one) with
+        DeviceUnavailable(``message``) and let the batch running on the device thread finish,
+        ``timeout`` seconds at most (a device agent's shutdown). :meth:`close` still closes."""
+        self._refusal = message
+        deadline = time.monotonic() + timeout
+        while True:
+            self._fail_queued(DeviceUnavailable(message))
+            if not self._running or time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(0.01)
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -463,6 +477,8 @@ class DeviceOwner:
                 log.debug("context of user %s expired", user)
 
     def _check_available(self) -> None:
+        if self._refusal is not None:
+            raise DeviceUnavailable(self._refusal)
         if self.state == "closed":
             raise DeviceUnavailable("the server is shutting down")
         if self.state == "faulted":

@@ -20,35 +20,25 @@ import logging
 import math
 import time
 import types
-from collections import OrderedDict
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
-from remotelab.config import DeviceSettings, FunctionSettings
-from remotelab.device.functions import (
-    ParsedCall,
-    Registry,
-    bind_call,
-    parse_call,
-    to_json_safe,
-)
+from remotelab.config import DeviceSettings, FunctionSettings, Settings
+from remotelab.device.backends import select_backend
+from remotelab.device.checks import CallChecks
+from remotelab.device.functions import ParsedCall, Registry, default_registry, to_json_safe
 from remotelab.device.functions.effects import check_outputs
-from remotelab.device.functions.timing import MARGIN, duration
 from remotelab.device.interface import BenchChange, CallResult, HoldInfo, Release, StoreBench
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
 from remotelab.device.owner import DeviceOwner, Hold
-from remotelab.device.scheduler import Cost
-from remotelab.errors import DeviceTimeout, FunctionStringError, InputError
+from remotelab.errors import DeviceTimeout, InputError
 
 log = logging.getLogger(__name__)
 
-PARSE_CACHE_SIZE = 1024
+__all__ = ["CallResult", "Instrument", "open_instrument", "stored_bench"]
 
 
-__all__ = ["CallResult", "Instrument", "stored_bench"]
-
-
-class Instrument:
+class Instrument(CallChecks):
     """The registry, its limits and the device owner in this process (a local
     :class:`~remotelab.device.interface.Device`)."""
 
@@ -60,65 +50,12 @@ class Instrument:
         *,
         share_readings: bool = True,
     ) -> None:
+        super().__init__(registry, limits, owner.limits.max_call_seconds)
         self.owner = owner
-        self.registry = registry
-        self.limits = limits
         #: Whether identical shared readings waiting together get one measurement (ADR 0007).
         self.share_readings = share_readings
-        self._parsed: OrderedDict[str, ParsedCall] = OrderedDict()
         #: Held while the bench is changed and stored (one teacher at a time).
         self.bench_lock = asyncio.Lock()
-
-    def parse(self, source: str) -> ParsedCall:
-        """Check a function string. Raises FunctionStringError naming the problem."""
-        cached = self._parsed.get(source)
-        if cached is not None:
-            return cached
-        call = parse_call(
-            source,
-            self.registry,
-            max_chars=self.limits.max_chars,
-            max_nesting=self.limits.max_nesting,
-        )
-        self.check_time(call)
-        # Good strings repeat (buttons, polling programs); a ParsedCall is immutable in use
-        # (invoke copies its arguments), so it can be shared.
-        self._parsed[source] = call
-        if len(self._parsed) > PARSE_CACHE_SIZE:
-            self._parsed.popitem(last=False)
-        return call
-
-    def bind(self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> ParsedCall:
-        """Check a call given by name and literal values (sandbox proxies, streams)."""
-        call = bind_call(self.registry, name, args, kwargs)
-        self.check_time(call)
-        return call
-
-    def check_time(self, call: ParsedCall) -> None:
-        """Refuse a call expected to hold the device longer than a call may.
-
-        Raises FunctionStringError naming the limit, the expected time and what to change.
-        """
-        estimate = call.estimate
-        limit = self.owner.limits.max_call_seconds
-        if estimate.seconds <= limit + MARGIN:
-            return
-        variable = DeviceSettings.variable("max_call_seconds")
-        message = (
-            f"{call.function.name}: {estimate.what}, more than the {limit:g} s a call may "
-            f"hold the device ({variable})"
-        )
-        raise FunctionStringError(
-            f"{message}; {estimate.advice}" if estimate.advice else message,
-            details={
-                "function": call.function.name,
-                "parameter": estimate.parameter,
-                "expected_ms": estimate.ms,
-                "expected": duration(estimate.seconds),
-                "limit_seconds": limit,
-                "setting": variable,
-            },
-        )
 
     async def hold(self, user: str, seconds: object, *, teacher: bool = False) -> Hold:
         """Hold the device for ``user`` (a script's ``with hold(seconds):``), within the
@@ -142,16 +79,6 @@ class Instrument:
                 details={"limit_seconds": limit, "setting": variable},
             )
         return await self.owner.hold(user, float(seconds))
-
-    @staticmethod
-    def cost(call: ParsedCall) -> Cost:
-        """What the fair queue needs to know of ``call`` before it runs."""
-        estimate = call.estimate
-        return Cost(estimate.seconds, estimate.engine, estimate.sliced)
-
-    def validate(self, source: str) -> None:
-        """Check a function string without running it (widget buttons)."""
-        self.parse(source)
 
     async def run(self, user: str, source: str) -> CallResult:
         """Parse, queue, run and convert one function string."""
@@ -228,7 +155,7 @@ class Instrument:
     def hold_status(self, user: str | None) -> dict[str, Any] | None:
         return self.owner.hold_status(user)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, user: str) -> dict[str, Any]:
         owner = self.owner
         return {"state": owner.state, "fault": owner.fault, "queue": len(owner.queue)}
 
@@ -250,7 +177,7 @@ class Instrument:
             bench = self.bench_with(data)
             await store(self.bench_changes(bench))
             self.owner.set_bench(bench)
-        return BenchChange(bench, bench.diff(self.configured_bench), bench.diff(old))
+        return BenchChange(bench.to_json(), bench.diff(self.configured_bench), bench.diff(old))
 
     # ------------------------------------------------------------------ the bench
 
@@ -289,3 +216,20 @@ def _then(
     steps: Generator[float, None, Any], convert: Callable[[Any], Any]
 ) -> Generator[float, None, Any]:
     return convert((yield from steps))
+
+
+async def open_instrument(settings: Settings, stored_outputs: dict[str, Any]) -> Instrument:
+    """Pick the backend (a USB scan may block: off the loop), start the device owner.
+
+    ``stored_outputs``: the bench's outputs as teachers set them (``lab_bench_outputs``),
+    over the configured bench (the bench file's or the default).
+    """
+    backend = await asyncio.to_thread(select_backend, settings.device, settings.emulator)
+    owner = DeviceOwner(backend, settings.device, bench=stored_bench(backend.bench, stored_outputs))
+    await owner.start()
+    return Instrument(
+        owner,
+        default_registry(settings.functions),
+        settings.functions,
+        share_readings=settings.device.share_readings,
+    )

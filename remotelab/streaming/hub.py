@@ -103,7 +103,7 @@ class Client:
 
     def status(self) -> str:
         device = self.hub.instrument
-        summary = device.summary()
+        summary = device.summary(self.user)
         return text(
             "status",
             device={"state": summary["state"], "fault": summary["fault"]},
