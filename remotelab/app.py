@@ -27,6 +27,7 @@ from remotelab.auth.delivery import MailQueue
 from remotelab.auth.mailer import open_transport
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
+from remotelab.device.interface import Device
 from remotelab.device.scheduler import UserGate
 from remotelab.device.service import open_instrument
 from remotelab.sandbox import SandboxPool
@@ -35,6 +36,7 @@ from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
 from remotelab.streaming.acquisition import local_sources
 from remotelab.streaming.hub import Hub
+from remotelab.streaming.sources import OpenSource
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +129,7 @@ def create_app(settings: Settings | None = None) -> Quart:
                 )
             accounts = Accounts(settings, db, mail)
             await accounts.load_revocations()
-            async with db.session() as session:
-                stored = await bench_queries.load(session)
-            instrument = await open_instrument(settings, stored)
-            stack.push_async_callback(instrument.owner.close)
+            instrument, sources, described = await open_device(settings, db, stack)
             sandbox = SandboxPool(
                 settings.sandbox,
                 widgets=settings.widgets,
@@ -139,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             )
             stack.push_async_callback(sandbox.close)
             await sandbox.start()
-            hub = Hub(instrument, local_sources(instrument), settings.streaming)
+            hub = Hub(instrument, sources, settings.streaming)
             stack.push_async_callback(hub.close)
             app.extensions[EXTENSION] = Lab(
                 settings=settings,
@@ -168,7 +167,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             "remotelab %s ready (%s accounts, %s)",
             __version__,
             settings.storage.accounts,
-            instrument.owner.backend.describe(),
+            described,
         )
 
     @app.after_serving
@@ -177,6 +176,29 @@ def create_app(settings: Settings | None = None) -> Quart:
         await resources.aclose()
 
     return app
+
+
+async def open_device(
+    settings: Settings, db: Database, stack: contextlib.AsyncExitStack
+) -> tuple[Device, OpenSource, str]:
+    """The device interface the lab serves, its stream sources, and what it is.
+
+    With no ``REMOTELAB_NATS_URL``: the device in this process (the bench teachers stored
+    applied over the configured one). With it: the devices of the agents on NATS.
+    """
+    if settings.nats.url:
+        from remotelab.cluster.front import NatsDevice
+        from remotelab.cluster.front_streams import nats_sources
+
+        remote = NatsDevice(settings)
+        await remote.start()
+        stack.push_async_callback(remote.close)
+        return remote, nats_sources(remote), remote.describe()
+    async with db.session() as session:
+        stored = await bench_queries.load(session)
+    local = await open_instrument(settings, stored)
+    stack.push_async_callback(local.owner.close)
+    return local, local_sources(local), local.owner.backend.describe()
 
 
 async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:

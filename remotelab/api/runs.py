@@ -67,7 +67,7 @@ async def execute(
 
     def tell_if_held() -> None:
         # Another user's script holds the device: the call waits; say so once per hold.
-        hold = instrument.hold_info()
+        hold = instrument.hold_info(caller)
         if control is None or hold is None or hold.user == caller or told[-1:] == [hold.number]:
             return
         told.append(hold.number)

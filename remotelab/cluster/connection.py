@@ -33,7 +33,8 @@ def options(settings: NatsSettings, name: str) -> dict[str, Any]:
         log.warning("NATS: %s", exc)
 
     async def on_disconnected() -> None:
-        log.warning("NATS: disconnected; reconnecting")
+        # Also at a close of our own: not a warning by itself (reconnects are logged).
+        log.info("NATS: disconnected")
 
     async def on_reconnected() -> None:
         log.info("NATS: reconnected")

@@ -112,8 +112,9 @@ class Device(Protocol):
         Raises InputError naming the limit's setting."""
         ...
 
-    def hold_info(self) -> HoldInfo | None:
-        """The hold in force, if any (who holds it is never shown to other users)."""
+    def hold_info(self, user: str) -> HoldInfo | None:
+        """The hold in force on ``user``'s device, if any (who holds it is never shown to
+        other users)."""
         ...
 
     def hold_status(self, user: str | None) -> dict[str, Any] | None:

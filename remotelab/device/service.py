@@ -148,7 +148,7 @@ class Instrument(CallChecks):
         hold = await self.hold(user, seconds, teacher=teacher)
         return functools.partial(self.owner.release, hold)
 
-    def hold_info(self) -> HoldInfo | None:
+    def hold_info(self, user: str) -> HoldInfo | None:
         hold = self.owner.current_hold
         return None if hold is None else HoldInfo(hold.user, hold.number)
 

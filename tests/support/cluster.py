@@ -1,0 +1,104 @@
+"""A lab over NATS for tests: ``remotelab agent`` processes and a real Hypercorn front.
+
+    async with agent_process(nats_server, "a1", tmp_path) as agent:    # a separate process
+        app = create_app(make_settings(tmp_path, **nats_server.front_settings()))
+        async with served(app) as front: ...                           # Hypercorn, loopback
+
+An agent is started as ``remotelab agent`` with the emulator (and ``extra`` environment
+variables) and is ready when it prints its ``serving`` line; leaving the block sends it
+SIGTERM and waits for it to drain and exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.nats import NatsServer
+
+REMOTELAB = Path(sys.executable).parent / "remotelab"
+START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 30
+
+
+@dataclass
+class AgentProcess:
+    name: str
+    process: asyncio.subprocess.Process
+    output: list[str] = field(default_factory=list)
+    _reader: asyncio.Task[None] | None = None
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send ``sig`` and wait for the exit; its status."""
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        status = await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT_S)
+        if self._reader is not None:
+            await asyncio.wait_for(self._reader, STOP_TIMEOUT_S)
+        return status
+
+    @property
+    def log(self) -> str:
+        return "".join(self.output)
+
+
+@contextlib.asynccontextmanager
+async def agent_process(
+    nats: NatsServer,
+    name: str,
+    folder: Path,
+    *,
+    extra: dict[str, str] | None = None,
+    password: str | None = None,
+) -> AsyncIterator[AgentProcess]:
+    """Run ``remotelab agent --device emulator --name NAME`` until the block ends."""
+    env = {
+        **os.environ,
+        **nats.agent_env(name),
+        "REMOTELAB_INSTANCE_PATH": str(folder / f"agent-{name}"),
+        "REMOTELAB_EMULATOR_SEED": "7",
+        **(extra or {}),
+    }
+    if password is not None:
+        env["REMOTELAB_NATS_PASSWORD"] = password
+    process = await asyncio.create_subprocess_exec(
+        str(REMOTELAB),
+        "agent",
+        "--device",
+        "emulator",
+        "--name",
+        name,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    agent = AgentProcess(name, process)
+    ready = asyncio.Event()
+
+    async def read() -> None:
+        assert process.stdout is not None
+        async for line in process.stdout:
+            text = line.decode(errors="replace")
+            agent.output.append(text)
+            if text.startswith(f"remotelab agent {name} serving"):
+                ready.set()
+
+    agent._reader = asyncio.create_task(read())
+    try:
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait(
+            {waiting, agent._reader}, timeout=START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        if not ready.is_set():
+            waiting.cancel()
+            raise RuntimeError(f"agent {name} did not start:\n{agent.log}")
+        yield agent
+    finally:
+        if process.returncode is None:
+            await agent.stop()
