@@ -14,6 +14,7 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from quart import Quart
 from quart_schema import Info, QuartSchema
@@ -190,7 +191,11 @@ async def open_device(
         from remotelab.cluster.front import NatsDevice
         from remotelab.cluster.front_streams import nats_sources
 
-        remote = NatsDevice(settings)
+        async def stored_bench() -> dict[str, Any]:
+            async with db.session() as session:
+                return await bench_queries.load(session)
+
+        remote = NatsDevice(settings, stored_bench)
         await remote.start()
         stack.push_async_callback(remote.close)
         return remote, nats_sources(remote), remote.describe()

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import secrets
 import socket
 import time
 from typing import Any
@@ -54,6 +55,7 @@ class Agent:
         self.name = name
         self.instrument = instrument
         self.host = socket.gethostname()
+        self.instance = secrets.token_hex(6)
         self.nc: Client | None = None
         self._kv: Any = None
         self._calls: Any = None
@@ -131,6 +133,7 @@ class Agent:
         bench = self.settings.emulator.bench
         return wire.entry(
             name=self.name,
+            instance=self.instance,
             host=self.host,
             backend=owner.backend.describe(),
             bench=bench.stem if bench is not None else "default",

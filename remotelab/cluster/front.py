@@ -21,7 +21,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import nats.errors
@@ -39,6 +39,9 @@ from remotelab.errors import DeviceTimeout, DeviceUnavailable, InputError
 
 log = logging.getLogger(__name__)
 
+#: Reads the bench's changes teachers stored (JSON values by output name).
+LoadBench = Callable[[], Awaitable[dict[str, Any]]]
+
 #: What a reply may take beyond the device's own call timeout (the NATS hops).
 REPLY_MARGIN_SECONDS = 2.0
 
@@ -49,7 +52,7 @@ class NatsDevice(CallChecks):
     Open with :meth:`start`, close with :meth:`close`.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, stored_bench: LoadBench | None = None) -> None:
         super().__init__(
             default_registry(settings.functions),
             settings.functions,
@@ -64,6 +67,12 @@ class NatsDevice(CallChecks):
         self.assigned: dict[str, str] = {}
         self._bench_lock = asyncio.Lock()
         self._sends: set[asyncio.Task[None]] = set()
+        #: Reads the bench's changes teachers stored (applied to each agent that joins).
+        self.stored_bench = stored_bench
+        #: The agents given users: those that have the stored bench (or were told it and
+        #: failed to take it; they keep their bench file's).
+        self._ready: set[str] = set()
+        self._joining: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -80,6 +89,8 @@ class NatsDevice(CallChecks):
                         self._remember(wire.decode(got.value))
         except (BucketNotFoundError, NoKeysError):
             pass  # no agent registered yet: their status messages will tell
+        if self._joining:  # the stored bench on the devices there, before any user
+            await asyncio.wait(self._joining, timeout=self._call_timeout)
         log.info("front %s: %d device agent(s) registered", self.front_id, len(self.alive()))
 
     async def close(self) -> None:
@@ -100,9 +111,37 @@ class NatsDevice(CallChecks):
     def _remember(self, entry: dict[str, Any]) -> None:
         name = str(entry["name"])
         if entry.get("gone"):
-            self.devices.pop(name, None)
+            self._forget(name)
+            return
+        known = self.devices.get(name)
+        joined = known is None or known[0].get("instance") != entry.get("instance")
+        self.devices[name] = (entry, time.monotonic())
+        if not joined:
+            return
+        if self.stored_bench is None:
+            self._ready.add(name)
         else:
-            self.devices[name] = (entry, time.monotonic())
+            self._ready.discard(name)
+            task = asyncio.create_task(self._apply_stored_bench(name))
+            self._joining.add(task)
+            task.add_done_callback(self._joining.discard)
+
+    async def _apply_stored_bench(self, agent: str) -> None:
+        """Bring a device that joined to the bench teachers stored (every front does it once
+        per sighting; applying the same bench twice changes nothing)."""
+        assert self.stored_bench is not None
+        try:
+            async with self._bench_lock:
+                stored = await self.stored_bench()
+                if stored:
+                    await self._request(
+                        agent, {"op": "bench_set", "outputs": stored}, self._call_timeout
+                    )
+        except Exception as exc:  # the device keeps its bench file's; users still served
+            log.warning(
+                "front %s: the stored bench did not reach %s: %s", self.front_id, agent, exc
+            )
+        self._ready.add(agent)
 
     def alive(self) -> dict[str, dict[str, Any]]:
         """The registered agents heard from within 3 of their heartbeats, by name."""
@@ -118,7 +157,7 @@ class NatsDevice(CallChecks):
         """The agent ``user``'s calls go to (given one now if needed).
 
         Raises DeviceUnavailable when no agent is registered."""
-        alive = self.alive()
+        alive = {name: entry for name, entry in self.alive().items() if name in self._ready}
         name = self.assigned.get(user)
         if name is not None and name in alive:
             return name
@@ -131,6 +170,17 @@ class NatsDevice(CallChecks):
         name = min(alive, key=lambda n: (int(alive[n]["queue"]), given[n], n))
         self.assigned[user] = name
         return name
+
+    async def _choose(self, user: str) -> str:
+        """:meth:`agent_for`, after waiting for the devices joining now to get the stored
+        bench when none is ready yet."""
+        try:
+            return self.agent_for(user)
+        except DeviceUnavailable:
+            if not self._joining:
+                raise
+        await asyncio.wait(self._joining, timeout=self._call_timeout)
+        return self.agent_for(user)
 
     def _entry_of(self, user: str) -> tuple[dict[str, Any], float] | None:
         name = self.assigned.get(user)
@@ -163,6 +213,7 @@ class NatsDevice(CallChecks):
 
     def _forget(self, agent: str) -> None:
         self.devices.pop(agent, None)
+        self._ready.discard(agent)
         for user in [u for u, name in self.assigned.items() if name == agent]:
             del self.assigned[user]
 
@@ -173,7 +224,7 @@ class NatsDevice(CallChecks):
     # ------------------------------------------------------------------ the Device interface
 
     async def run_parsed(self, user: str, call: ParsedCall) -> CallResult:
-        agent = self.agent_for(user)
+        agent = await self._choose(user)
         start = time.perf_counter()
         value = await self._request(
             agent,
@@ -191,7 +242,7 @@ class NatsDevice(CallChecks):
         return await self.run_parsed(user, self.bind(name, args, kwargs))
 
     async def take_hold(self, user: str, seconds: object, *, teacher: bool = False) -> Release:
-        agent = self.agent_for(user)
+        agent = await self._choose(user)
         limits = self.settings.device
         # A hold waits for the holds before it: at most a few of the longest, then a 503.
         timeout = 2 * limits.hold_max_seconds_teacher + self._call_timeout
@@ -240,14 +291,14 @@ class NatsDevice(CallChecks):
         return {"state": entry["state"], "fault": entry["fault"], "queue": entry["queue"]}
 
     async def status(self, user: str) -> dict[str, Any]:
-        agent = self.agent_for(user)
+        agent = await self._choose(user)
         value: dict[str, Any] = await self._request(
             agent, {"op": "status", "user": user}, self._call_timeout
         )
         return value
 
     async def reset_context(self, user: str) -> dict[str, Any]:
-        agent = self.agent_for(user)
+        agent = await self._choose(user)
         value: dict[str, Any] = await self._request(
             agent, {"op": "reset", "user": user}, self._call_timeout
         )

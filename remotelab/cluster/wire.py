@@ -113,6 +113,7 @@ def _class_of(code: str) -> type[RemotelabError]:
 def entry(
     *,
     name: str,
+    instance: str,
     host: str,
     backend: str,
     bench: str,
@@ -125,9 +126,11 @@ def entry(
     heartbeat_seconds: float,
     gone: bool = False,
 ) -> dict[str, Any]:
-    """An agent's entry in the registry (and its status message)."""
+    """An agent's entry in the registry (and its status message). ``instance`` is new at
+    each start of the agent's process: a front that sees a new one meets a fresh device."""
     return {
         "name": name,
+        "instance": instance,
         "host": host,
         "backend": backend,
         "bench": bench,

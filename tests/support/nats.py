@@ -57,6 +57,7 @@ class NatsServer:
     agent_password: str
     process: subprocess.Popen[bytes]
     folder: Path
+    env: dict[str, str]
 
     @property
     def url(self) -> str:
@@ -77,6 +78,20 @@ class NatsServer:
 
     def log(self) -> str:
         return (self.folder / "nats.log").read_text(errors="replace")
+
+    def restart(self, down_seconds: float = 0.5) -> None:
+        """Stop the server, wait, start it again on the same port with the same store (what
+        clients see when NATS restarts)."""
+        _stop(self)
+        time.sleep(down_seconds)
+        with open(self.folder / "nats.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [str(nats_server_binary()), "-c", str(self.folder / "nats.conf")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
+        _wait_listening(self, ready_count=2)
 
 
 @contextlib.contextmanager
@@ -125,7 +140,7 @@ def _start(binary: Path, folder: Path, front: str, agent: str, env: dict[str, st
             stderr=subprocess.STDOUT,
             env=env,
         )
-    return NatsServer(port, front, agent, process, folder)
+    return NatsServer(port, front, agent, process, folder, env)
 
 
 def _stop(server: NatsServer) -> None:
@@ -137,7 +152,7 @@ def _stop(server: NatsServer) -> None:
         server.process.wait()
 
 
-def _wait_listening(server: NatsServer) -> None:
+def _wait_listening(server: NatsServer, ready_count: int = 1) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -146,7 +161,7 @@ def _wait_listening(server: NatsServer) -> None:
             contextlib.suppress(OSError),
             socket.create_connection(("127.0.0.1", server.port), timeout=0.2),
         ):
-            if "Server is ready" in server.log():
+            if server.log().count("Server is ready") >= ready_count:
                 return
         time.sleep(0.02)
     raise RuntimeError(f"nats-server did not start in {START_TIMEOUT_S} s:\n{server.log()}")
