@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 #: Reads the bench's changes teachers stored (JSON values by output name).
 LoadBench = Callable[[], Awaitable[dict[str, Any]]]
 
+#: How often the front looks for agents gone with calls in flight.
+WATCH_SECONDS = 0.1
+
 #: What a reply may take beyond the device's own call timeout (the NATS hops).
 REPLY_MARGIN_SECONDS = 2.0
 
@@ -73,6 +76,12 @@ class NatsDevice(CallChecks):
         #: failed to take it; they keep their bench file's).
         self._ready: set[str] = set()
         self._joining: set[asyncio.Task[None]] = set()
+        #: The requests waiting for an answer, by agent; those failed for a lost agent.
+        self._inflight: dict[str, set[asyncio.Future[Any]]] = {}
+        self._lost: set[asyncio.Future[Any]] = set()
+        #: Agents that said they are going (draining): their calls in flight are answered.
+        self._said_gone: set[str] = set()
+        self._watcher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -91,9 +100,14 @@ class NatsDevice(CallChecks):
             pass  # no agent registered yet: their status messages will tell
         if self._joining:  # the stored bench on the devices there, before any user
             await asyncio.wait(self._joining, timeout=self._call_timeout)
+        self._watcher = asyncio.create_task(self._watch(), name="front-watch-agents")
         log.info("front %s: %d device agent(s) registered", self.front_id, len(self.alive()))
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.flush(timeout=1)
@@ -112,7 +126,9 @@ class NatsDevice(CallChecks):
         name = str(entry["name"])
         if entry.get("gone"):
             self._forget(name)
+            self._said_gone.add(name)
             return
+        self._said_gone.discard(name)
         known = self.devices.get(name)
         joined = known is None or known[0].get("instance") != entry.get("instance")
         self.devices[name] = (entry, time.monotonic())
@@ -196,11 +212,25 @@ class NatsDevice(CallChecks):
             data = wire.encode(message)
         except ValueError as exc:  # inf or nan among the arguments
             raise InputError(f"the call's arguments cannot be sent: {exc}") from None
+        request = asyncio.ensure_future(
+            self.nc.request(wire.call_subject(agent), data, timeout=timeout)
+        )
+        waiting = self._inflight.setdefault(agent, set())
+        waiting.add(request)
         try:
-            reply = await self.nc.request(wire.call_subject(agent), data, timeout=timeout)
+            reply = await request
+        except asyncio.CancelledError:
+            if request not in self._lost:
+                raise  # the caller's own cancellation
+            self._lost.discard(request)
+            raise DeviceUnavailable(
+                f"the device {agent} went away during the call (its agent stopped "
+                "answering); try again",
+                details={"device": agent},
+            ) from None
         except nats.errors.NoRespondersError:
             self._forget(agent)
-            raise DeviceUnavailable(
+            raise _NotAnswering(
                 f"the device {agent} is not answering (its agent is gone); try again",
                 details={"device": agent},
             ) from None
@@ -209,7 +239,37 @@ class NatsDevice(CallChecks):
                 f"the device {agent} did not answer within {timeout:g} s",
                 details={"device": agent},
             ) from None
+        finally:
+            waiting.discard(request)
         return wire.reply_value(reply.data)
+
+    async def _call(self, user: str, message: dict[str, Any], timeout: float) -> Any:
+        """Send ``message`` to ``user``'s device; once more to another device when the
+        agent of theirs is gone before the message reached it (nothing ran)."""
+        agent = await self._choose(user)
+        try:
+            return await self._request(agent, message, timeout)
+        except _NotAnswering:
+            if not self.alive():
+                raise
+        return await self._request(await self._choose(user), message, timeout)
+
+    async def _watch(self) -> None:
+        """Fail the calls in flight to an agent that dropped out of the registry without
+        saying so (killed, its host or network gone): a 503 naming the device within 3 of
+        its heartbeats, not at the end of the call's timeout."""
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            alive = self.alive()
+            for agent, waiting in self._inflight.items():
+                if not waiting or agent in alive or agent in self._said_gone:
+                    continue
+                log.warning("front %s: device %s stopped answering", self.front_id, agent)
+                self._forget(agent)
+                for request in list(waiting):
+                    if not request.done():
+                        self._lost.add(request)
+                        request.cancel()
 
     def _forget(self, agent: str) -> None:
         self.devices.pop(agent, None)
@@ -224,10 +284,9 @@ class NatsDevice(CallChecks):
     # ------------------------------------------------------------------ the Device interface
 
     async def run_parsed(self, user: str, call: ParsedCall) -> CallResult:
-        agent = await self._choose(user)
         start = time.perf_counter()
-        value = await self._request(
-            agent,
+        value = await self._call(
+            user,
             {"op": "run", "user": user, "name": call.function.name, "args": call.args},
             self._call_timeout,
         )
@@ -291,16 +350,14 @@ class NatsDevice(CallChecks):
         return {"state": entry["state"], "fault": entry["fault"], "queue": entry["queue"]}
 
     async def status(self, user: str) -> dict[str, Any]:
-        agent = await self._choose(user)
-        value: dict[str, Any] = await self._request(
-            agent, {"op": "status", "user": user}, self._call_timeout
+        value: dict[str, Any] = await self._call(
+            user, {"op": "status", "user": user}, self._call_timeout
         )
         return value
 
     async def reset_context(self, user: str) -> dict[str, Any]:
-        agent = await self._choose(user)
-        value: dict[str, Any] = await self._request(
-            agent, {"op": "reset", "user": user}, self._call_timeout
+        value: dict[str, Any] = await self._call(
+            user, {"op": "reset", "user": user}, self._call_timeout
         )
         return value
 
@@ -324,3 +381,7 @@ class NatsDevice(CallChecks):
         return BenchChange(
             first["outputs"], tuple(first["differs_from_default"]), tuple(first["changed"])
         )
+
+
+class _NotAnswering(DeviceUnavailable):
+    """No agent listens on the device's subject: the request reached nobody."""

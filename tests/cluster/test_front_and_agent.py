@@ -319,3 +319,41 @@ async def test_the_bench_teachers_store_reaches_every_device_even_one_that_joins
             device = (await client.get(f"{front.base}/v1/device", headers=student)).json()
         assert device["bench"]["PV1"] == 1.5
         assert round(body["result"], 1) == 1.5
+
+
+async def test_an_agent_killed_mid_call_is_a_503_naming_it_and_the_next_call_goes_elsewhere(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    fast = {"REMOTELAB_NATS_HEARTBEAT_SECONDS": "0.2", "REMOTELAB_EMULATOR_REALTIME": "true"}
+    async with (
+        agent_process(nats_server, "bench-a", tmp_path, extra=fast) as a,
+        agent_process(nats_server, "bench-b", tmp_path, extra=fast) as b,
+        lab(tmp_path, **nats_server.front_settings()) as front,
+        httpx.AsyncClient(timeout=60) as client,
+    ):
+        device = front.app.extensions[EXTENSION].instrument
+        headers = await front.token("s@example.org")
+        assert (await run(client, front, headers, "set_pv1(1.0)"))[0] == 200
+        mine = device.assigned[next(iter(device.assigned))]
+        victim, other = (a, b) if mine == "bench-a" else (b, a)
+        # A 0.5 s capture in flight when its agent is killed.
+        call = asyncio.create_task(run(client, front, headers, "capture1('CH1', 1000, 500)"))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        victim.process.send_signal(signal.SIGKILL)
+        status, body = await call
+        waited = time.monotonic() - started
+        assert status == 503, body
+        assert body["error"] == (
+            f"the device {victim.name} went away during the call (its agent stopped "
+            "answering); try again"
+        )
+        assert body["details"] == {"device": victim.name}
+        assert waited < 3.0  # 3 heartbeats of 0.2 s and the watch, not the call's timeout
+        status, body = await run(client, front, headers, "get_voltage('CH1')")
+        assert status == 200, body
+        assert device.assigned[next(iter(device.assigned))] == other.name
+        await victim.stop()
