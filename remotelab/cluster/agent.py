@@ -105,8 +105,9 @@ class Agent:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         if self._calls is not None:
+            # Drained, not dropped: calls already delivered still get an answer.
             with contextlib.suppress(Exception):
-                await self._calls.unsubscribe()
+                await self._calls.drain()
         with contextlib.suppress(Exception):
             await self._deregister()
         if self.streams is not None:
