@@ -11,9 +11,7 @@ REMOTELAB = Path(sys.executable).parent / "remotelab"
 
 
 def agent(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        key: value for key, value in os.environ.items() if not key.startswith("REMOTELAB_")
-    }
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("REMOTELAB_")}
     environ.update(REMOTELAB_INSTANCE_PATH=str(tmp_path), **env)
     return subprocess.run(
         [str(REMOTELAB), "agent", "--device", "emulator", *args],

@@ -101,7 +101,9 @@ def running_nats_server() -> Iterator[NatsServer]:
     folder = Path(tempfile.mkdtemp(prefix="remotelab-nats-"))
     try:
         shutil.copy(USERS_FILE, folder / USERS_FILE.name)
-        front, agent = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        # nats-server parses a variable's value as config: a value starting with a digit or
+        # '-' would be read as a number. Letters first, then hex digits.
+        front, agent = f"front{secrets.token_hex(16)}", f"agent{secrets.token_hex(16)}"
         env = {
             **os.environ,
             "REMOTELAB_NATS_FRONT_PASSWORD": front,
