@@ -357,3 +357,91 @@ async def test_an_agent_killed_mid_call_is_a_503_naming_it_and_the_next_call_goe
         assert status == 200, body
         assert device.assigned[next(iter(device.assigned))] == other.name
         await victim.stop()
+
+
+async def test_two_fronts_share_one_capture_loop_on_the_agent(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    from websockets.asyncio.client import connect
+
+    from remotelab.streaming.messages import decode_frame
+
+    subscribe = json.dumps(
+        {
+            "type": "subscribe",
+            "id": "scope",
+            "instrument": "oscilloscope",
+            "config": {"channels": 1, "samples": 200, "timegap": 2},
+        }
+    )
+
+    async def watch(front: Lab, email: str, n: int) -> list[Any]:
+        headers = await front.token(email)
+        url = front.base.replace("http://", "ws://") + "/v1/stream"
+        frames: list[Any] = []
+        async with connect(url, additional_headers=headers) as ws:
+            await ws.send(subscribe)
+            async with asyncio.timeout(20):
+                while len(frames) < n:
+                    message = await ws.recv()
+                    if isinstance(message, bytes):
+                        frames.append(decode_frame(message))
+        return frames
+
+    async with (
+        agent_process(nats_server, "bench-a", tmp_path),
+        lab(tmp_path / "one", **nats_server.front_settings()) as one,
+        lab(tmp_path / "two", **nats_server.front_settings()) as two,
+    ):
+        first, second = await asyncio.gather(
+            watch(one, "a@example.org", 20), watch(two, "b@example.org", 20)
+        )
+    # One loop on the agent, captured for both users (same outputs): the two fronts got the
+    # same frames (sequence number and capture time), each published once for both. Two
+    # loops would number alike but never stamp alike.
+    same = {(f.seq, f.timestamp) for f in first} & {(f.seq, f.timestamp) for f in second}
+    assert len(same) >= 5, ([f.seq for f in first], [f.seq for f in second])
+
+
+async def test_a_hold_on_the_agent_pauses_another_users_stream_at_the_front(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    from websockets.asyncio.client import connect
+
+    code = "import time\nwith hold(5):\n    get_voltage('CH1')\n    time.sleep(1.0)\n"
+    async with (
+        agent_process(nats_server, "bench-a", tmp_path),
+        lab(tmp_path, **nats_server.front_settings()) as front,
+        httpx.AsyncClient(timeout=60) as client,
+    ):
+        viewer = await front.token("viewer@example.org")
+        holder = await front.token("holder@example.org")
+        url = front.base.replace("http://", "ws://") + "/v1/stream"
+        async with connect(url, additional_headers=viewer) as ws:
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "subscribe",
+                        "id": "meter",
+                        "instrument": "multimeter",
+                        "config": {"channel": "CH1", "rate": 10},
+                    }
+                )
+            )
+            async with asyncio.timeout(10):
+                while not isinstance(await ws.recv(), bytes):
+                    pass  # until the first frame
+            script = asyncio.create_task(
+                client.post(f"{front.base}/v1/run", json={"code": code}, headers=holder)
+            )
+            codes: list[str] = []
+            async with asyncio.timeout(20):
+                while "resumed" not in codes:
+                    message = await ws.recv()
+                    if isinstance(message, str):
+                        data = json.loads(message)
+                        if data["type"] == "status" and data.get("id") == "meter":
+                            codes.append(data["code"])
+            response = await script
+        assert response.json()["status"] == "ok", response.json()
+    assert codes[:2] == ["held", "resumed"]
