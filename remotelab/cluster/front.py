@@ -6,11 +6,13 @@ a bad call is a 400 before anything is sent), then sends it by request/reply to 
 of the caller's device. The API has authenticated and authorized the caller before; only
 their id goes to the agent.
 
-Which device: the one the user was given on this front while its agent stays in the
-registry; else the least busy registered one (shortest queue, then fewest users given it
-here, then name). The registry is read from the JetStream bucket at start and kept current
-from the agents' status messages; an agent not heard from for 3 of its heartbeats, or one
-that said it is going, is out.
+Which device: the one the user is on while its agent stays in the registry; else the least
+busy registered one (shortest queue, then fewest users given it here, then name). Who is on
+which device is kept in a JetStream key-value bucket shared by every front (first writer
+wins), so a user's calls reach the same device whichever front or worker takes them. The
+registry is read from its JetStream bucket at start and kept current from the agents'
+status messages; an agent not heard from for 3 of its heartbeats, or one that said it is
+going, is out.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ from typing import Any
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.errors import BucketNotFoundError, NoKeysError
+from nats.js.errors import (
+    BucketNotFoundError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NoKeysError,
+)
 
 from remotelab.cluster import wire
 from remotelab.cluster.connection import connect
@@ -82,12 +89,18 @@ class NatsDevice(CallChecks):
         #: Agents that said they are going (draining): their calls in flight are answered.
         self._said_gone: set[str] = set()
         self._watcher: asyncio.Task[None] | None = None
+        self._assignments: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Connect to NATS, read the registry, follow the agents' status."""
         self.nc = nc = await connect(self.settings.nats, f"remotelab front {self.front_id}")
+        js = nc.jetstream()
+        try:
+            self._assignments = await js.key_value(wire.ASSIGNMENTS_BUCKET)
+        except BucketNotFoundError:
+            self._assignments = await js.create_key_value(bucket=wire.ASSIGNMENTS_BUCKET, history=1)
         await nc.subscribe(wire.STATUS_WILDCARD, cb=self._on_status)
         try:
             kv = await nc.jetstream().key_value(wire.REGISTRY_BUCKET)
@@ -170,33 +183,68 @@ class NatsDevice(CallChecks):
         }
 
     def agent_for(self, user: str) -> str:
-        """The agent ``user``'s calls go to (given one now if needed).
+        """The agent ``user`` is on in this front's memory, else the least busy one (given
+        to them here; :meth:`choose` agrees it with the other fronts first).
 
         Raises DeviceUnavailable when no agent is registered."""
-        alive = {name: entry for name, entry in self.alive().items() if name in self._ready}
         name = self.assigned.get(user)
-        if name is not None and name in alive:
+        if name is not None and name in self._usable():
             return name
+        name = self._least_busy()
+        self.assigned[user] = name
+        return name
+
+    def _least_busy(self) -> str:
+        alive = self._usable()
         if not alive:
             raise DeviceUnavailable(
                 "no device is available: no device agent is registered (start `remotelab "
                 "agent`, see docs/reference/deploy.md)"
             )
         given = Counter(self.assigned.values())
-        name = min(alive, key=lambda n: (int(alive[n]["queue"]), given[n], n))
-        self.assigned[user] = name
-        return name
+        return min(alive, key=lambda n: (int(alive[n]["queue"]), given[n], n))
 
-    async def _choose(self, user: str) -> str:
-        """:meth:`agent_for`, after waiting for the devices joining now to get the stored
-        bench when none is ready yet."""
-        try:
+    async def choose(self, user: str) -> str:
+        """The agent ``user``'s calls go to, agreed with every other front.
+
+        This front's memory first; else the shared bucket, if its device is up; else the
+        least busy device, written to the bucket unless another front wrote first (then
+        theirs). Waits for devices joining now to get the stored bench when none is ready.
+        Raises DeviceUnavailable when no agent is registered."""
+        name = self.assigned.get(user)
+        if name is not None and name in self._usable():
+            return name
+        if not self._usable() and self._joining:
+            await asyncio.wait(self._joining, timeout=self._call_timeout)
+        if self._assignments is None:
             return self.agent_for(user)
-        except DeviceUnavailable:
-            if not self._joining:
-                raise
-        await asyncio.wait(self._joining, timeout=self._call_timeout)
+        for _ in range(3):  # a race with another front: read what it wrote, then decide
+            try:
+                stored = await self._assignments.get(user)
+            except KeyNotFoundError:
+                stored = None
+            theirs: str | None = (
+                stored.value.decode() if stored is not None and stored.value else None
+            )
+            usable = self._usable()
+            if theirs is not None and theirs in usable:
+                self.assigned[user] = theirs
+                return theirs
+            self.assigned.pop(user, None)
+            pick = self.agent_for(user)  # raises DeviceUnavailable when none is up
+            try:
+                if stored is None:
+                    await self._assignments.create(user, pick.encode())
+                else:
+                    await self._assignments.update(user, pick.encode(), last=stored.revision)
+            except KeyWrongLastSequenceError:
+                continue
+            return pick
         return self.agent_for(user)
+
+    def _usable(self) -> dict[str, dict[str, Any]]:
+        """The registered agents that may be given users (alive, with the stored bench)."""
+        return {name: entry for name, entry in self.alive().items() if name in self._ready}
 
     def _entry_of(self, user: str) -> tuple[dict[str, Any], float] | None:
         name = self.assigned.get(user)
@@ -246,13 +294,13 @@ class NatsDevice(CallChecks):
     async def _call(self, user: str, message: dict[str, Any], timeout: float) -> Any:
         """Send ``message`` to ``user``'s device; once more to another device when the
         agent of theirs is gone before the message reached it (nothing ran)."""
-        agent = await self._choose(user)
+        agent = await self.choose(user)
         try:
             return await self._request(agent, message, timeout)
         except _NotAnswering:
             if not self.alive():
                 raise
-        return await self._request(await self._choose(user), message, timeout)
+        return await self._request(await self.choose(user), message, timeout)
 
     async def _watch(self) -> None:
         """Fail the calls in flight to an agent that dropped out of the registry without
@@ -301,7 +349,7 @@ class NatsDevice(CallChecks):
         return await self.run_parsed(user, self.bind(name, args, kwargs))
 
     async def take_hold(self, user: str, seconds: object, *, teacher: bool = False) -> Release:
-        agent = await self._choose(user)
+        agent = await self.choose(user)
         limits = self.settings.device
         # A hold waits for the holds before it: at most a few of the longest, then a 503.
         timeout = 2 * limits.hold_max_seconds_teacher + self._call_timeout
@@ -342,8 +390,10 @@ class NatsDevice(CallChecks):
         }
 
     def summary(self, user: str) -> dict[str, Any]:
+        agent = self.assigned.get(user)
         try:
-            agent = self.agent_for(user)
+            if agent is None or agent not in self._usable():
+                agent = self._least_busy()  # where their next call would likely go
         except DeviceUnavailable as exc:
             return {"state": "faulted", "fault": exc.message, "queue": 0}
         entry = self.devices[agent][0]
@@ -366,7 +416,7 @@ class NatsDevice(CallChecks):
         async with self._bench_lock:
             agents = sorted(self.alive())
             if not agents:
-                self.agent_for("")  # raises DeviceUnavailable, naming the problem
+                self._least_busy()  # raises DeviceUnavailable, naming the problem
             changes = await self._request(
                 agents[0], {"op": "bench_check", "outputs": data}, self._call_timeout
             )

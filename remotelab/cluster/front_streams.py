@@ -116,7 +116,8 @@ class RemoteSource:
                 by_agent: dict[str, list[str]] = {}
                 for user in self.users():
                     try:
-                        by_agent.setdefault(self.device.agent_for(user), []).append(user)
+                        agent = await self.device.choose(user)
+                        by_agent.setdefault(agent, []).append(user)
                     except DeviceUnavailable as exc:
                         self._tell(exc.code, exc.message)
                 now = time.monotonic()

@@ -8,8 +8,9 @@ Subjects (``<agent>`` is the agent's name, ``<stream>`` a configuration's id)::
     remotelab.status.<agent>          agent -> fronts: its registry entry, at each heartbeat
                                       and at each change of hold
 
-and the JetStream key-value bucket :data:`REGISTRY_BUCKET`, one entry per agent (its
-:func:`entry`), expiring when the agent stops renewing it. ADR 0017 says why.
+and two JetStream key-value buckets: :data:`REGISTRY_BUCKET`, one entry per agent (its
+:func:`entry`), expiring when the agent stops renewing it; :data:`ASSIGNMENTS_BUCKET`, the
+device each user is on (written by fronts, first writer wins). ADR 0017 says why.
 
 A request is a JSON object with an ``op`` and the authenticated ``user`` (an id: the agent
 never sees a token); the reply is ``{"ok": value}`` or ``{"error": {code, message,
@@ -27,6 +28,8 @@ from remotelab.errors import RemotelabError
 
 PREFIX = "remotelab"
 REGISTRY_BUCKET = "remotelab_devices"
+#: Which device each user is on (user id -> agent name), shared by every front.
+ASSIGNMENTS_BUCKET = "remotelab_assignments"
 #: An entry not renewed for this many heartbeats is gone.
 MISSED_HEARTBEATS = 3
 #: Frame messages carry their recipients in this header (a JSON list of user ids)...

@@ -445,3 +445,43 @@ async def test_a_hold_on_the_agent_pauses_another_users_stream_at_the_front(
             response = await script
         assert response.json()["status"] == "ok", response.json()
     assert codes[:2] == ["held", "resumed"]
+
+
+async def test_every_front_sends_a_users_calls_to_the_same_device(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    async with (
+        agent_process(nats_server, "bench-a", tmp_path),
+        agent_process(nats_server, "bench-b", tmp_path),
+        lab(tmp_path / "one", **nats_server.front_settings()) as one,
+        lab(tmp_path / "two", **nats_server.front_settings()) as two,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        accounts = [one.app.extensions[EXTENSION].accounts, two.app.extensions[EXTENSION].accounts]
+        devices = [
+            one.app.extensions[EXTENSION].instrument,
+            two.app.extensions[EXTENSION].instrument,
+        ]
+        for i in range(6):
+            # The same account in both fronts' databases (same id), as a shared one would be.
+            users = [
+                await a.create_account(email=f"u{i}@example.org", password="password123")
+                for a in accounts
+            ]
+            assert users[0].id == users[1].id
+            headers = {"Authorization": f"JWT {accounts[0].codec.issue_access(users[0].id)}"}
+            # Front one first for even users, front two first for odd ones. User 0 uses only
+            # front one: the fronts' own counts of who is where then differ, and only what
+            # they share can keep them agreeing.
+            first, second = (one, two) if i % 2 == 0 else (two, one)
+            if i == 0:
+                second = one
+            volts = round(0.5 + i / 4, 2)
+            status, body = await run(client, first, headers, f"set_pv1({volts})")
+            assert status == 200, body
+            status, body = await run(client, second, headers, "get_voltage('CH3')")
+            assert status == 200, body
+            assert abs(body["result"] - volts) < 0.05  # their own output, there
+        on = [d.assigned for d in devices]
+        assert {k: v for k, v in on[0].items() if k in on[1]} == on[1]
+        assert set(on[0].values()) == {"bench-a", "bench-b"}  # users spread over both
