@@ -15,6 +15,7 @@ from remotelab.api.schemas import (
     BenchOut,
     ContextOut,
     DeviceOut,
+    DevicesOut,
     FunctionRunIn,
     FunctionRunOut,
     FunctionsOut,
@@ -105,6 +106,19 @@ async def device_status() -> dict[str, Any]:
     """
     user = await authenticate()
     return await instrument().status(str(user.id))
+
+
+@bp.get("/v1/devices")
+@validate_response(DevicesOut)
+async def list_devices() -> dict[str, Any]:
+    """The lab's devices: name, host, backend, bench, firmware, state, queue length, and
+    which one your calls go to.
+
+    One device (`local`) when the server owns it; with device agents on NATS
+    (docs/reference/deploy.md), every registered one.
+    """
+    user = await authenticate()
+    return {"devices": await instrument().devices(str(user.id))}
 
 
 @bp.post("/v1/device/reset")

@@ -131,13 +131,12 @@ class Agent:
         owner = self.instrument.owner
         hold = owner.current_hold
         status = owner.hold_status(None)
-        bench = self.settings.emulator.bench
         return wire.entry(
             name=self.name,
             instance=self.instance,
             host=self.host,
             backend=owner.backend.describe(),
-            bench=bench.stem if bench is not None else "default",
+            bench=self.instrument.bench_name,
             firmware=owner.firmware,
             state="closed" if self.draining else owner.state,
             fault=owner.fault,

@@ -72,7 +72,7 @@ class NatsDevice(CallChecks):
         self.front_id = secrets.token_hex(6)
         self.nc: Client | None = None
         #: Agent name -> (its last entry, when it arrived: ``time.monotonic()``).
-        self.devices: dict[str, tuple[dict[str, Any], float]] = {}
+        self.entries: dict[str, tuple[dict[str, Any], float]] = {}
         #: User id -> the agent their calls go to.
         self.assigned: dict[str, str] = {}
         self._bench_lock = asyncio.Lock()
@@ -142,9 +142,9 @@ class NatsDevice(CallChecks):
             self._said_gone.add(name)
             return
         self._said_gone.discard(name)
-        known = self.devices.get(name)
+        known = self.entries.get(name)
         joined = known is None or known[0].get("instance") != entry.get("instance")
-        self.devices[name] = (entry, time.monotonic())
+        self.entries[name] = (entry, time.monotonic())
         if not joined:
             return
         if self.stored_bench is None:
@@ -177,7 +177,7 @@ class NatsDevice(CallChecks):
         now = time.monotonic()
         return {
             name: entry
-            for name, (entry, seen) in self.devices.items()
+            for name, (entry, seen) in self.entries.items()
             if now - seen <= wire.MISSED_HEARTBEATS * float(entry["heartbeat_seconds"])
             and entry["state"] != "closed"
         }
@@ -250,7 +250,7 @@ class NatsDevice(CallChecks):
         name = self.assigned.get(user)
         if name is None or name not in self.alive():
             return None
-        return self.devices[name]
+        return self.entries[name]
 
     # ------------------------------------------------------------------ requests
 
@@ -320,7 +320,7 @@ class NatsDevice(CallChecks):
                         request.cancel()
 
     def _forget(self, agent: str) -> None:
-        self.devices.pop(agent, None)
+        self.entries.pop(agent, None)
         self._ready.discard(agent)
         for user in [u for u, name in self.assigned.items() if name == agent]:
             del self.assigned[user]
@@ -396,8 +396,16 @@ class NatsDevice(CallChecks):
                 agent = self._least_busy()  # where their next call would likely go
         except DeviceUnavailable as exc:
             return {"state": "faulted", "fault": exc.message, "queue": 0}
-        entry = self.devices[agent][0]
+        entry = self.entries[agent][0]
         return {"state": entry["state"], "fault": entry["fault"], "queue": entry["queue"]}
+
+    async def devices(self, user: str) -> list[dict[str, Any]]:
+        mine = self.assigned.get(user)
+        fields = ("name", "host", "backend", "bench", "firmware", "state", "queue")
+        return [
+            {**{key: entry[key] for key in fields}, "yours": name == mine}
+            for name, entry in sorted(self.alive().items())
+        ]
 
     async def status(self, user: str) -> dict[str, Any]:
         value: dict[str, Any] = await self._call(

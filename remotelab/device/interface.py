@@ -126,6 +126,11 @@ class Device(Protocol):
         queue}``."""
         ...
 
+    async def devices(self, user: str) -> list[dict[str, Any]]:
+        """``GET /v1/devices``: every device (name, host, backend, bench, firmware, state,
+        queue) and whether ``user``'s calls go to it (``yours``)."""
+        ...
+
     async def status(self, user: str) -> dict[str, Any]:
         """``GET /v1/device``: the device's state, ``user``'s context and the bench."""
         ...

@@ -18,6 +18,7 @@ import asyncio
 import functools
 import logging
 import math
+import socket
 import time
 import types
 from collections.abc import Callable, Generator, Mapping, Sequence
@@ -56,6 +57,8 @@ class Instrument(CallChecks):
         self.share_readings = share_readings
         #: Held while the bench is changed and stored (one teacher at a time).
         self.bench_lock = asyncio.Lock()
+        #: What the bench is called (the bench file's stem, or ``default``).
+        self.bench_name = "default"
 
     async def hold(self, user: str, seconds: object, *, teacher: bool = False) -> Hold:
         """Hold the device for ``user`` (a script's ``with hold(seconds):``), within the
@@ -159,6 +162,21 @@ class Instrument(CallChecks):
         owner = self.owner
         return {"state": owner.state, "fault": owner.fault, "queue": len(owner.queue)}
 
+    async def devices(self, user: str) -> list[dict[str, Any]]:
+        owner = self.owner
+        return [
+            {
+                "name": "local",
+                "host": socket.gethostname(),
+                "backend": owner.backend.describe(),
+                "bench": self.bench_name,
+                "firmware": owner.firmware,
+                "state": owner.state,
+                "queue": len(owner.queue),
+                "yours": True,
+            }
+        ]
+
     async def status(self, user: str) -> dict[str, Any]:
         owner = self.owner
         return {
@@ -227,9 +245,12 @@ async def open_instrument(settings: Settings, stored_outputs: dict[str, Any]) ->
     backend = await asyncio.to_thread(select_backend, settings.device, settings.emulator)
     owner = DeviceOwner(backend, settings.device, bench=stored_bench(backend.bench, stored_outputs))
     await owner.start()
-    return Instrument(
+    instrument = Instrument(
         owner,
         default_registry(settings.functions),
         settings.functions,
         share_readings=settings.device.share_readings,
     )
+    bench_file = settings.emulator.bench
+    instrument.bench_name = bench_file.stem if bench_file is not None else "default"
+    return instrument

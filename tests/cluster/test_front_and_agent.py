@@ -482,6 +482,10 @@ async def test_every_front_sends_a_users_calls_to_the_same_device(
             status, body = await run(client, second, headers, "get_voltage('CH3')")
             assert status == 200, body
             assert abs(body["result"] - volts) < 0.05  # their own output, there
+        listed = (await client.get(f"{two.base}/v1/devices", headers=headers)).json()
+        assert [d["name"] for d in listed["devices"]] == ["bench-a", "bench-b"]
+        assert [d["yours"] for d in listed["devices"]].count(True) == 1
+        assert {d["state"] for d in listed["devices"]} == {"connected"}
         on = [d.assigned for d in devices]
         assert {k: v for k, v in on[0].items() if k in on[1]} == on[1]
         assert set(on[0].values()) == {"bench-a", "bench-b"}  # users spread over both
