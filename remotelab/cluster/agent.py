@@ -7,7 +7,9 @@ Around it:
 
 - **calls** arrive by request/reply on ``remotelab.call.<name>``, each handled in a task of
   its own (the fair queue orders them); the request names the user (an id, authorized by the
-  front: the agent never sees a token) and the reply carries the result or a typed error;
+  front: the agent never sees a token) and the reply carries the result or a typed error,
+  and, after a call that set outputs, the outputs the user set (the fronts keep them, so a
+  user moved to another device gets them back there: ``restore``);
 - **registry**: the agent's entry in the JetStream key-value bucket ``remotelab_devices``
   (state, queue, hold, firmware, host), renewed every heartbeat (the bucket's entries expire
   after 3), and published on ``remotelab.status.<name>`` at each heartbeat and change of hold;
@@ -39,6 +41,8 @@ from remotelab.cluster.agent_streams import AgentStreams
 from remotelab.cluster.connection import connect
 from remotelab.config import NatsSettings, Settings
 from remotelab.config.sections import AGENT_NAME
+from remotelab.device.functions.effects import check_outputs
+from remotelab.device.outputs import changes_from_json, value_to_json
 from remotelab.device.owner import Hold
 from remotelab.device.service import Instrument, open_instrument
 from remotelab.errors import ConfigError, InputError, RemotelabError
@@ -183,6 +187,11 @@ class Agent:
 
     # ------------------------------------------------------------------ calls
 
+    def _own(self, user: str) -> dict[str, Any]:
+        """The outputs ``user`` set on this device (JSON values)."""
+        own = self.instrument.owner.contexts.own(user)
+        return {name: value_to_json(value) for name, value in own.items()}
+
     async def _on_call(self, msg: Msg) -> None:
         # nats-py awaits this callback per message: hand each call to a task of its own.
         task = asyncio.create_task(self._answer(msg))
@@ -211,13 +220,16 @@ class Agent:
             user = str(request["user"])
             start = time.perf_counter()
             result = await device.run_call(user, str(request["name"]), [], request["args"])
-            return {
+            answer = {
                 "function": result.function,
                 "result": result.result,
                 "notes": result.notes,
                 "elapsed_ms": round((time.perf_counter() - start) * 1000, 3),
                 "changed": list(result.changed),
             }
+            if result.changed:  # the outputs the user set, for the fronts to keep
+                answer["context"] = self._own(user)
+            return answer
         if op == "hold":
             hold = await device.hold(
                 str(request["user"]), request["seconds"], teacher=bool(request["teacher"])
@@ -233,6 +245,15 @@ class Agent:
             return None
         if op == "status":
             return await device.status(str(request["user"]))
+        if op == "restore":
+            # The user comes from another device: their own outputs, as they set them there.
+            user = str(request["user"])
+            contexts = device.owner.contexts
+            changes = changes_from_json(request["outputs"])
+            check_outputs(contexts.bench, changes)  # InputError names an output that fails
+            contexts.reset(user)
+            contexts.record(user, changes)
+            return device.owner.context_status(user)
         if op == "reset":
             return await device.reset_context(str(request["user"]))
         if op == "bench_check":

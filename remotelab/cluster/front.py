@@ -90,6 +90,7 @@ class NatsDevice(CallChecks):
         self._said_gone: set[str] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._assignments: Any = None
+        self._contexts: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -101,6 +102,15 @@ class NatsDevice(CallChecks):
             self._assignments = await js.key_value(wire.ASSIGNMENTS_BUCKET)
         except BucketNotFoundError:
             self._assignments = await js.create_key_value(bucket=wire.ASSIGNMENTS_BUCKET, history=1)
+        try:
+            self._contexts = await js.key_value(wire.CONTEXTS_BUCKET)
+        except BucketNotFoundError:
+            # A context not used for this long has expired on its device too.
+            self._contexts = await js.create_key_value(
+                bucket=wire.CONTEXTS_BUCKET,
+                history=1,
+                ttl=self.settings.device.context_idle_seconds,
+            )
         await nc.subscribe(wire.STATUS_WILDCARD, cb=self._on_status)
         try:
             kv = await nc.jetstream().key_value(wire.REGISTRY_BUCKET)
@@ -239,8 +249,44 @@ class NatsDevice(CallChecks):
                     await self._assignments.update(user, pick.encode(), last=stored.revision)
             except KeyWrongLastSequenceError:
                 continue
+            if theirs is not None:  # moved from a device that is gone: bring their outputs
+                await self._restore(user, pick)
             return pick
         return self.agent_for(user)
+
+    async def _restore(self, user: str, agent: str) -> None:
+        """Give ``user``'s outputs (as they set them on their last device) to ``agent``;
+        on failure they start from the bench there (logged)."""
+        try:
+            stored = await self._contexts.get(user)
+        except KeyNotFoundError:
+            return
+        if not stored.value:
+            return
+        try:
+            outputs = wire.decode(stored.value)
+            if outputs:
+                await self._request(
+                    agent,
+                    {"op": "restore", "user": user, "outputs": outputs},
+                    self._call_timeout,
+                )
+                log.info(
+                    "front %s: user %s moved to %s with their outputs", self.front_id, user, agent
+                )
+        except Exception as exc:
+            log.warning(
+                "front %s: the outputs of user %s did not reach %s: %s",
+                self.front_id,
+                user,
+                agent,
+                exc,
+            )
+
+    async def _keep_context(self, user: str, outputs: dict[str, Any]) -> None:
+        """Keep what ``user`` set (after a call that set outputs, or a reset)."""
+        if self._contexts is not None:
+            await self._contexts.put(user, wire.encode(outputs))
 
     def _usable(self) -> dict[str, dict[str, Any]]:
         """The registered agents that may be given users (alive, with the stored bench)."""
@@ -339,6 +385,8 @@ class NatsDevice(CallChecks):
             self._call_timeout,
         )
         elapsed = round((time.perf_counter() - start) * 1000, 3)
+        if "context" in value:
+            await self._keep_context(user, value["context"])
         return CallResult(
             value["function"], value["result"], value["notes"], elapsed, tuple(value["changed"])
         )
@@ -417,6 +465,7 @@ class NatsDevice(CallChecks):
         value: dict[str, Any] = await self._call(
             user, {"op": "reset", "user": user}, self._call_timeout
         )
+        await self._keep_context(user, {})
         return value
 
     async def change_bench(self, data: Any, store: StoreBench) -> BenchChange:

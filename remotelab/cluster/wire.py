@@ -10,7 +10,8 @@ Subjects (``<agent>`` is the agent's name, ``<stream>`` a configuration's id)::
 
 and two JetStream key-value buckets: :data:`REGISTRY_BUCKET`, one entry per agent (its
 :func:`entry`), expiring when the agent stops renewing it; :data:`ASSIGNMENTS_BUCKET`, the
-device each user is on (written by fronts, first writer wins). ADR 0017 says why.
+device each user is on (written by fronts, first writer wins); :data:`CONTEXTS_BUCKET`, the
+outputs each user set, restored on the device a user moves to. ADR 0017 says why.
 
 A request is a JSON object with an ``op`` and the authenticated ``user`` (an id: the agent
 never sees a token); the reply is ``{"ok": value}`` or ``{"error": {code, message,
@@ -30,6 +31,8 @@ PREFIX = "remotelab"
 REGISTRY_BUCKET = "remotelab_devices"
 #: Which device each user is on (user id -> agent name), shared by every front.
 ASSIGNMENTS_BUCKET = "remotelab_assignments"
+#: The outputs each user set (user id -> JSON object), for a move to another device.
+CONTEXTS_BUCKET = "remotelab_contexts"
 #: An entry not renewed for this many heartbeats is gone.
 MISSED_HEARTBEATS = 3
 #: Frame messages carry their recipients in this header (a JSON list of user ids)...

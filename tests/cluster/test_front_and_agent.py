@@ -489,3 +489,31 @@ async def test_every_front_sends_a_users_calls_to_the_same_device(
         on = [d.assigned for d in devices]
         assert {k: v for k, v in on[0].items() if k in on[1]} == on[1]
         assert set(on[0].values()) == {"bench-a", "bench-b"}  # users spread over both
+
+
+async def test_a_users_outputs_follow_them_to_another_device_when_theirs_dies(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import signal
+
+    async with (
+        agent_process(nats_server, "bench-a", tmp_path) as a,
+        agent_process(nats_server, "bench-b", tmp_path) as b,
+        lab(tmp_path, **nats_server.front_settings()) as front,
+        httpx.AsyncClient(timeout=60) as client,
+    ):
+        device = front.app.extensions[EXTENSION].instrument
+        headers = await front.token("s@example.org")
+        assert (await run(client, front, headers, "set_pv1(1.5)"))[0] == 200
+        assert (await run(client, front, headers, "set_sine1(700)"))[0] == 200
+        (mine,) = device.assigned.values()
+        victim, other = (a, b) if mine == "bench-a" else (b, a)
+        victim.process.send_signal(signal.SIGKILL)
+        await victim.stop()
+        status, body = await run(client, front, headers, "get_voltage('CH3')")
+        assert status == 200, body
+        assert abs(body["result"] - 1.5) < 0.05  # PV1 -> CH3 on the default bench
+        assert list(device.assigned.values()) == [other.name]
+        state = (await client.get(f"{front.base}/v1/device", headers=headers)).json()
+        assert state["context"]["differs_from_bench"] == ["SI1", "PV1"]
+        assert state["context"]["outputs"]["SI1"]["frequency"] == 700
