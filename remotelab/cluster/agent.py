@@ -38,7 +38,7 @@ from nats.js.errors import BucketNotFoundError
 
 from remotelab.cluster import wire
 from remotelab.cluster.agent_streams import AgentStreams
-from remotelab.cluster.connection import connect
+from remotelab.cluster.connection import close_quietly, connect
 from remotelab.config import NatsSettings, Settings
 from remotelab.config.sections import AGENT_NAME
 from remotelab.device.functions.effects import check_outputs
@@ -124,9 +124,7 @@ class Agent:
             await asyncio.wait(self._handlers, timeout=self.nats_settings.drain_seconds)
         await owner.close()
         if self.nc is not None:
-            with contextlib.suppress(Exception):
-                await self.nc.flush(timeout=1)
-            await self.nc.close()
+            await close_quietly(self.nc)
         log.info("agent %s stopped", self.name)
 
     # ------------------------------------------------------------------ registry
@@ -290,7 +288,7 @@ async def run(settings: Settings, name: str, stop: asyncio.Event) -> None:
     except BaseException:
         await instrument.owner.close()
         if agent.nc is not None:
-            await agent.nc.close()
+            await close_quietly(agent.nc)
         raise
     print(
         f"remotelab agent {name} serving {instrument.owner.backend.describe()} "

@@ -109,3 +109,16 @@ async def connect(settings: NatsSettings, name: str, *, attempts: int | None = N
             log.warning("NATS at %s: %s; next try in %.1f s", settings.url, exc, wait)
         await asyncio.sleep(wait)
         wait = min(wait * 2, FIRST_CONNECT_MAX_WAIT_SECONDS)
+
+
+async def close_quietly(nc: Client) -> None:
+    """Flush (1 s at most) and close; with NATS gone there is nothing left to tell it, so a
+    failure is logged, not raised (a shutdown must not fail on it)."""
+    try:
+        await nc.flush(timeout=1)
+    except Exception as exc:
+        log.info("NATS: not flushed at close: %s", exc)
+    try:
+        await nc.close()
+    except Exception as exc:
+        log.info("NATS: closed with an error: %s", exc)

@@ -37,7 +37,7 @@ from nats.js.errors import (
 )
 
 from remotelab.cluster import wire
-from remotelab.cluster.connection import connect
+from remotelab.cluster.connection import close_quietly, connect
 from remotelab.config import Settings
 from remotelab.device.checks import CallChecks
 from remotelab.device.functions import ParsedCall, default_registry
@@ -132,9 +132,7 @@ class NatsDevice(CallChecks):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         if self.nc is not None:
-            with contextlib.suppress(Exception):
-                await self.nc.flush(timeout=1)
-            await self.nc.close()
+            await close_quietly(self.nc)
 
     def describe(self) -> str:
         return f"devices over NATS at {self.settings.nats.url}"
@@ -233,6 +231,8 @@ class NatsDevice(CallChecks):
                 stored = await self._assignments.get(user)
             except KeyNotFoundError:
                 stored = None
+            except nats.errors.Error as exc:
+                raise _bus_down(exc) from None
             theirs: str | None = (
                 stored.value.decode() if stored is not None and stored.value else None
             )
@@ -249,6 +249,8 @@ class NatsDevice(CallChecks):
                     await self._assignments.update(user, pick.encode(), last=stored.revision)
             except KeyWrongLastSequenceError:
                 continue
+            except nats.errors.Error as exc:
+                raise _bus_down(exc) from None
             if theirs is not None:  # moved from a device that is gone: bring their outputs
                 await self._restore(user, pick)
             return pick
@@ -260,6 +262,11 @@ class NatsDevice(CallChecks):
         try:
             stored = await self._contexts.get(user)
         except KeyNotFoundError:
+            return
+        except nats.errors.Error as exc:
+            log.warning(
+                "front %s: the outputs of user %s are out of reach: %s", self.front_id, user, exc
+            )
             return
         if not stored.value:
             return
@@ -284,9 +291,16 @@ class NatsDevice(CallChecks):
             )
 
     async def _keep_context(self, user: str, outputs: dict[str, Any]) -> None:
-        """Keep what ``user`` set (after a call that set outputs, or a reset)."""
-        if self._contexts is not None:
+        """Keep what ``user`` set (after a call that set outputs, or a reset). A failure is
+        logged, not raised: the call itself went through (only a later move loses it)."""
+        if self._contexts is None:
+            return
+        try:
             await self._contexts.put(user, wire.encode(outputs))
+        except nats.errors.Error as exc:
+            log.warning(
+                "front %s: the outputs of user %s were not kept: %s", self.front_id, user, exc
+            )
 
     def _usable(self) -> dict[str, dict[str, Any]]:
         """The registered agents that may be given users (alive, with the stored bench)."""
@@ -333,6 +347,8 @@ class NatsDevice(CallChecks):
                 f"the device {agent} did not answer within {timeout:g} s",
                 details={"device": agent},
             ) from None
+        except nats.errors.Error as exc:  # NATS itself away: closed, reconnecting, buffer full
+            raise _bus_down(exc) from None
         finally:
             waiting.discard(request)
         return wire.reply_value(reply.data)
@@ -492,3 +508,9 @@ class NatsDevice(CallChecks):
 
 class _NotAnswering(DeviceUnavailable):
     """No agent listens on the device's subject: the request reached nobody."""
+
+
+def _bus_down(exc: Exception) -> DeviceUnavailable:
+    return DeviceUnavailable(
+        f"the lab's devices are out of reach: NATS does not answer ({exc}); try again"
+    )

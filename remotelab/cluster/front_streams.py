@@ -113,28 +113,36 @@ class RemoteSource:
         heartbeat = self.device.settings.nats.heartbeat_seconds
         try:
             while True:
-                by_agent: dict[str, list[str]] = {}
-                for user in self.users():
-                    try:
-                        agent = await self.device.choose(user)
-                        by_agent.setdefault(agent, []).append(user)
-                    except DeviceUnavailable as exc:
-                        self._tell(exc.code, exc.message)
-                now = time.monotonic()
-                for agent, members in by_agent.items():
-                    lease = self._leases.get(agent)
-                    if lease is None:
-                        lease = self._leases[agent] = await self._subscribe(agent)
-                    if members != lease.users or now - lease.sent >= heartbeat:
-                        await self._publish(agent, {**self.lease, "op": "lease", "users": members})
-                        lease.users, lease.sent = members, now
-                for agent in [a for a in self._leases if a not in by_agent]:
-                    await self._drop(agent)
+                try:
+                    await self._renew(heartbeat)
+                except Exception as exc:  # NATS away a moment: tell the viewers, go on
+                    log.warning("stream %s: %s", self.stream, exc)
+                    self._tell("device_unavailable", f"the device is out of reach: {exc}")
                 await asyncio.sleep(POLL_SECONDS)
         finally:
             for agent in list(self._leases):
                 with contextlib.suppress(Exception):
                     await self._drop(agent)
+
+    async def _renew(self, heartbeat: float) -> None:
+        """Lease the configuration on each device of a viewer, drop the others."""
+        by_agent: dict[str, list[str]] = {}
+        for user in self.users():
+            try:
+                agent = await self.device.choose(user)
+                by_agent.setdefault(agent, []).append(user)
+            except DeviceUnavailable as exc:
+                self._tell(exc.code, exc.message)
+        now = time.monotonic()
+        for agent, members in by_agent.items():
+            lease = self._leases.get(agent)
+            if lease is None:
+                lease = self._leases[agent] = await self._subscribe(agent)
+            if members != lease.users or now - lease.sent >= heartbeat:
+                await self._publish(agent, {**self.lease, "op": "lease", "users": members})
+                lease.users, lease.sent = members, now
+        for agent in [a for a in self._leases if a not in by_agent]:
+            await self._drop(agent)
 
     async def _subscribe(self, agent: str) -> _Lease:
         assert self.device.nc is not None

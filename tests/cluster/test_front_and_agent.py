@@ -517,3 +517,23 @@ async def test_a_users_outputs_follow_them_to_another_device_when_theirs_dies(
         state = (await client.get(f"{front.base}/v1/device", headers=headers)).json()
         assert state["context"]["differs_from_bench"] == ["SI1", "PV1"]
         assert state["context"]["outputs"]["SI1"]["frequency"] == 700
+
+
+async def test_with_nats_down_calls_are_503s_that_say_so_never_500s(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    async with (
+        agent_process(nats_server, "bench-a", tmp_path),
+        lab(tmp_path, **nats_server.front_settings(), device_call_timeout=1) as front,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        known = await front.token("known@example.org")
+        assert (await run(client, front, known, "get_voltage('CH1')"))[0] == 200
+        nats_server.process.terminate()
+        await asyncio.to_thread(nats_server.process.wait, 10)
+        new = await front.token("new@example.org")
+        for headers in (known, new):  # one the front knows the device of, one it does not
+            status, body = await run(client, front, headers, "get_voltage('CH1')")
+            assert status == 503, body
+            assert body["code"] in ("device_unavailable", "device_timeout"), body
+            assert "bench-a" in body["error"] or "NATS" in body["error"], body
