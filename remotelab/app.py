@@ -196,8 +196,8 @@ async def open_device(
                 return await bench_queries.load(session)
 
         remote = NatsDevice(settings, stored_bench)
+        stack.push_async_callback(remote.close)  # also after a start that failed half-way
         await remote.start()
-        stack.push_async_callback(remote.close)
         return remote, nats_sources(remote), remote.describe()
     async with db.session() as session:
         stored = await bench_queries.load(session)

@@ -114,15 +114,18 @@ class Agent:
                 await self._calls.drain()
         with contextlib.suppress(Exception):
             await self._deregister()
+        log.info("agent %s: out of the registry, taking no more calls", self.name)
         if self.streams is not None:
             await self.streams.close(message)
         owner = self.instrument.owner
         if owner.current_hold is not None:
             owner.release(owner.current_hold)
         await owner.drain(message, self.nats_settings.drain_seconds)
+        log.info("agent %s: queued calls failed, the running one done", self.name)
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=self.nats_settings.drain_seconds)
         await owner.close()
+        log.info("agent %s: device closed", self.name)
         if self.nc is not None:
             await close_quietly(self.nc)
         log.info("agent %s stopped", self.name)

@@ -38,7 +38,11 @@ class AgentProcess:
         """Send ``sig`` and wait for the exit; its status."""
         if self.process.returncode is None:
             self.process.send_signal(sig)
-        status = await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT_S)
+        try:
+            status = await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT_S)
+        except TimeoutError:
+            self.process.kill()
+            raise RuntimeError(f"agent {self.name} did not stop in {STOP_TIMEOUT_S} s:\n{self.log}")
         if self._reader is not None:
             await asyncio.wait_for(self._reader, STOP_TIMEOUT_S)
         return status
