@@ -537,3 +537,51 @@ async def test_with_nats_down_calls_are_503s_that_say_so_never_500s(
             assert status == 503, body
             assert body["code"] in ("device_unavailable", "device_timeout"), body
             assert "bench-a" in body["error"] or "NATS" in body["error"], body
+
+
+async def test_a_stream_goes_on_from_another_device_when_its_agent_dies(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    from websockets.asyncio.client import connect
+
+    fast = {"REMOTELAB_NATS_HEARTBEAT_SECONDS": "0.2"}
+    async with (
+        agent_process(nats_server, "bench-a", tmp_path, extra=fast) as a,
+        agent_process(nats_server, "bench-b", tmp_path, extra=fast) as b,
+        lab(tmp_path, **nats_server.front_settings()) as front,
+    ):
+        device = front.app.extensions[EXTENSION].instrument
+        headers = await front.token("s@example.org")
+        url = front.base.replace("http://", "ws://") + "/v1/stream"
+        async with connect(url, additional_headers=headers) as ws:
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "subscribe",
+                        "id": "meter",
+                        "instrument": "multimeter",
+                        "config": {"channel": "CH1", "rate": 20},
+                    }
+                )
+            )
+            async with asyncio.timeout(10):
+                while not isinstance(await ws.recv(), bytes):
+                    pass
+            (mine,) = device.assigned.values()
+            victim, other = (a, b) if mine == "bench-a" else (b, a)
+            victim.process.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            await asyncio.sleep(0.3)
+            async with asyncio.timeout(10):
+                while True:  # frames again, now from the other device
+                    if (
+                        isinstance(await ws.recv(), bytes)
+                        and device.assigned.get(next(iter(device.assigned))) == other.name
+                    ):
+                        break
+            gap = time.monotonic() - killed
+        await victim.stop()
+    assert gap < 5.0
