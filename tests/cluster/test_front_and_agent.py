@@ -7,50 +7,22 @@ with the emulator, ``remotelab serve``'s app on a real Hypercorn.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from hypercorn.utils import LifespanFailureError
-from quart import Quart
 
 from remotelab.api.context import EXTENSION
 from remotelab.app import create_app
 from tests.conftest import make_settings
-from tests.support.cluster import agent_process
+from tests.support.cluster import Lab, agent_process, lab, run
 from tests.support.nats import NatsServer
-from tests.support.served import new_user_token, served
+from tests.support.served import served
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@dataclass
-class Lab:
-    app: Quart
-    base: str
-
-    async def token(self, email: str) -> dict[str, str]:
-        return {"Authorization": f"JWT {await new_user_token(self.app, email)}"}
-
-
-@contextlib.asynccontextmanager
-async def lab(tmp_path: Path, **settings: Any) -> AsyncIterator[Lab]:
-    app = create_app(make_settings(tmp_path, emulator_seed=7, **settings))
-    async with served(app, stop_seconds=15) as server:
-        yield Lab(app, f"http://{server.address}")
-
-
-async def run(client: httpx.AsyncClient, lab_: Lab, headers: dict[str, str], fn: str) -> Any:
-    response = await client.post(
-        f"{lab_.base}/v1/functions/run", json={"function": fn}, headers=headers
-    )
-    return response.status_code, response.json()
-
 
 CALLS = ["set_pv1(1.25)", "get_voltage('CH3')", "set_sine1(500)", "get_resistance()"]
 CAPTURE = "capture1('CH1', 200, 10)"
@@ -263,30 +235,6 @@ async def test_sigterm_drains_the_agent_with_clear_errors(
         assert "no device agent is registered" in body["error"]
 
 
-async def test_front_and_agent_come_back_by_themselves_after_nats_restarts(
-    nats_server: NatsServer, tmp_path: Path
-) -> None:
-    async with (
-        agent_process(
-            nats_server, "bench-a", tmp_path, extra={"REMOTELAB_NATS_HEARTBEAT_SECONDS": "0.2"}
-        ) as agent,
-        lab(tmp_path, **nats_server.front_settings(), nats_heartbeat_seconds=0.2) as front,
-        httpx.AsyncClient(timeout=30) as client,
-    ):
-        headers = await front.token("s@example.org")
-        assert (await run(client, front, headers, "set_pv1(2.5)"))[0] == 200
-        await asyncio.to_thread(nats_server.restart)
-        async with asyncio.timeout(20):
-            while True:
-                status, body = await run(client, front, headers, "get_voltage('CH3')")
-                if status == 200:
-                    break
-                assert status == 503, body  # meanwhile: unavailable, never a crash
-                await asyncio.sleep(0.2)
-        assert round(body["result"], 1) == 2.5  # the same agent, the user's context kept
-        assert agent.process.returncode is None
-
-
 async def test_the_bench_teachers_store_reaches_every_device_even_one_that_joins_later(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
@@ -319,88 +267,6 @@ async def test_the_bench_teachers_store_reaches_every_device_even_one_that_joins
             device = (await client.get(f"{front.base}/v1/device", headers=student)).json()
         assert device["bench"]["PV1"] == 1.5
         assert round(body["result"], 1) == 1.5
-
-
-async def test_an_agent_killed_mid_call_is_a_503_naming_it_and_the_next_call_goes_elsewhere(
-    nats_server: NatsServer, tmp_path: Path
-) -> None:
-    import signal
-    import time
-
-    fast = {"REMOTELAB_NATS_HEARTBEAT_SECONDS": "0.2", "REMOTELAB_EMULATOR_REALTIME": "true"}
-    async with (
-        agent_process(nats_server, "bench-a", tmp_path, extra=fast) as a,
-        agent_process(nats_server, "bench-b", tmp_path, extra=fast) as b,
-        lab(tmp_path, **nats_server.front_settings()) as front,
-        httpx.AsyncClient(timeout=60) as client,
-    ):
-        device = front.app.extensions[EXTENSION].instrument
-        headers = await front.token("s@example.org")
-        assert (await run(client, front, headers, "set_pv1(1.0)"))[0] == 200
-        mine = device.assigned[next(iter(device.assigned))]
-        victim, other = (a, b) if mine == "bench-a" else (b, a)
-        # A 0.5 s capture in flight when its agent is killed.
-        call = asyncio.create_task(run(client, front, headers, "capture1('CH1', 1000, 500)"))
-        await asyncio.sleep(0.2)
-        started = time.monotonic()
-        victim.process.send_signal(signal.SIGKILL)
-        status, body = await call
-        waited = time.monotonic() - started
-        assert status == 503, body
-        assert body["error"] == (
-            f"the device {victim.name} went away during the call (its agent stopped "
-            "answering); try again"
-        )
-        assert body["details"] == {"device": victim.name}
-        assert waited < 3.0  # 3 heartbeats of 0.2 s and the watch, not the call's timeout
-        status, body = await run(client, front, headers, "get_voltage('CH1')")
-        assert status == 200, body
-        assert device.assigned[next(iter(device.assigned))] == other.name
-        await victim.stop()
-
-
-async def test_two_fronts_share_one_capture_loop_on_the_agent(
-    nats_server: NatsServer, tmp_path: Path
-) -> None:
-    from websockets.asyncio.client import connect
-
-    from remotelab.streaming.messages import decode_frame
-
-    subscribe = json.dumps(
-        {
-            "type": "subscribe",
-            "id": "scope",
-            "instrument": "oscilloscope",
-            "config": {"channels": 1, "samples": 200, "timegap": 2},
-        }
-    )
-
-    async def watch(front: Lab, email: str, n: int) -> list[Any]:
-        headers = await front.token(email)
-        url = front.base.replace("http://", "ws://") + "/v1/stream"
-        frames: list[Any] = []
-        async with connect(url, additional_headers=headers) as ws:
-            await ws.send(subscribe)
-            async with asyncio.timeout(20):
-                while len(frames) < n:
-                    message = await ws.recv()
-                    if isinstance(message, bytes):
-                        frames.append(decode_frame(message))
-        return frames
-
-    async with (
-        agent_process(nats_server, "bench-a", tmp_path),
-        lab(tmp_path / "one", **nats_server.front_settings()) as one,
-        lab(tmp_path / "two", **nats_server.front_settings()) as two,
-    ):
-        first, second = await asyncio.gather(
-            watch(one, "a@example.org", 20), watch(two, "b@example.org", 20)
-        )
-    # One loop on the agent, captured for both users (same outputs): the two fronts got the
-    # same frames (sequence number and capture time), each published once for both. Two
-    # loops would number alike but never stamp alike.
-    same = {(f.seq, f.timestamp) for f in first} & {(f.seq, f.timestamp) for f in second}
-    assert len(same) >= 5, ([f.seq for f in first], [f.seq for f in second])
 
 
 async def test_a_hold_on_the_agent_pauses_another_users_stream_at_the_front(
@@ -445,143 +311,3 @@ async def test_a_hold_on_the_agent_pauses_another_users_stream_at_the_front(
             response = await script
         assert response.json()["status"] == "ok", response.json()
     assert codes[:2] == ["held", "resumed"]
-
-
-async def test_every_front_sends_a_users_calls_to_the_same_device(
-    nats_server: NatsServer, tmp_path: Path
-) -> None:
-    async with (
-        agent_process(nats_server, "bench-a", tmp_path),
-        agent_process(nats_server, "bench-b", tmp_path),
-        lab(tmp_path / "one", **nats_server.front_settings()) as one,
-        lab(tmp_path / "two", **nats_server.front_settings()) as two,
-        httpx.AsyncClient(timeout=30) as client,
-    ):
-        accounts = [one.app.extensions[EXTENSION].accounts, two.app.extensions[EXTENSION].accounts]
-        devices = [
-            one.app.extensions[EXTENSION].instrument,
-            two.app.extensions[EXTENSION].instrument,
-        ]
-        for i in range(6):
-            # The same account in both fronts' databases (same id), as a shared one would be.
-            users = [
-                await a.create_account(email=f"u{i}@example.org", password="password123")
-                for a in accounts
-            ]
-            assert users[0].id == users[1].id
-            headers = {"Authorization": f"JWT {accounts[0].codec.issue_access(users[0].id)}"}
-            # Front one first for even users, front two first for odd ones. User 0 uses only
-            # front one: the fronts' own counts of who is where then differ, and only what
-            # they share can keep them agreeing.
-            first, second = (one, two) if i % 2 == 0 else (two, one)
-            if i == 0:
-                second = one
-            volts = round(0.5 + i / 4, 2)
-            status, body = await run(client, first, headers, f"set_pv1({volts})")
-            assert status == 200, body
-            status, body = await run(client, second, headers, "get_voltage('CH3')")
-            assert status == 200, body
-            assert abs(body["result"] - volts) < 0.05  # their own output, there
-        listed = (await client.get(f"{two.base}/v1/devices", headers=headers)).json()
-        assert [d["name"] for d in listed["devices"]] == ["bench-a", "bench-b"]
-        assert [d["yours"] for d in listed["devices"]].count(True) == 1
-        assert {d["state"] for d in listed["devices"]} == {"connected"}
-        on = [d.assigned for d in devices]
-        assert {k: v for k, v in on[0].items() if k in on[1]} == on[1]
-        assert set(on[0].values()) == {"bench-a", "bench-b"}  # users spread over both
-
-
-async def test_a_users_outputs_follow_them_to_another_device_when_theirs_dies(
-    nats_server: NatsServer, tmp_path: Path
-) -> None:
-    import signal
-
-    async with (
-        agent_process(nats_server, "bench-a", tmp_path) as a,
-        agent_process(nats_server, "bench-b", tmp_path) as b,
-        lab(tmp_path, **nats_server.front_settings()) as front,
-        httpx.AsyncClient(timeout=60) as client,
-    ):
-        device = front.app.extensions[EXTENSION].instrument
-        headers = await front.token("s@example.org")
-        assert (await run(client, front, headers, "set_pv1(1.5)"))[0] == 200
-        assert (await run(client, front, headers, "set_sine1(700)"))[0] == 200
-        (mine,) = device.assigned.values()
-        victim, other = (a, b) if mine == "bench-a" else (b, a)
-        victim.process.send_signal(signal.SIGKILL)
-        await victim.stop()
-        status, body = await run(client, front, headers, "get_voltage('CH3')")
-        assert status == 200, body
-        assert abs(body["result"] - 1.5) < 0.05  # PV1 -> CH3 on the default bench
-        assert list(device.assigned.values()) == [other.name]
-        state = (await client.get(f"{front.base}/v1/device", headers=headers)).json()
-        assert state["context"]["differs_from_bench"] == ["SI1", "PV1"]
-        assert state["context"]["outputs"]["SI1"]["frequency"] == 700
-
-
-async def test_with_nats_down_calls_are_503s_that_say_so_never_500s(
-    nats_server: NatsServer, tmp_path: Path
-) -> None:
-    async with (
-        agent_process(nats_server, "bench-a", tmp_path),
-        lab(tmp_path, **nats_server.front_settings(), device_call_timeout=1) as front,
-        httpx.AsyncClient(timeout=30) as client,
-    ):
-        known = await front.token("known@example.org")
-        assert (await run(client, front, known, "get_voltage('CH1')"))[0] == 200
-        nats_server.process.terminate()
-        await asyncio.to_thread(nats_server.process.wait, 10)
-        new = await front.token("new@example.org")
-        for headers in (known, new):  # one the front knows the device of, one it does not
-            status, body = await run(client, front, headers, "get_voltage('CH1')")
-            assert status == 503, body
-            assert body["code"] in ("device_unavailable", "device_timeout"), body
-            assert "bench-a" in body["error"] or "NATS" in body["error"], body
-
-
-async def test_a_stream_goes_on_from_another_device_when_its_agent_dies(
-    nats_server: NatsServer, tmp_path: Path
-) -> None:
-    import signal
-    import time
-
-    from websockets.asyncio.client import connect
-
-    fast = {"REMOTELAB_NATS_HEARTBEAT_SECONDS": "0.2"}
-    async with (
-        agent_process(nats_server, "bench-a", tmp_path, extra=fast) as a,
-        agent_process(nats_server, "bench-b", tmp_path, extra=fast) as b,
-        lab(tmp_path, **nats_server.front_settings()) as front,
-    ):
-        device = front.app.extensions[EXTENSION].instrument
-        headers = await front.token("s@example.org")
-        url = front.base.replace("http://", "ws://") + "/v1/stream"
-        async with connect(url, additional_headers=headers) as ws:
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "subscribe",
-                        "id": "meter",
-                        "instrument": "multimeter",
-                        "config": {"channel": "CH1", "rate": 20},
-                    }
-                )
-            )
-            async with asyncio.timeout(10):
-                while not isinstance(await ws.recv(), bytes):
-                    pass
-            (mine,) = device.assigned.values()
-            victim, other = (a, b) if mine == "bench-a" else (b, a)
-            victim.process.send_signal(signal.SIGKILL)
-            killed = time.monotonic()
-            await asyncio.sleep(0.3)
-            async with asyncio.timeout(10):
-                while True:  # frames again, now from the other device
-                    if (
-                        isinstance(await ws.recv(), bytes)
-                        and device.assigned.get(next(iter(device.assigned))) == other.name
-                    ):
-                        break
-            gap = time.monotonic() - killed
-        await victim.stop()
-    assert gap < 5.0

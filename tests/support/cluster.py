@@ -1,8 +1,10 @@
 """A lab over NATS for tests: ``remotelab agent`` processes and a real Hypercorn front.
 
-    async with agent_process(nats_server, "a1", tmp_path) as agent:    # a separate process
-        app = create_app(make_settings(tmp_path, **nats_server.front_settings()))
-        async with served(app) as front: ...                           # Hypercorn, loopback
+    async with (
+        agent_process(nats_server, "a1", tmp_path) as agent,          # a separate process
+        lab(tmp_path, **nats_server.front_settings()) as front,       # Hypercorn, loopback
+    ):
+        status, body = await run(client, front, headers, "get_voltage('CH1')")
 
 An agent is started as ``remotelab agent`` with the emulator (and ``extra`` environment
 variables) and is ready when it prints its ``serving`` line; leaving the block sends it
@@ -19,8 +21,15 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
+from quart import Quart
+
+from remotelab.app import create_app
+from tests.conftest import make_settings
 from tests.support.nats import NatsServer
+from tests.support.served import new_user_token, served
 
 REMOTELAB = Path(sys.executable).parent / "remotelab"
 START_TIMEOUT_S = 30
@@ -106,3 +115,26 @@ async def agent_process(
     finally:
         if process.returncode is None:
             await agent.stop()
+
+
+@dataclass
+class Lab:
+    app: Quart
+    base: str
+
+    async def token(self, email: str) -> dict[str, str]:
+        return {"Authorization": f"JWT {await new_user_token(self.app, email)}"}
+
+
+@contextlib.asynccontextmanager
+async def lab(tmp_path: Path, **settings: Any) -> AsyncIterator[Lab]:
+    app = create_app(make_settings(tmp_path, emulator_seed=7, **settings))
+    async with served(app, stop_seconds=15) as server:
+        yield Lab(app, f"http://{server.address}")
+
+
+async def run(client: httpx.AsyncClient, lab_: Lab, headers: dict[str, str], fn: str) -> Any:
+    response = await client.post(
+        f"{lab_.base}/v1/functions/run", json={"function": fn}, headers=headers
+    )
+    return response.status_code, response.json()
