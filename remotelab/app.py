@@ -28,16 +28,16 @@ from remotelab.auth.delivery import MailQueue
 from remotelab.auth.mailer import open_transport
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
-from remotelab.device.backends import select_backend
-from remotelab.device.functions import default_registry
-from remotelab.device.owner import DeviceOwner
+from remotelab.device.interface import Device
 from remotelab.device.scheduler import UserGate
-from remotelab.device.service import Instrument, stored_bench
+from remotelab.device.service import open_instrument
 from remotelab.sandbox import SandboxPool
 from remotelab.storage import bench as bench_queries
 from remotelab.storage.database import Database
 from remotelab.storage.examples import publish_examples
+from remotelab.streaming.acquisition import local_sources
 from remotelab.streaming.hub import Hub
+from remotelab.streaming.sources import OpenSource
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +130,7 @@ def create_app(settings: Settings | None = None) -> Quart:
                 )
             accounts = Accounts(settings, db, mail)
             await accounts.load_revocations()
-            async with db.session() as session:
-                stored = await bench_queries.load(session)
-            instrument = await open_instrument(settings, stored)
-            stack.push_async_callback(instrument.owner.close)
+            instrument, sources, described = await open_device(settings, db, stack)
             sandbox = SandboxPool(
                 settings.sandbox,
                 widgets=settings.widgets,
@@ -142,7 +139,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             )
             stack.push_async_callback(sandbox.close)
             await sandbox.start()
-            hub = Hub(instrument, settings.streaming)
+            hub = Hub(instrument, sources, settings.streaming)
             stack.push_async_callback(hub.close)
             app.extensions[EXTENSION] = Lab(
                 settings=settings,
@@ -176,7 +173,7 @@ def create_app(settings: Settings | None = None) -> Quart:
             "remotelab %s ready (%s accounts, %s)",
             __version__,
             settings.storage.accounts,
-            instrument.owner.backend.describe(),
+            described,
         )
 
     @app.after_serving
@@ -185,6 +182,33 @@ def create_app(settings: Settings | None = None) -> Quart:
         await resources.aclose()
 
     return app
+
+
+async def open_device(
+    settings: Settings, db: Database, stack: contextlib.AsyncExitStack
+) -> tuple[Device, OpenSource, str]:
+    """The device interface the lab serves, its stream sources, and what it is.
+
+    With no ``REMOTELAB_NATS_URL``: the device in this process (the bench teachers stored
+    applied over the configured one). With it: the devices of the agents on NATS.
+    """
+    if settings.nats.url:
+        from remotelab.cluster.front import NatsDevice
+        from remotelab.cluster.front_streams import nats_sources
+
+        async def stored_bench() -> dict[str, Any]:
+            async with db.session() as session:
+                return await bench_queries.load(session)
+
+        remote = NatsDevice(settings, stored_bench)
+        stack.push_async_callback(remote.close)  # also after a start that failed half-way
+        await remote.start()
+        return remote, nats_sources(remote), remote.describe()
+    async with db.session() as session:
+        stored = await bench_queries.load(session)
+    local = await open_instrument(settings, stored)
+    stack.push_async_callback(local.owner.close)
+    return local, local_sources(local), local.owner.backend.describe()
 
 
 async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:
@@ -197,20 +221,3 @@ async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:
     state: Lab | None = app.extensions.get(EXTENSION)
     if state is not None:
         await state.hub.close()
-
-
-async def open_instrument(settings: Settings, stored_outputs: dict[str, Any]) -> Instrument:
-    """Pick the backend (a USB scan may block: off the loop), start the device owner.
-
-    ``stored_outputs``: the bench's outputs as teachers set them (``lab_bench_outputs``),
-    over the configured bench (the bench file's or the default).
-    """
-    backend = await asyncio.to_thread(select_backend, settings.device, settings.emulator)
-    owner = DeviceOwner(backend, settings.device, bench=stored_bench(backend.bench, stored_outputs))
-    await owner.start()
-    return Instrument(
-        owner,
-        default_registry(settings.functions),
-        settings.functions,
-        share_readings=settings.device.share_readings,
-    )

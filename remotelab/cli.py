@@ -1,4 +1,5 @@
-"""The ``remotelab`` command: ``serve``, ``init-db``, ``create-user``, ``send-test-mail``."""
+"""The ``remotelab`` command: ``serve``, ``agent``, ``init-db``, ``create-user``,
+``send-test-mail``."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         instance_path=getattr(args, "instance", None),
         device=getattr(args, "device", None),
         database_url=getattr(args, "database_url", None),
+        emulator_bench=getattr(args, "bench", None),
+        nats_agent_name=getattr(args, "name", None),
     ).with_instance_defaults()
 
 
@@ -60,6 +63,18 @@ async def _serve(settings: Settings) -> None:
     app = create_app(settings)
     print(f"remotelab serving on http://{settings.server.host}:{settings.server.port}", flush=True)
     await serve(app, config, shutdown_trigger=lambda: shutdown_trigger(app, stop))
+
+
+async def _agent(settings: Settings) -> None:
+    from remotelab.cluster.agent import agent_name, run
+
+    logging.basicConfig(level=settings.server.log_level.upper())
+    name = agent_name(settings.nats, settings.nats.agent_name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run(settings, name, stop)
 
 
 async def _init_db(settings: Settings) -> None:
@@ -153,6 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="instrument backend (REMOTELAB_DEVICE)",
     )
 
+    agent = sub.add_parser(
+        "agent",
+        help="serve one device to the web fronts over NATS (REMOTELAB_NATS_URL; "
+        "docs/reference/deploy.md)",
+    )
+    agent.add_argument("--instance", help="instance folder (REMOTELAB_INSTANCE_PATH)")
+    agent.add_argument(
+        "--device",
+        choices=["emulator", "pslab", "auto"],
+        help="instrument backend (REMOTELAB_DEVICE)",
+    )
+    agent.add_argument("--bench", help="the emulator's bench file (REMOTELAB_EMULATOR_BENCH)")
+    agent.add_argument(
+        "--name", help="the name the device registers under (REMOTELAB_NATS_AGENT_NAME)"
+    )
+
     init = sub.add_parser("init-db", help="create or upgrade the database schema")
     common(init)
 
@@ -187,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         if args.command == "serve":
             asyncio.run(_serve(settings))
+        elif args.command == "agent":
+            asyncio.run(_agent(settings))
         elif args.command == "init-db":
             asyncio.run(_init_db(settings))
         elif args.command == "create-user":

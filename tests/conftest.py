@@ -12,6 +12,7 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from remotelab.config import Secret, Settings
+from tests.support.nats import nats_server  # noqa: F401  (fixture)
 from tests.support.postgres import postgres_server  # noqa: F401  (session fixture)
 from tests.support.smtp import smtp_server, tls_certificate  # noqa: F401  (fixtures)
 

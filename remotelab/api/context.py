@@ -10,8 +10,8 @@ from remotelab.auth.accounts import Accounts
 from remotelab.auth.delivery import MailQueue
 from remotelab.auth.ratelimit import SlidingWindowLimiter
 from remotelab.config import Settings
+from remotelab.device.interface import Device
 from remotelab.device.scheduler import UserGate
-from remotelab.device.service import Instrument
 from remotelab.sandbox import SandboxPool
 from remotelab.storage.database import Database
 from remotelab.streaming.hub import Hub
@@ -27,7 +27,7 @@ class Lab:
     db: Database
     mail: MailQueue
     accounts: Accounts
-    instrument: Instrument
+    instrument: Device
     function_limiter: SlidingWindowLimiter
     user_gate: UserGate
     sandbox: SandboxPool

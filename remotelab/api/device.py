@@ -15,13 +15,14 @@ from remotelab.api.schemas import (
     BenchOut,
     ContextOut,
     DeviceOut,
+    DevicesOut,
     FunctionRunIn,
     FunctionRunOut,
     FunctionsOut,
 )
 from remotelab.api.validation import json_body
 from remotelab.auth.roles import can_change_bench
-from remotelab.device.service import Instrument
+from remotelab.device.interface import Device
 from remotelab.errors import PermissionDenied
 from remotelab.storage import bench as bench_queries
 from remotelab.widgets import stack
@@ -29,7 +30,7 @@ from remotelab.widgets import stack
 bp = Blueprint("device", __name__)
 
 
-def instrument() -> Instrument:
+def instrument() -> Device:
     return lab().instrument
 
 
@@ -113,12 +114,20 @@ async def device_status() -> dict[str, Any]:
     whether a script holds the device (you, or another user) and for how long still.
     """
     user = await authenticate()
-    owner = instrument().owner
-    return {
-        **owner.status(str(user.id)),
-        "context": owner.context_status(str(user.id)),
-        "bench": owner.contexts.bench.to_json(),
-    }
+    return await instrument().status(str(user.id))
+
+
+@bp.get("/v1/devices")
+@validate_response(DevicesOut)
+async def list_devices() -> dict[str, Any]:
+    """The lab's devices: name, host, backend, bench, firmware, state, queue length, and
+    which one your calls go to.
+
+    One device (`local`) when the server owns it; with device agents on NATS
+    (docs/reference/deploy.md), every registered one.
+    """
+    user = await authenticate()
+    return {"devices": await instrument().devices(str(user.id))}
 
 
 @bp.post("/v1/device/reset")
@@ -129,9 +138,7 @@ async def reset_outputs() -> dict[str, Any]:
     The device gets them before your next call. Other users are not affected.
     """
     user = await authenticate()
-    owner = instrument().owner
-    owner.reset_context(str(user.id))
-    return owner.context_status(str(user.id))
+    return await instrument().reset_context(str(user.id))
 
 
 @bp.put("/v1/device/bench")
@@ -148,15 +155,14 @@ async def set_bench(data: BenchIn) -> dict[str, Any]:
     user = await authenticate()
     if not can_change_bench(user.role):
         raise PermissionDenied("only teachers and admins change the bench")
-    device = instrument()
-    async with device.bench_lock:
-        old = device.owner.contexts.bench
-        bench = device.bench_with(data.outputs)
+
+    async def store(changes: dict[str, Any]) -> None:
         async with lab().db.session() as session:
-            await bench_queries.replace(session, device.bench_changes(bench), user.id)
-        device.owner.set_bench(bench)
+            await bench_queries.replace(session, changes, user.id)
+
+    change = await instrument().change_bench(data.outputs, store)
     return {
-        "outputs": bench.to_json(),
-        "differs_from_default": list(bench.diff(device.configured_bench)),
-        "changed": list(bench.diff(old)),
+        "outputs": change.outputs,
+        "differs_from_default": list(change.differs_from_default),
+        "changed": list(change.changed),
     }

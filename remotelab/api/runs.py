@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import json
 import math
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from remotelab.api.schemas import RunHistoryOut, RunIn, RunOut
 from remotelab.api.validation import json_body
 from remotelab.auth.accounts import CurrentUser
 from remotelab.auth.roles import Role, can_hold_longer
+from remotelab.device.outputs import NAMES as OUTPUT_NAMES
 from remotelab.errors import AuthError, InputError, NotFound, RateLimited, RemotelabError
 from remotelab.sandbox import RunResult
 from remotelab.sandbox.server.control import RunControl
@@ -106,16 +106,15 @@ async def execute(
     caller = runner.key
 
     changed: set[str] = set()
-    owner = instrument.owner
-    told: list[object] = []  # the hold the run was last told about
+    told: list[int] = []  # the hold the run was last told about
 
     def tell_if_held() -> None:
         # Another user's script holds the device: the call waits; say so once per hold.
-        hold = owner.current_hold
-        if control is None or hold is None or hold.user == caller or (told and told[-1] is hold):
+        hold = instrument.hold_info(caller)
+        if control is None or hold is None or hold.user == caller or told[-1:] == [hold.number]:
             return
-        told.append(hold)
-        control.notice({"reason": "held", **(owner.hold_status(caller) or {})})
+        told.append(hold.number)
+        control.notice({"reason": "held", **(instrument.hold_status(caller) or {})})
 
     async def device_call(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         tell_if_held()
@@ -127,8 +126,7 @@ async def execute(
 
     async def hold_device(seconds: object) -> Callable[[], None]:
         tell_if_held()
-        hold = await instrument.hold(caller, seconds, teacher=teacher)
-        return functools.partial(owner.release, hold)
+        return await instrument.take_hold(caller, seconds, teacher=teacher)
 
     started_at = utcnow()
     result = await state.sandbox.run(
@@ -140,8 +138,7 @@ async def execute(
     )
     if script_id is not None and runner.user is not None:
         await _remember(runner.user, script_id, started_at, result)
-    order = list(instrument.owner.contexts.bench)
-    return {**result.to_dict(), "changed": sorted(changed, key=order.index)}
+    return {**result.to_dict(), "changed": sorted(changed, key=OUTPUT_NAMES.index)}
 
 
 async def _remember(

@@ -562,6 +562,38 @@ class DeviceOut(BaseModel):
     checked_at: float
 
 
+class DeviceSummaryOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "bench-1",
+                    "host": "pi-lab-3",
+                    "backend": "pslab",
+                    "bench": "rc-filter",
+                    "firmware": "3.0.0",
+                    "state": "connected",
+                    "queue": 2,
+                    "yours": True,
+                }
+            ]
+        }
+    )
+
+    name: str = Field(description="The device's name (`local` in the embedded default).")
+    host: str
+    backend: str = Field(description="`emulator` or `pslab ...` (its port).")
+    bench: str = Field(description="The bench file it serves (its stem), or `default`.")
+    firmware: str | None
+    state: Literal["connecting", "connected", "faulted", "closed"]
+    queue: int = Field(description="Calls waiting for it now.")
+    yours: bool = Field(description="Whether your calls go to this device.")
+
+
+class DevicesOut(BaseModel):
+    devices: list[DeviceSummaryOut]
+
+
 # ------------------------------------------------------------------ runs
 
 

@@ -2,7 +2,7 @@
 
 One tree: :class:`Settings` holds a section per area (``server``, ``storage``,
 ``auth``, ``scripts``, ``sandbox``, ``widgets``, ``streaming``, ``device``,
-``emulator``, ``functions``, ``mail``); each area's code is handed its section and reads
+``emulator``, ``functions``, ``mail``, ``nats``); each area's code is handed its section and reads
 its fields by the names declared in :mod:`remotelab.config.sections`. How a
 field is named, parsed and range-checked is in :mod:`remotelab.config.fields`;
 ``docs/reference/settings.md`` is generated from the sections by
@@ -22,6 +22,7 @@ from remotelab.config.sections import (
     EmulatorSettings,
     FunctionSettings,
     MailSettings,
+    NatsSettings,
     SandboxSettings,
     ScriptSettings,
     ServerSettings,
@@ -42,6 +43,7 @@ __all__ = [
     "EmulatorSettings",
     "FunctionSettings",
     "MailSettings",
+    "NatsSettings",
     "SandboxSettings",
     "ScriptSettings",
     "Secret",

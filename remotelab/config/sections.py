@@ -8,6 +8,7 @@ declared here, and each name is its variable's (``REMOTELAB_SANDBOX_NICE`` is
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -790,3 +791,60 @@ def _default_port(tls: bool, starttls: bool | None) -> int:
     if tls:
         return 465
     return 587 if starttls else 25
+
+
+@dataclass(frozen=True)
+class NatsSettings(Section):
+    """Scale-out: web fronts and device agents over NATS (docs/reference/deploy.md).
+
+    With no URL the lab runs in one process, the device in it (the embedded default).
+    """
+
+    PREFIX = "NATS_"
+
+    url: str = setting(
+        "",
+        "The NATS server, e.g. `nats://127.0.0.1:4222` (comma-separated for a cluster). Set: "
+        "`remotelab serve` opens no device and sends every call to a `remotelab agent` "
+        "through NATS; `remotelab agent` needs it. Empty: the embedded default, the device in "
+        "the server's own process.",
+    )
+    user: str = setting("", "User name to log in to NATS with (empty: no user/password).")
+    password: Secret | None = setting(None, "Password for `REMOTELAB_NATS_USER`.")
+    creds_file: Path | None = setting(
+        None, "A NATS credentials file (JWT and NKey seed) instead of a user and password."
+    )
+    agent_name: str = setting(
+        "",
+        "The name an agent registers its device under (letters, digits, `-` and `_`; "
+        "`remotelab agent --name` wins). Empty: the host's name.",
+    )
+    heartbeat_seconds: float = setting(
+        1.0,
+        "How often an agent renews its entry in the device registry; an entry not renewed for "
+        "3 heartbeats expires (the agent is gone).",
+        gt=0,
+    )
+    connect_timeout_seconds: float = setting(
+        2.0, "How long one try to connect to NATS may take.", gt=0
+    )
+    drain_seconds: float = setting(
+        10.0,
+        "On SIGTERM, how long an agent waits for the call running to finish before it stops.",
+        gt=0,
+    )
+
+    def check(self) -> None:
+        if self.agent_name and not AGENT_NAME.fullmatch(self.agent_name):
+            raise ConfigError(
+                f"{self.variable('agent_name')}={self.agent_name!r}: use letters, digits, "
+                "'-' and '_' (at most 64)"
+            )
+        if self.password is not None and not self.user:
+            raise ConfigError(
+                f"{self.variable('password')} is set but {self.variable('user')} is empty"
+            )
+
+
+#: What an agent's name may be (a NATS subject token and a key-value key).
+AGENT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")

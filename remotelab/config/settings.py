@@ -32,6 +32,7 @@ class Settings:
     emulator: s.EmulatorSettings = field(default_factory=s.EmulatorSettings)
     functions: s.FunctionSettings = field(default_factory=s.FunctionSettings)
     mail: s.MailSettings = field(default_factory=s.MailSettings)
+    nats: s.NatsSettings = field(default_factory=s.NatsSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

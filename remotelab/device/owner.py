@@ -40,6 +40,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import itertools
 import logging
 import struct
 import time
@@ -93,6 +94,9 @@ def describe_fault(exc: BaseException) -> str:
     return f"the instrument failed: {exc}"
 
 
+_hold_numbers = itertools.count(1)
+
+
 @dataclasses.dataclass(eq=False)
 class Hold:
     """One user's hold of the device (see :meth:`DeviceOwner.hold`)."""
@@ -103,6 +107,8 @@ class Hold:
     started: float
     until: float
     timer: asyncio.TimerHandle | None = None
+    #: Tells one hold from the next (see ``interface.HoldInfo``).
+    number: int = dataclasses.field(default_factory=lambda: next(_hold_numbers))
 
     def left(self) -> float:
         """Seconds until it expires (0 when over)."""
@@ -157,6 +163,8 @@ class DeviceOwner:
         #: The hold in force, the holds waiting for their turn, and a future settled (and
         #: replaced) at each change of hold (streams pause and resume on it).
         self.current_hold: Hold | None = None
+        #: Set by :meth:`drain`: what every new call fails with.
+        self._refusal: str | None = None
         self._hold_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._hold_change: asyncio.Future[None] | None = None
 
@@ -191,6 +199,18 @@ class DeviceOwner:
         except Exception as exc:  # closing a broken port must not stop the shutdown
             log.warning("closing the instrument failed: %s", exc)
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def drain(self, message: str, timeout: float) -> None:
+        """Stop taking calls: fail the queued ones (and every new one) with
+        DeviceUnavailable(``message``) and let the batch running on the device thread finish,
+        ``timeout`` seconds at most (a device agent's shutdown). :meth:`close` still closes."""
+        self._refusal = message
+        deadline = time.monotonic() + timeout
+        while True:
+            self._fail_queued(DeviceUnavailable(message))
+            if not self._running or time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(0.01)
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -457,6 +477,8 @@ class DeviceOwner:
                 log.debug("context of user %s expired", user)
 
     def _check_available(self) -> None:
+        if self._refusal is not None:
+            raise DeviceUnavailable(self._refusal)
         if self.state == "closed":
             raise DeviceUnavailable("the server is shutting down")
         if self.state == "faulted":

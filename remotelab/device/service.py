@@ -1,4 +1,8 @@
-"""Instrument calls by name: function strings and sandbox proxies, one path to the device.
+"""The local device: instrument calls by name, one path to the device owner in this process.
+
+:class:`Instrument` is the *local* implementation of
+:class:`~remotelab.device.interface.Device` (the embedded default, and what a
+``remotelab agent`` serves over NATS).
 
 A function string (HTTP) or a ``(name, args, kwargs)`` triple (a sandboxed
 script's proxy) is checked against the registry before the device sees
@@ -11,47 +15,33 @@ that sets outputs has them recorded in the user's context (``CallResult.changed`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
+import socket
 import time
 import types
-from collections import OrderedDict
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from remotelab.config import DeviceSettings, FunctionSettings
-from remotelab.device.functions import (
-    ParsedCall,
-    Registry,
-    bind_call,
-    parse_call,
-    to_json_safe,
-)
+from remotelab.config import DeviceSettings, FunctionSettings, Settings
+from remotelab.device.backends import select_backend
+from remotelab.device.checks import CallChecks
+from remotelab.device.functions import ParsedCall, Registry, default_registry, to_json_safe
 from remotelab.device.functions.effects import check_outputs
-from remotelab.device.functions.timing import MARGIN, duration
+from remotelab.device.interface import BenchChange, CallResult, HoldInfo, Release, StoreBench
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
 from remotelab.device.owner import DeviceOwner, Hold
-from remotelab.device.scheduler import Cost
-from remotelab.errors import DeviceTimeout, FunctionStringError, InputError
+from remotelab.errors import DeviceTimeout, InputError
 
 log = logging.getLogger(__name__)
 
-PARSE_CACHE_SIZE = 1024
+__all__ = ["CallResult", "Instrument", "open_instrument", "stored_bench"]
 
 
-@dataclass(frozen=True)
-class CallResult:
-    function: str
-    result: Any
-    notes: list[str]
-    elapsed_ms: float
-    #: The outputs whose value the call changed in the caller's context (``["SI1"]``).
-    changed: tuple[str, ...] = ()
-
-
-class Instrument:
-    """The registry, its limits and the device owner, behind two entry points."""
+class Instrument(CallChecks):
+    """The registry, its limits and the device owner in this process (a local
+    :class:`~remotelab.device.interface.Device`)."""
 
     def __init__(
         self,
@@ -61,65 +51,14 @@ class Instrument:
         *,
         share_readings: bool = True,
     ) -> None:
+        super().__init__(registry, limits, owner.limits.max_call_seconds)
         self.owner = owner
-        self.registry = registry
-        self.limits = limits
         #: Whether identical shared readings waiting together get one measurement (ADR 0007).
         self.share_readings = share_readings
-        self._parsed: OrderedDict[str, ParsedCall] = OrderedDict()
         #: Held while the bench is changed and stored (one teacher at a time).
         self.bench_lock = asyncio.Lock()
-
-    def parse(self, source: str) -> ParsedCall:
-        """Check a function string. Raises FunctionStringError naming the problem."""
-        cached = self._parsed.get(source)
-        if cached is not None:
-            return cached
-        call = parse_call(
-            source,
-            self.registry,
-            max_chars=self.limits.max_chars,
-            max_nesting=self.limits.max_nesting,
-        )
-        self.check_time(call)
-        # Good strings repeat (buttons, polling programs); a ParsedCall is immutable in use
-        # (invoke copies its arguments), so it can be shared.
-        self._parsed[source] = call
-        if len(self._parsed) > PARSE_CACHE_SIZE:
-            self._parsed.popitem(last=False)
-        return call
-
-    def bind(self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> ParsedCall:
-        """Check a call given by name and literal values (sandbox proxies, streams)."""
-        call = bind_call(self.registry, name, args, kwargs)
-        self.check_time(call)
-        return call
-
-    def check_time(self, call: ParsedCall) -> None:
-        """Refuse a call expected to hold the device longer than a call may.
-
-        Raises FunctionStringError naming the limit, the expected time and what to change.
-        """
-        estimate = call.estimate
-        limit = self.owner.limits.max_call_seconds
-        if estimate.seconds <= limit + MARGIN:
-            return
-        variable = DeviceSettings.variable("max_call_seconds")
-        message = (
-            f"{call.function.name}: {estimate.what}, more than the {limit:g} s a call may "
-            f"hold the device ({variable})"
-        )
-        raise FunctionStringError(
-            f"{message}; {estimate.advice}" if estimate.advice else message,
-            details={
-                "function": call.function.name,
-                "parameter": estimate.parameter,
-                "expected_ms": estimate.ms,
-                "expected": duration(estimate.seconds),
-                "limit_seconds": limit,
-                "setting": variable,
-            },
-        )
+        #: What the bench is called (the bench file's stem, or ``default``).
+        self.bench_name = "default"
 
     async def hold(self, user: str, seconds: object, *, teacher: bool = False) -> Hold:
         """Hold the device for ``user`` (a script's ``with hold(seconds):``), within the
@@ -143,16 +82,6 @@ class Instrument:
                 details={"limit_seconds": limit, "setting": variable},
             )
         return await self.owner.hold(user, float(seconds))
-
-    @staticmethod
-    def cost(call: ParsedCall) -> Cost:
-        """What the fair queue needs to know of ``call`` before it runs."""
-        estimate = call.estimate
-        return Cost(estimate.seconds, estimate.engine, estimate.sliced)
-
-    def validate(self, source: str) -> None:
-        """Check a function string without running it (widget buttons)."""
-        self.parse(source)
 
     async def run(self, user: str, source: str) -> CallResult:
         """Parse, queue, run and convert one function string."""
@@ -216,6 +145,58 @@ class Instrument:
         elapsed = (time.perf_counter() - start) * 1000
         return CallResult(call.function.name, result, notes, round(elapsed, 3), changed)
 
+    # ------------------------------------------------------------------ the Device interface
+
+    async def take_hold(self, user: str, seconds: object, *, teacher: bool = False) -> Release:
+        hold = await self.hold(user, seconds, teacher=teacher)
+        return functools.partial(self.owner.release, hold)
+
+    def hold_info(self, user: str) -> HoldInfo | None:
+        hold = self.owner.current_hold
+        return None if hold is None else HoldInfo(hold.user, hold.number)
+
+    def hold_status(self, user: str | None) -> dict[str, Any] | None:
+        return self.owner.hold_status(user)
+
+    def summary(self, user: str) -> dict[str, Any]:
+        owner = self.owner
+        return {"state": owner.state, "fault": owner.fault, "queue": len(owner.queue)}
+
+    async def devices(self, user: str) -> list[dict[str, Any]]:
+        owner = self.owner
+        return [
+            {
+                "name": "local",
+                "host": socket.gethostname(),
+                "backend": owner.backend.describe(),
+                "bench": self.bench_name,
+                "firmware": owner.firmware,
+                "state": owner.state,
+                "queue": len(owner.queue),
+                "yours": True,
+            }
+        ]
+
+    async def status(self, user: str) -> dict[str, Any]:
+        owner = self.owner
+        return {
+            **owner.status(user),
+            "context": owner.context_status(user),
+            "bench": owner.contexts.bench.to_json(),
+        }
+
+    async def reset_context(self, user: str) -> dict[str, Any]:
+        self.owner.reset_context(user)
+        return self.owner.context_status(user)
+
+    async def change_bench(self, data: Any, store: StoreBench) -> BenchChange:
+        async with self.bench_lock:
+            old = self.owner.contexts.bench
+            bench = self.bench_with(data)
+            await store(self.bench_changes(bench))
+            self.owner.set_bench(bench)
+        return BenchChange(bench.to_json(), bench.diff(self.configured_bench), bench.diff(old))
+
     # ------------------------------------------------------------------ the bench
 
     @property
@@ -253,3 +234,23 @@ def _then(
     steps: Generator[float, None, Any], convert: Callable[[Any], Any]
 ) -> Generator[float, None, Any]:
     return convert((yield from steps))
+
+
+async def open_instrument(settings: Settings, stored_outputs: dict[str, Any]) -> Instrument:
+    """Pick the backend (a USB scan may block: off the loop), start the device owner.
+
+    ``stored_outputs``: the bench's outputs as teachers set them (``lab_bench_outputs``),
+    over the configured bench (the bench file's or the default).
+    """
+    backend = await asyncio.to_thread(select_backend, settings.device, settings.emulator)
+    owner = DeviceOwner(backend, settings.device, bench=stored_bench(backend.bench, stored_outputs))
+    await owner.start()
+    instrument = Instrument(
+        owner,
+        default_registry(settings.functions),
+        settings.functions,
+        share_readings=settings.device.share_readings,
+    )
+    bench_file = settings.emulator.bench
+    instrument.bench_name = bench_file.stem if bench_file is not None else "default"
+    return instrument

@@ -1,7 +1,8 @@
 """Live captures over the ``/v1/stream`` websocket.
 
 - :mod:`.messages` — the wire format: JSON control messages and binary frames (pure);
-- :mod:`.acquisition` — one capture loop per distinct configuration, shared by
+- :mod:`.sources` — the seam between the hub and where frames come from;
+- :mod:`.acquisition` — one local capture loop per distinct configuration, shared by
   every subscriber with the same one;
 - :mod:`.hub` — connections, subscriptions, per-client latest-frame-wins queues.
 

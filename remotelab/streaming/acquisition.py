@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import itertools
 import logging
 import time
 from collections.abc import Callable, Collection
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -36,25 +37,10 @@ from remotelab.streaming.messages import (
     Subscribe,
     encode_body,
 )
+from remotelab.streaming.sources import Deliver, OpenSource, Report, Users
 
 log = logging.getLogger(__name__)
 _numbers = itertools.count(1)
-
-# (body, seq, timestamp, x0, dx, users) for a frame to the subscribers among ``users``;
-# or an error message for the subscribers.
-Deliver = Callable[[FrameBody, int, float, float, float, Collection[str]], None]
-
-
-class Report(Protocol):
-    """``report(code, message)``: a status or an error for the subscribers (but ``skip``;
-    only those of the users in ``only`` when it is given)."""
-
-    def __call__(
-        self, code: str, message: str, *, skip: str | None = None, only: Collection[str] = ()
-    ) -> None: ...
-
-
-Users = Callable[[], list[str]]
 
 
 def _cancel_all(tasks: collections.deque[asyncio.Task[Any]]) -> None:
@@ -62,17 +48,13 @@ def _cancel_all(tasks: collections.deque[asyncio.Task[Any]]) -> None:
         tasks.popleft().cancel()
 
 
-def prepare(instrument: Instrument, sub: Subscribe) -> ParsedCall:
-    """Check the configuration against the function registry (raises FunctionStringError).
-
-    A capture expected to hold the device longer than a call may is refused like a call.
-    """
-    name, kwargs = sub.config.call()
-    return instrument.bind(name, [], kwargs)
+def local_sources(instrument: Instrument) -> OpenSource:
+    """Frame sources that capture on ``instrument`` (this process's device owner)."""
+    return functools.partial(Loop, instrument)
 
 
 class Loop:
-    """Captures for one configuration until :meth:`stop`."""
+    """Captures for one configuration until :meth:`stop` (a local frame source)."""
 
     def __init__(
         self,
@@ -112,6 +94,9 @@ class Loop:
         if task is not None:
             task.cancel()
             self._ending = task
+
+    def joined(self, user: str) -> None:
+        self.untriggered.discard(user)  # a new subscription is told "waiting" again
 
     async def stop(self) -> None:
         """Cancel the loop and wait until it has ended (see :meth:`ended`)."""

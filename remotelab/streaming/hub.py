@@ -18,9 +18,8 @@ from dataclasses import asdict
 from typing import Any
 
 from remotelab.config import StreamSettings
-from remotelab.device.service import Instrument
+from remotelab.device.interface import Device
 from remotelab.errors import RateLimited, RemotelabError
-from remotelab.streaming.acquisition import Loop, Report, prepare
 from remotelab.streaming.messages import (
     FrameBody,
     Ping,
@@ -32,6 +31,7 @@ from remotelab.streaming.messages import (
     parse_client_message,
     text,
 )
+from remotelab.streaming.sources import FrameSource, OpenSource, Report, prepare
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +105,13 @@ class Client:
                 timer.cancel()
 
     def status(self) -> str:
-        owner = self.hub.instrument.owner
+        device = self.hub.instrument
+        summary = device.summary(self.user)
         return text(
             "status",
-            device={"state": owner.state, "fault": owner.fault},
-            hold=owner.hold_status(self.user),
-            queue=len(owner.queue),
+            device={"state": summary["state"], "fault": summary["fault"]},
+            hold=device.hold_status(self.user),
+            queue=summary["queue"],
             subscriptions={
                 sub_id: {
                     "sent": self.sent[sub_id],
@@ -154,11 +155,14 @@ def _id_of(raw: str | bytes) -> str | None:
 class Hub:
     """All clients and loops. Open with :meth:`start`, close with :meth:`close`."""
 
-    def __init__(self, instrument: Instrument, limits: StreamSettings | None = None) -> None:
+    def __init__(
+        self, instrument: Device, open_source: OpenSource, limits: StreamSettings | None = None
+    ) -> None:
         self.instrument = instrument
+        self.open_source = open_source
         self.limits = limits or StreamSettings()
         self.clients: set[Client] = set()
-        self._loops: dict[tuple[Any, ...], Loop] = {}
+        self._loops: dict[tuple[Any, ...], FrameSource] = {}
         self._subscribers: dict[tuple[Any, ...], dict[Client, str]] = {}
         self._closing = False
 
@@ -211,8 +215,7 @@ class Hub:
         if key not in self._loops:
             call = prepare(self.instrument, sub)  # FunctionStringError names the parameter
             subscribers = self._subscribers[key] = {}
-            loop = Loop(
-                self.instrument,
+            loop = self.open_source(
                 sub,
                 call,
                 self._deliverer(key),
@@ -224,7 +227,7 @@ class Hub:
             loop.start()
         self._subscribers[key][client] = sub.id
         client.subscriptions[sub.id] = key
-        self._loops[key].untriggered.discard(client.user)  # a new subscription is told again
+        self._loops[key].joined(client.user)
         client.offer_text(
             text(
                 "subscribed",
@@ -243,7 +246,7 @@ class Hub:
         if loop is not None:
             await loop.stop()
 
-    def _detach(self, client: Client, sub_id: str) -> Loop | None:
+    def _detach(self, client: Client, sub_id: str) -> FrameSource | None:
         """Take ``client``'s subscription ``sub_id`` out; the loop to stop when it was the
         loop's last subscriber (already forgotten here), else None."""
         key = client.subscriptions.pop(sub_id, None)

@@ -184,3 +184,16 @@ def test_a_bad_bench_file_stops_the_start(tmp_path: Path) -> None:
     bench.write_text('wiring = ["SI1 -> CH1"]\noutputs = 3\n')
     with pytest.raises(InputError, match="'outputs' must be a table"):
         configured_bench(EmulatorSettings(bench=bench))
+
+
+async def test_the_embedded_server_lists_its_one_device(client: Client, signup: Signup) -> None:
+    a = await signup("a@example.org")
+    assert (await client.get("/v1/devices")).status_code == 401
+    response = await client.get("/v1/devices", headers=a)
+    assert response.status_code == 200
+    (device,) = (await response.get_json())["devices"]
+    assert device["name"] == "local"
+    assert device["backend"] == "emulator"
+    assert device["bench"] == "default"
+    assert device["state"] == "connected"
+    assert device["yours"] is True

@@ -283,3 +283,30 @@ def test_containerfile_serves_on_all_interfaces_as_a_user() -> None:
         if op == "COPY" and not arg.startswith("--from"):
             source = arg.split()[0]
             assert (ROOT / source).exists(), f"COPY source missing: {source}"
+
+
+# --- the device agent's unit ------------------------------------------------------------
+
+AGENT_UNIT = DEPLOY / "remotelab-agent.service"
+
+
+def test_agent_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    status, messages = verify_unit(AGENT_UNIT.read_text(), tmp_path)
+    assert (status, messages) == (0, [])
+
+
+def test_agent_unit_runs_the_agent_unprivileged_and_outlasts_its_drain() -> None:
+    from remotelab.config import NatsSettings
+
+    service = {
+        key: value
+        for section, key, value in unit_entries(AGENT_UNIT.read_text())
+        if section == "Service"
+    }
+    assert service["ExecStart"] == f"{EXEC} agent"
+    assert service["User"] == "remotelab" and service["SupplementaryGroups"] == "dialout"
+    assert service["NoNewPrivileges"] == "yes" and service["CapabilityBoundingSet"] == ""
+    assert service["KillMode"] == "mixed"
+    # SIGTERM drains for at most REMOTELAB_NATS_DRAIN_SECONDS; systemd must wait longer.
+    stop = float(service["TimeoutStopSec"].removesuffix("s"))
+    assert stop > NatsSettings().drain_seconds + 5

@@ -16,6 +16,7 @@ from remotelab.device.emulator import Emulator
 from remotelab.device.functions import default_registry
 from remotelab.device.owner import DeviceOwner
 from remotelab.device.service import Instrument
+from remotelab.streaming.acquisition import local_sources
 from remotelab.streaming.hub import Hub
 from remotelab.streaming.messages import MeterConfig, ScopeConfig, Subscribe, decode_frame
 
@@ -25,7 +26,7 @@ async def hub() -> AsyncIterator[Hub]:
     owner = DeviceOwner(EmulatorBackend(Emulator(seed=1)))
     await owner.start()
     instrument = Instrument(owner, default_registry(), FunctionSettings())
-    streams = Hub(instrument, StreamSettings(max_fps=200))
+    streams = Hub(instrument, local_sources(instrument), StreamSettings(max_fps=200))
     yield streams
     await streams.close()
     await owner.close()

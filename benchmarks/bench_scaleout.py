@@ -1,0 +1,120 @@
+"""Scale-out over NATS: what the hop front → NATS → agent costs a call.
+
+Prints, from the same run: p50/p99 of `get_voltage('CH1')` through the embedded server
+(`remotelab serve`, device in-process) and through a front with `REMOTELAB_NATS_URL` set
+and one `remotelab agent` (both emulators, not realtime), each timed with a lean raw-socket
+client over one keep-alive connection; the difference of the p50s is the NATS hop
+(target: at most 1 ms). NATS is the real nats-server with the lab's users file
+(`tests/support/nats.py`). The other targets of issue 18 (throughput with 1-10 agents,
+2 fronts, 1,000 stream viewers, failover) are not measured here yet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from benchmarks.support import RawHTTP, lab_server, summary, table
+from tests.support.nats import NatsServer, running_nats_server
+
+N = 1000
+WARMUP = 100
+ROUNDS = 3
+TARGET_MS = 1.0
+LIMITS = {"function_calls_per_minute": "100000000", "access_log": "false"}
+
+
+def latencies(url: str, headers: dict[str, str], n: int) -> list[float]:
+    client = RawHTTP(url)
+    body = json.dumps({"function": "get_voltage('CH1')"}).encode()
+    headers = {**headers, "Content-Type": "application/json"}
+    out = []
+    try:
+        for _ in range(n):
+            start = time.perf_counter()
+            status = client.request("POST", "/v1/functions/run", headers, body)
+            out.append((time.perf_counter() - start) * 1000)
+            assert status == 200, status
+    finally:
+        client.close()
+    return out
+
+
+@contextlib.contextmanager
+def agent(nats: NatsServer, name: str) -> Iterator[None]:
+    with tempfile.TemporaryDirectory() as instance:
+        env = {
+            **os.environ,
+            **nats.agent_env(name),
+            "REMOTELAB_INSTANCE_PATH": instance,
+            "REMOTELAB_LOG_LEVEL": "WARNING",
+        }
+        args = [sys.executable, "-m", "remotelab.cli", "agent", "--device", "emulator"]
+        log = Path(instance) / "agent.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while f"remotelab agent {name} serving" not in log.read_text(errors="replace"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the agent did not start:\n{log.read_text()}")
+                time.sleep(0.05)
+            yield
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def measure(url: str, headers: dict[str, str]) -> list[float]:
+    latencies(url, headers, WARMUP)
+    return latencies(url, headers, N)
+
+
+def main() -> None:
+    rows = []
+    hops = []
+    with running_nats_server() as nats, lab_server(device="emulator", **LIMITS) as embedded:
+        embedded_headers = embedded.account("bench@example.org")
+        with (
+            agent(nats, "bench-agent"),
+            lab_server(
+                nats_url=nats.url,
+                nats_user="front",
+                nats_password=nats.front_password,
+                **LIMITS,
+            ) as front,
+        ):
+            front_headers = front.account("bench@example.org")
+            for round_ in range(1, ROUNDS + 1):
+                local = summary(measure(embedded.url, embedded_headers))
+                remote = summary(measure(front.url, front_headers))
+                hop = remote[0] - local[0]
+                hops.append(hop)
+                rows.append(
+                    [
+                        round_,
+                        f"{local[0]:.3f} / {local[1]:.3f}",
+                        f"{remote[0]:.3f} / {remote[1]:.3f}",
+                        f"{hop:.3f}",
+                    ]
+                )
+    table(
+        f"get_voltage('CH1'), {N} calls per round, p50 / p99 in ms",
+        ["round", "embedded", "front + NATS + agent", "NATS hop (p50 difference)"],
+        rows,
+    )
+    middle = statistics.median(hops)
+    verdict = "meets" if middle <= TARGET_MS else "misses"
+    print(f"\nNATS hop: {middle:.3f} ms, the median of {ROUNDS} rounds ({verdict} {TARGET_MS} ms)")
+
+
+if __name__ == "__main__":
+    main()

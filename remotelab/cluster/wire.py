@@ -1,0 +1,151 @@
+"""What crosses NATS between fronts and agents (pure: no I/O, no NATS client).
+
+Subjects (``<agent>`` is the agent's name, ``<stream>`` a configuration's id)::
+
+    remotelab.call.<agent>            request/reply: a call, a hold, a status, ... (JSON)
+    remotelab.stream.<agent>          front -> agent: stream leases (JSON, no reply)
+    remotelab.frames.<agent>.<stream> agent -> fronts: frames and stream reports
+    remotelab.status.<agent>          agent -> fronts: its registry entry, at each heartbeat
+                                      and at each change of hold
+
+and two JetStream key-value buckets: :data:`REGISTRY_BUCKET`, one entry per agent (its
+:func:`entry`), expiring when the agent stops renewing it; :data:`ASSIGNMENTS_BUCKET`, the
+device each user is on (written by fronts, first writer wins); :data:`CONTEXTS_BUCKET`, the
+outputs each user set, restored on the device a user moves to. ADR 0017 says why.
+
+A request is a JSON object with an ``op`` and the authenticated ``user`` (an id: the agent
+never sees a token); the reply is ``{"ok": value}`` or ``{"error": {code, message,
+details}}``, turned back into the same :class:`~remotelab.errors.RemotelabError` class by
+:func:`error_from`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from remotelab.errors import RemotelabError
+
+PREFIX = "remotelab"
+REGISTRY_BUCKET = "remotelab_devices"
+#: Which device each user is on (user id -> agent name), shared by every front.
+ASSIGNMENTS_BUCKET = "remotelab_assignments"
+#: The outputs each user set (user id -> JSON object), for a move to another device.
+CONTEXTS_BUCKET = "remotelab_contexts"
+#: An entry not renewed for this many heartbeats is gone.
+MISSED_HEARTBEATS = 3
+#: Frame messages carry their recipients in this header (a JSON list of user ids)...
+USERS_HEADER = "Remotelab-Users"
+#: ... and stream reports (status or error for the subscribers) in this one.
+REPORT_HEADER = "Remotelab-Report"
+
+
+def call_subject(agent: str) -> str:
+    return f"{PREFIX}.call.{agent}"
+
+
+def stream_subject(agent: str) -> str:
+    return f"{PREFIX}.stream.{agent}"
+
+
+def frames_subject(agent: str, stream: str) -> str:
+    return f"{PREFIX}.frames.{agent}.{stream}"
+
+
+def status_subject(agent: str) -> str:
+    return f"{PREFIX}.status.{agent}"
+
+
+STATUS_WILDCARD = f"{PREFIX}.status.*"
+
+
+def stream_id(instrument: str, config: dict[str, Any]) -> str:
+    """The id of a stream configuration: equal configurations share one loop and subject."""
+    canonical = json.dumps([instrument, config], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def encode(message: Any) -> bytes:
+    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+
+
+def decode(data: bytes) -> Any:
+    """Parse a JSON message. Raises ValueError."""
+    return json.loads(data)
+
+
+def ok(value: Any) -> bytes:
+    return encode({"ok": value})
+
+
+def error(exc: RemotelabError) -> bytes:
+    return encode({"error": exc.to_dict()})
+
+
+def reply_value(data: bytes) -> Any:
+    """The value of a reply; raises the error it carries (see :func:`error_from`)."""
+    message = decode(data)
+    if "error" in message:
+        raise error_from(message["error"])
+    return message["ok"]
+
+
+def error_from(data: dict[str, Any]) -> RemotelabError:
+    """The error a reply carries, as the class its code names (the most general class with
+    that code; a code no class has: a plain RemotelabError that keeps the code)."""
+    code = str(data.get("code", "error"))
+    message = str(data.get("message", "the device agent failed"))
+    details = data.get("details") if isinstance(data.get("details"), dict) else None
+    cls = _class_of(code)
+    try:
+        exc = cls(message, details=details)
+    except TypeError:  # a class with arguments of its own: keep the code and message
+        exc = RemotelabError(message, details=details)
+    exc.code = code
+    return exc
+
+
+def _class_of(code: str) -> type[RemotelabError]:
+    queue: list[type[RemotelabError]] = [RemotelabError]
+    while queue:
+        cls = queue.pop(0)
+        if cls.code == code:
+            return cls
+        queue.extend(cls.__subclasses__())
+    return RemotelabError
+
+
+def entry(
+    *,
+    name: str,
+    instance: str,
+    host: str,
+    backend: str,
+    bench: str,
+    firmware: str | None,
+    state: str,
+    fault: str | None,
+    queue: int,
+    hold: dict[str, Any] | None,
+    calls_served: int,
+    heartbeat_seconds: float,
+    gone: bool = False,
+) -> dict[str, Any]:
+    """An agent's entry in the registry (and its status message). ``instance`` is new at
+    each start of the agent's process: a front that sees a new one meets a fresh device."""
+    return {
+        "name": name,
+        "instance": instance,
+        "host": host,
+        "backend": backend,
+        "bench": bench,
+        "firmware": firmware,
+        "state": state,
+        "fault": fault,
+        "queue": queue,
+        "hold": hold,
+        "calls_served": calls_served,
+        "heartbeat_seconds": heartbeat_seconds,
+        "gone": gone,
+    }
