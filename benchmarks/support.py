@@ -36,14 +36,17 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @contextlib.contextmanager
-def process(args: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    args: list[str], probe: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``args`` in ``cwd`` until the block ends, once ``probe`` answers."""
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         try:
             wait_until_up(probe, proc, log)
-            yield
+            yield proc
         finally:
             proc.terminate()
             try:

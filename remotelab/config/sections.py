@@ -408,8 +408,8 @@ class DeviceSettings(Section):
     batch_max: int = setting(
         8,
         "Queued calls handed to the device thread at once, in fair order (fewer thread "
-        "switches under load); a batch also stops once its expected device time reaches "
-        "one quantum.",
+        "switches under load); a batch also stops once its expected device time, at the pace "
+        "each function's calls really took lately, reaches one quantum.",
         ge=1,
     )
     quantum_ms: float = setting(

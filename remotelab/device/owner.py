@@ -157,6 +157,12 @@ class DeviceOwner:
         self._worker: asyncio.Task[None] | None = None
         self._reconnector: asyncio.Task[None] | None = None
         self._running: list[Job[Any]] = []
+        #: Batches handed to the device thread so far.
+        self.batches = 0
+        #: Per label (the function's name): what its calls really took on the device, as a
+        #: fraction of their expected time (a moving average; 1 until one has run). Batches
+        #: are cut at one quantum of expected time corrected by it (see :meth:`_take_batch`).
+        self._pace: dict[str, float] = {}
         #: Calls queued that do not need the capture engine (read by the device thread, to
         #: end a slice of a wait early when one of them could run).
         self._arrivals = 0
@@ -499,6 +505,7 @@ class DeviceOwner:
                     _settle(job, DeviceUnavailable(f"{self.fault}; reconnecting"))
                 continue
             self._running = batch
+            self.batches += 1
             try:
                 done: asyncio.Future[BaseException | None] = loop.create_future()
                 self._executor.submit(self._run_batch, loop, batch, self._lab, done)
@@ -522,6 +529,11 @@ class DeviceOwner:
     def _take_batch(self) -> list[Job[Any]]:
         """Live jobs in the queue's order, up to ``batch_max`` or one quantum of device time.
 
+        The device time a job will take is its expected time corrected by the pace of its
+        function's recent calls (:meth:`_learn_pace`): estimates are a PSLab's on its serial
+        link, and a backend that answers faster (the emulator) would otherwise get batches
+        of one call where a quantum holds several. Charging is not affected.
+
         A shared reading takes every identical job still queued along as its followers:
         one measurement answers all of them, and they leave the queue early. A sliced wait
         ends its batch: what runs between its slices is the queue's choice. A sliced wait
@@ -529,6 +541,7 @@ class DeviceOwner:
         """
         batch: list[Job[Any]] = []
         expected = 0.0
+        pace = self._pace
         while len(batch) < self.limits.batch_max and expected < self.queue.quantum:
             job = self.queue.pop()
             if job is None:
@@ -539,10 +552,22 @@ class DeviceOwner:
                 self.queue.settle(job, 0.0)  # every caller went away or timed out: drop it
                 continue
             batch.append(job)
-            expected += job.cost.seconds
+            expected += job.cost.seconds * pace.get(job.label, 1.0)
             if job.cost.sliced:
                 break
         return batch
+
+    def _learn_pace(self, job: Job[Any], seconds: float) -> None:
+        """On the loop: ``job`` (run whole) took ``seconds``; update its function's pace."""
+        estimate = job.cost.seconds
+        if estimate <= 0:
+            return
+        ratio = min(max(seconds / estimate, _PACE_MIN), _PACE_MAX)
+        pace = self._pace
+        old = pace.get(job.label)
+        if old is None and len(pace) >= _PACE_LABELS:
+            pace.clear()  # labels are function names: this only bounds a misuse
+        pace[job.label] = ratio if old is None else old + _PACE_WEIGHT * (ratio - old)
 
     def _run_batch(
         self,
@@ -657,13 +682,17 @@ class DeviceOwner:
         """On the loop: charge the device time, then answer (or requeue a continuation)."""
         if job not in self._running:
             return  # the late answer of a batch given up on (hung): the queue has moved on
-        self.queue.settle(job, seconds, more=outcome is _MORE)
         if outcome is _MORE or outcome is _DROPPED:
+            self.queue.settle(job, seconds, more=outcome is _MORE)
             return
         if isinstance(outcome, _Failed):
+            self.queue.settle(job, seconds)
             self._settle_error(job, outcome.error)
-        else:
-            self._deliver(job, outcome)
+            return
+        if not job.cost.sliced:  # a sliced wait's cost is its last slice's by now
+            self._learn_pace(job, seconds)
+        self.queue.settle(job, seconds)
+        self._deliver(job, outcome)
 
     def _deliver(self, job: Job[Any], result: Any) -> None:
         for future in job.futures():
@@ -757,6 +786,13 @@ class DeviceOwner:
             "expires_in": self.contexts.expires_in(user),
         }
 
+
+#: Bounds of a function's pace (real device time / expected), how much one call moves it,
+#: and how many labels are remembered at most.
+_PACE_MIN = 0.01
+_PACE_MAX = 10.0
+_PACE_WEIGHT = 0.2
+_PACE_LABELS = 1024
 
 #: What ``done`` holds when a batch outlived the run timeout.
 _HUNG = TimeoutError("no answer within the run timeout")

@@ -302,12 +302,17 @@ class FairQueue:
         uses it, and is charged ``job.cost`` (its next slice) when taken again.
         A job taken but never run (its caller left) is settled with 0 seconds: a refund.
         """
-        users = job.users()
-        share = seconds / len(users)
-        for user in users:
-            self._charge(user, share - (job.charged if user == job.user else 0.0))
-            if user == self.holder:
-                self._hold_charged += share
+        if job.followers:
+            users = job.users()
+            share = seconds / len(users)
+            for user in users:
+                self._charge(user, share - (job.charged if user == job.user else 0.0))
+                if user == self.holder:
+                    self._hold_charged += share
+        else:  # one caller (the common case): no list of users to build
+            self._charge(job.user, seconds - job.charged)
+            if job.user == self.holder:
+                self._hold_charged += seconds
         job.charged = 0.0
         if more:
             self._queue_of(job.user).appendleft(job)
@@ -389,7 +394,7 @@ class FairQueue:
     def _queue_of(self, user: str) -> deque[Job[Any]]:
         queue = self._rounds.queues.get(user)
         if queue is None:
-            queue = self._rounds.activate(user, self._debt(user))
+            queue = self._rounds.activate(user, self._debt(user) if self._debts else 0.0)
         return queue
 
     def _charge(self, user: str, seconds: float) -> None:
@@ -397,6 +402,8 @@ class FairQueue:
         if user in self._rounds.queues:
             credit[user] -= seconds
             return
+        if seconds <= 0 and user not in self._debts:
+            return  # a refund to a user with nothing queued and no debt: credit is not banked
         owed = self._debt(user) + seconds  # nothing queued: only a debt is remembered
         self._remember_debt(user, owed)
 

@@ -378,3 +378,25 @@ async def test_each_call_is_charged_what_it_really_took(owner: DeviceOwner) -> N
     await owner.call("a", lambda lab: time.sleep(0.05), cost=Cost(0.001))
     # Estimated 1 ms, took 50: "a" owes the rest (fading as time passes).
     assert owner.queue.balance("a") < -0.04
+
+
+async def test_a_batch_holds_one_quantum_of_device_time_at_the_pace_calls_really_take(
+    owner: DeviceOwner,
+) -> None:
+    """Expected 6 ms each (a 10 ms quantum holds two); the emulator answers in far less."""
+    quick = Cost(0.006)
+
+    async def three_at_once(fn: Any) -> int:
+        before = owner.batches
+        await asyncio.gather(*(owner.call("a", fn, label="quick", cost=quick) for _ in range(3)))
+        return owner.batches - before
+
+    # Nothing known of "quick" yet: cut at its estimate, two calls and one.
+    assert await three_at_once(voltage) == 2
+    for _ in range(20):  # its calls take well under a tenth of their estimate
+        await owner.call("a", lambda lab: None, label="quick", cost=quick)
+    assert await three_at_once(lambda lab: None) == 1
+    # Calls as slow as estimated (or slower) are cut at the estimate again.
+    for _ in range(20):
+        await owner.call("a", lambda lab: time.sleep(0.008), label="quick", cost=quick)
+    assert await three_at_once(lambda lab: time.sleep(0.008)) == 2
