@@ -26,9 +26,8 @@ PASSWORD = "long enough password"
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The server, with an admin (who also sees the teachers' tools) and a student."""
+def require_browser() -> None:
+    """Fail (never skip) when what the browser suites need is missing."""
     if not (ROOT / "webapp" / "dist" / "index.html").is_file():
         pytest.fail("the webapp is not built: run `make webapp`", pytrace=False)
     if not os.path.exists(CHROMIUM):
@@ -38,6 +37,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     if not AXE.is_file():
         pytest.fail("axe-core is missing: run `make webapp` (npm ci)", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server, with an admin (who also sees the teachers' tools) and a student."""
+    require_browser()
     instance = tmp_path_factory.mktemp("lab") / "inst"
     create_user(instance, "admin@example.org", PASSWORD, "admin")
     create_user(instance, "student@example.org", PASSWORD, "student")

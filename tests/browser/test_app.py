@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from tests.browser.conftest import require_browser
 from tests.support.chromium import ARGS
 from tests.support.chromium import EXECUTABLE as CHROMIUM
-from tests.support.ports import free_port
+from tests.support.server import running
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -34,48 +34,11 @@ INSTANCE: dict[str, Path] = {}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (ROOT / "webapp" / "dist" / "index.html").is_file():
-        pytest.fail("the webapp is not built: run `make webapp`", pytrace=False)
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            "Chromium is missing: run `bash scripts/ensure-system-packages.sh chromium`",
-            pytrace=False,
-        )
-    tmp = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    env = {**os.environ, "REMOTELAB_BCRYPT_ROUNDS": "4", "REMOTELAB_ACCESS_LOG": "false"}
-    log = (tmp / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "remotelab.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--instance",
-            str(tmp / "inst"),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    INSTANCE[url] = tmp / "inst"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + (tmp / "server.log").read_text())
-    yield url
-    proc.terminate()
-    proc.wait(15)
-    log.close()
+    require_browser()
+    instance = tmp_path_factory.mktemp("browser") / "inst"
+    with running(instance) as lab:
+        INSTANCE[lab.url] = instance
+        yield lab.url
 
 
 @pytest.fixture

@@ -7,22 +7,19 @@ publishing with a description, and examples for signed-out visitors
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 
-from tests.browser.test_app import INSTANCE, ROOT, SHOTS, create_user, log_out, sign_in
+from tests.browser.conftest import require_browser
+from tests.browser.test_app import INSTANCE, SHOTS, create_user, log_out, sign_in
 from tests.support.chromium import ARGS
 from tests.support.chromium import EXECUTABLE as CHROMIUM
-from tests.support.ports import free_port
+from tests.support.server import running
 
 pytestmark = pytest.mark.browser
 
@@ -31,44 +28,12 @@ BUSY_LOOP = "print('started')\nn = 0\nwhile True:\n    n += 1\n"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (ROOT / "webapp" / "dist" / "index.html").is_file():
-        pytest.fail("the webapp is not built: run `make webapp`", pytrace=False)
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            "Chromium is missing: run `bash scripts/ensure-system-packages.sh chromium`",
-            pytrace=False,
-        )
-    tmp = tmp_path_factory.mktemp("notebook")
-    port = free_port()
-    env = {
-        **os.environ,
-        "REMOTELAB_BCRYPT_ROUNDS": "4",
-        "REMOTELAB_ACCESS_LOG": "false",
-        "REMOTELAB_PUBLIC_EXAMPLES": "true",
-        "REMOTELAB_SCRIPT_RUNS_PER_MINUTE": "1000",
-        "REMOTELAB_SANDBOX_WALL_SECONDS": "6",
-    }
-    log = (tmp / "server.log").open("w")
-    command = [sys.executable, "-m", "remotelab.cli", "serve", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*command, "--instance", str(tmp / "inst")], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    INSTANCE[url] = tmp / "inst"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + (tmp / "server.log").read_text())
-    yield url
-    proc.terminate()
-    proc.wait(15)
-    log.close()
+    require_browser()
+    instance = tmp_path_factory.mktemp("notebook") / "inst"
+    settings = {"public_examples": "true", "sandbox_wall_seconds": "6"}
+    with running(instance, **settings) as lab:
+        INSTANCE[lab.url] = instance
+        yield lab.url
 
 
 class Tabs:
