@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter, Map
 from remotelab import __version__
 from remotelab.api.schemas import HealthOut, IndexOut
 from remotelab.api.static import StaticFiles, etag_matches
+from remotelab.errors import NotFound as NoFile
 
 bp = Blueprint("meta", __name__)
 
@@ -137,7 +138,13 @@ def install_webapp(app: Quart, folder: Path | None) -> None:
                     "openapi": "/openapi.json",
                 }
             )
-        target = files.find(path) or files.find("index.html")
+        target = files.find(path)
+        if target is None:
+            # A missing file (favicon.ico, an old build's asset) is a 404; any other path is
+            # a client route (/verify, /reset-password, ...): the app.
+            if "." in path.rpartition("/")[2]:
+                raise NoFile(f"no file {path!r} in the browser app")
+            target = files.find("index.html")
         if target is None:  # the build was removed while serving
             raise NotFound()
         entry = files.load(target)

@@ -124,6 +124,15 @@ async def test_an_etag_of_another_encoding_does_not_match(webapp: Quart) -> None
     assert plain.status_code == 200  # the cached gzip body is not this response's body
 
 
+@pytest.mark.parametrize("path", ["/favicon.ico", "/assets/index-0ld.js", "/robots.txt"])
+async def test_a_missing_file_is_a_404_not_the_app(webapp: Quart, path: str) -> None:
+    response = await webapp.test_client().get(path)
+    assert response.status_code == 404
+    body = await response.get_json()
+    assert body["code"] == "not_found"
+    assert path.lstrip("/") in body["error"]
+
+
 async def test_no_escape_from_the_folder(webapp: Quart, tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("private")
     response = await webapp.test_client().get("/assets/../../secret.txt")

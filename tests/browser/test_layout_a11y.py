@@ -88,7 +88,10 @@ async def users_listed(page: Page) -> None:
     await expect(page.get_by_role("row").filter(has_text="student@example.org")).to_be_visible()
 
 
-def views(script_id: int, example_id: int) -> list[View]:
+SCRIPT_TITLE = "Two lines and a capture button"  # a script's view is named by its title
+
+
+def views(script_id: int, example_id: int, example_title: str = "") -> list[View]:
     return [
         View("sign-in", "/#/", "Sign in", signed_in=False, ready=heading),
         View("sign-up", "/#/signup", "Create an account", signed_in=False, ready=heading),
@@ -97,8 +100,8 @@ def views(script_id: int, example_id: int) -> list[View]:
         View("home", "/#/home", "Home", ready=heading),
         View("home-plot", "/#/home", "Home", ready=home_plot),
         View("new-script", "/#/notebook/new", "New script", ready=editor),
-        View("script", f"/#/notebook/{script_id}", "Script", ready=run_script),
-        View("example", f"/#/example/{example_id}", "Example", ready=example_output),
+        View("script", f"/#/notebook/{script_id}", SCRIPT_TITLE, ready=run_script),
+        View("example", f"/#/example/{example_id}", example_title, ready=example_output),
         View("scope", "/#/scope", "Oscilloscope", ready=scope_running),
         View("functions", "/#/functions", "Function reference", ready=functions_listed),
         View("users", "/#/admin", "Users", ready=users_listed),
@@ -107,19 +110,20 @@ def views(script_id: int, example_id: int) -> list[View]:
 
 
 @pytest.fixture(scope="module")
-def ids(lab: Server) -> tuple[int, int]:
+def ids(lab: Server) -> tuple[int, int, str]:
     """A saved script of the admin's with a plot, and the first published example."""
     headers = lab.login("admin@example.org", PASSWORD)
     made = httpx.post(
         lab.url + "/v1/scripts",
-        json={"title": "Two lines and a capture button", "code": PLOT_SCRIPT},
+        json={"title": SCRIPT_TITLE, "code": PLOT_SCRIPT},
         headers=headers,
         timeout=30,
     )
     made.raise_for_status()
     examples = httpx.get(lab.url + "/v1/examples?limit=1", headers=headers, timeout=30)
     examples.raise_for_status()
-    return made.json()["id"], examples.json()["items"][0]["id"]
+    first = examples.json()["items"][0]
+    return made.json()["id"], first["id"], first["title"]
 
 
 NAMES = [v.name for v in views(0, 0)]
@@ -128,7 +132,7 @@ NAMES = [v.name for v in views(0, 0)]
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize("name", NAMES)
 async def test_page_fits_has_a_title_and_passes_axe(
-    tabs: Tabs, ids: tuple[int, int], name: str, size: str
+    tabs: Tabs, ids: tuple[int, int, str], name: str, size: str
 ) -> None:
     view = {v.name: v for v in views(*ids)}[name]
     tab = await tabs.open(size)
@@ -158,7 +162,7 @@ async def test_page_fits_has_a_title_and_passes_axe(
 
 
 async def test_plots_follow_their_container_when_the_window_narrows(
-    tabs: Tabs, ids: tuple[int, int]
+    tabs: Tabs, ids: tuple[int, int, str]
 ) -> None:
     tab = await tabs.open("desktop")
     page = tab.page

@@ -142,6 +142,34 @@ async def test_two_accounts_on_one_browser_never_see_each_others_drafts(
     await log_out(page, "amy.d@example.org")
 
 
+async def test_a_stale_tab_never_saves_into_the_account_signed_in_since(
+    tabs: Tabs, server: str
+) -> None:
+    """Two tabs share the cookie: Dana's first tab, left open after her second tab signed out
+    and Ezra signed in there, must not save Dana's draft as Ezra's script."""
+    create_user(server, "dana@example.org", "student")
+    create_user(server, "ezra@example.org", "student")
+    first = await tabs.open()
+    accept_dialogs(first)
+    await sign_in(first, "dana@example.org")
+    await first.get_by_role("link", name="New script").click()
+    await first.locator("#title").fill("Dana's draft")
+    await type_code(first, "print('Dana')\n")
+
+    second = await first.context.new_page()
+    accept_dialogs(second)
+    await second.goto("/")
+    await log_out(second, "dana@example.org")
+    await sign_in(second, "ezra@example.org")
+
+    await first.get_by_role("button", name="Save").click()
+    # The stale tab starts again as Ezra, with none of Dana's drafts.
+    await expect(first.get_by_role("button", name="Log out (ezra@example.org)")).to_be_visible()
+    assert not any("Dana" in v for v in (await drafts_in_storage(first)).values())
+    scripts = await second.evaluate("fetch('/v1/scripts').then(r => r.json())")
+    assert [s["title"] for s in scripts["items"]] == []
+
+
 async def test_an_edited_script_survives_a_navigation(tabs: Tabs, server: str) -> None:
     create_user(server, "cleo@example.org", "student")
     page = await tabs.open()

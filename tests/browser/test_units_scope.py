@@ -156,8 +156,10 @@ async def test_the_scope_follows_settings_live_and_says_what_is_wrong(page: Page
     await expect(scope.locator("canvas")).to_have_count(0)
     await expect(run).to_be_visible()
     await shot(page, "scope-invalid-setting")
-    # Fixed, it runs again; a field that is not a number is caught before sending.
+    # Fixed, the stale message goes at once (before Run); it runs again; a field that is
+    # not a number is caught before sending.
     await page.locator("#scope-samples").fill("300")
+    await expect(error).to_be_hidden()
     await run.click()
     await expect(error).to_be_hidden()
     await expect(scope).to_have_attribute("data-samples", "300", timeout=10000)

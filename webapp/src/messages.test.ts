@@ -57,3 +57,11 @@ test("api() raises errors already in plain words, keeping the server's text", as
   expect(offline.status).toBe(0);
   expect(offline.message).toBe("The lab cannot be reached: check your connection and try again.");
 });
+
+test("the server's own 'field: problem' checks and an empty text read as sentences", () => {
+  expect(plainMessage(new Error("title: at most 200 characters"))).toBe("Title must be at most 200 characters.");
+  expect(plainMessage(new Error("email: not an email address"))).toBe(
+    "Email must be an email address, like ada@example.org.",
+  );
+  expect(plainProblem("data.title", "String should have at least 1 character")).toBe("Title cannot be empty.");
+});

@@ -28,6 +28,7 @@ export function fieldLabel(field: string): string {
 }
 
 const RULES: [RegExp, (m: RegExpMatchArray) => string][] = [
+  [/should have at least 1 characters?/i, () => "cannot be empty"],
   [/should have at least (\d+) characters?/i, (m) => `must be at least ${m[1]} characters`],
   [/should have at most (\d+) characters?/i, (m) => `must be at most ${m[1]} characters`],
   [/should have minimum (\d+) characters?/i, (m) => `must be at least ${m[1]} characters`],
@@ -60,6 +61,9 @@ const KNOWN: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^invalid credentials$/i, () => "Wrong email or password."],
   [/^password should have minimum (\d+) characters$/i, (m) => `Password must be at least ${m[1]} characters.`],
   [/^password should have at most (\d+) characters$/i, (m) => `Password must be at most ${m[1]} characters.`],
+  // The server's own checks say "field: problem".
+  [/^(\w+): (?:at most|should have at most) (\d+) characters$/i, (m) => `${fieldLabel(m[1])} must be at most ${m[2]} characters.`],
+  [/^(\w+): not an email address$/i, (m) => `${fieldLabel(m[1])} must be an email address, like ada@example.org.`],
   [/^failed to fetch$|networkerror|load failed/i, () => "The lab cannot be reached: check your connection and try again."],
 ];
 

@@ -216,7 +216,12 @@ export function openScope(): HTMLElement {
   function changed(): void {
     clearTimeout(pending);
     saveSettings(localStorage, user, settings());
-    if (socket) subscribe();
+    if (socket) return subscribe();
+    // Stopped by a refused setting: the message is about values that have changed since.
+    // Say at once what is still wrong here, or nothing until the next Run asks the server.
+    const made = scopeConfig(settings());
+    if ("error" in made) showProblem(`Cannot capture: ${made.error}`);
+    else problem.hidden = true;
   }
   for (const control of [channels, range, triggerChannel, useTrigger]) control.addEventListener("change", changed);
   for (const input of [samples, timegap, trigger]) {

@@ -14,6 +14,23 @@ export const session: {
   returnTo: null,
 };
 
+/** Still the account this tab signed in as? Another tab may have signed out and signed in
+ * as someone else (the cookie is shared): then this tab starts again as that account (whose
+ * drafts only are kept) instead of saving or running one student's work as another's. */
+export async function sameAccount(): Promise<void> {
+  if (!session.me) return;
+  const now = await api<User>("/v1/users/me");
+  if (now.id !== session.me.id) {
+    location.reload();
+    throw new Error("Another account signed in in another tab: this page starts again as that account.");
+  }
+}
+
+// A tab coming back into view checks it too, before anything is typed into it.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") sameAccount().catch(() => undefined);
+});
+
 let viewTitle = "remotelab";
 
 /** Name the view being drawn: the tab's title ("Home — remotelab") and, unless the page has

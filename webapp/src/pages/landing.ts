@@ -96,8 +96,9 @@ export function landing(): void {
       return;
     }
     try {
-      const answer = await api("/v1/auth/reset-password", "POST", { data: { email: email.value } });
-      message.ok(answer.message);
+      await api("/v1/auth/reset-password", "POST", { data: { email: email.value } });
+      // The server's words are the Open Event server's; say it in ours.
+      message.ok(`If ${email.value} has an account here, a reset link is on its way: check your inbox.`);
     } catch (e) {
       message.error(plainMessage(e));
     }

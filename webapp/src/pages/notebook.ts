@@ -8,7 +8,7 @@ import type { Editor } from "../editor";
 import { LiveRuns, errorText } from "../liverun";
 import type { RunSource } from "../liverun";
 import { changedMessage } from "../outputs";
-import { go, h, page, session } from "../shell";
+import { go, h, page, sameAccount, session, view } from "../shell";
 import { renderWidgets } from "../widgets";
 import { levelLabel, publishBox } from "./publish";
 import type { PublishBox } from "./publish";
@@ -34,7 +34,7 @@ export async function notebook(id: string | null, example = false): Promise<void
   const draft = drafts.get(me.id, draftId);
   const start = draft ?? saved;
 
-  const title = h("input", { id: "title", "aria-label": "Title", value: start.title });
+  const title = h("input", { id: "title", "aria-label": "Title", value: start.title, maxlength: "200" });
   const editorHost = h("div", { class: "editor", "aria-label": "Code" });
   const run = h("button", { type: "button" }, "Run");
   const stop = h("button", { type: "button", class: "stop", hidden: "" }, "Stop");
@@ -70,6 +70,7 @@ export async function notebook(id: string | null, example = false): Promise<void
 
   /** Save title and code (and the publish box's fields, and ``extra``): one request. */
   const saveNow = async (extra: Record<string, unknown> = {}): Promise<Script> => {
+    await sameAccount(); // never into another account signed in meanwhile in another tab
     const body = { title: title.value, code: editor.code(), ...(publish?.fields() ?? {}), ...extra };
     if (script) {
       script = await api<Script>(`/v1/scripts/${script.id}`, "PATCH", body);
@@ -80,6 +81,9 @@ export async function notebook(id: string | null, example = false): Promise<void
       history.replaceState(null, "", `#/notebook/${script.id}`);
     }
     saved = { title: script.title, code: body.code };
+    view(script.title);
+    const heading = document.querySelector("main > h1");
+    if (heading) heading.textContent = script.title;
     if (title.value !== script.title) title.value = script.title;
     notice.hidden = true;
     edited();
@@ -92,6 +96,7 @@ export async function notebook(id: string | null, example = false): Promise<void
     document.querySelector("main")?.append(publish.root);
   };
 
+  view(script ? script.title : "New script"); // the tab's title and the page's heading
   page(tools, notice, editorHost, runner.timer, runner.output);
   showPublish();
   run.addEventListener("click", () => runner.start({ code: editor.code() }, editor));
@@ -153,6 +158,7 @@ async function examplePage(id: number): Promise<void> {
   };
   appTab.addEventListener("click", () => select(false));
   srcTab.addEventListener("click", () => select(true));
+  view(script.title);
   page(about, tools, h("div", { class: "tabs", role: "tablist" }, appTab, srcTab), application, source);
   run.addEventListener("click", () => runner.start({ example_id: script.id }));
   run.click();
@@ -176,9 +182,7 @@ interface RunPanel {
 /** Run/Stop, the run timer and the output, for the page's one live connection. */
 function runPanel(run: HTMLButtonElement, stop: HTMLButtonElement): RunPanel {
   // A signed-in page checks its session first: an ended one returns to sign in.
-  live = new LiveRuns(async () => {
-    if (session.me) await api("/v1/users/me");
-  });
+  live = new LiveRuns(sameAccount);
   const runs = live;
   const timer = h("p", { class: "muted run-status", "data-testid": "timer", "aria-live": "polite" });
   const output = h("div", { class: "output", "data-testid": "output" });

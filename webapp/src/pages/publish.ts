@@ -1,8 +1,9 @@
 // The teacher's publish box under a saved script: description, level, author, and the
 // switch that publishes — saving the editor's text in the same request, so unsaved edits
 // are never left out — with a confirmation.
+import { api } from "../api";
 import type { Script } from "../api";
-import { h, session } from "../shell";
+import { h, sameAccount, session } from "../shell";
 
 export const LEVELS = ["beginner", "intermediate", "advanced"];
 
@@ -27,6 +28,23 @@ export function publishBox(script: Script, save: (extra: Record<string, unknown>
   const status = h("p", { role: "status", "data-testid": "publish-status", class: "muted" });
   // A blank author is left out: publishing then names the teacher (the placeholder).
   const fields = () => ({ description: description.value, level: level.value, author: author.value.trim() || undefined });
+
+  // The example's fields save themselves when one is changed (on leaving the field), alone:
+  // never lost on leaving the page, and the editor's unsaved code is not saved with them.
+  const saveFields = async () => {
+    status.className = "muted";
+    status.textContent = "Saving…";
+    try {
+      await sameAccount();
+      const saved = await api<Script>(`/v1/scripts/${script.id}`, "PATCH", fields());
+      author.value = saved.author ?? "";
+      status.textContent = "Description, level and author saved.";
+    } catch (e) {
+      status.className = "error";
+      status.textContent = `Not saved: ${(e as Error).message}`;
+    }
+  };
+  for (const field of [description, level, author]) field.addEventListener("change", saveFields);
 
   box.addEventListener("change", async () => {
     const publishing = box.checked;
