@@ -230,6 +230,8 @@ async def test_examples_and_publishing(page: Page, server: str) -> None:
     # and copies it into their own scripts.
     await sign_in(page, "student@example.org")
     await page.get_by_role("link", name="Ohm's law today").click()
+    await expect(page.get_by_test_id("run-hint")).to_contain_text("Press Run")
+    await page.get_by_role("button", name="Run", exact=True).click()
     await expect(page.get_by_test_id("output")).to_contain_text("R = 100", timeout=10000)
     await expect(page.get_by_role("tab", name="Application")).to_have_attribute(
         "aria-selected", "true"

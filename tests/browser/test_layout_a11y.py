@@ -62,6 +62,7 @@ async def run_script(page: Page) -> None:
 
 
 async def example_output(page: Page) -> None:
+    await page.get_by_role("button", name="Run", exact=True).click()
     await expect(page.get_by_test_id("output")).not_to_be_empty(timeout=15000)
 
 

@@ -331,6 +331,9 @@ async def test_a_published_example_shows_its_description_to_a_student(
         "Measure the resistor wired to RES."
     )
     await expect(student.get_by_test_id("example-meta")).to_have_text("Beginner · by Ms. Rivera")
+    # Opening it runs nothing (a run may set the student's outputs): Run does.
+    await expect(student.get_by_test_id("run-hint")).to_be_visible()
+    await student.get_by_role("button", name="Run", exact=True).click()
     await expect(student.get_by_test_id("output")).to_contain_text("R = 100", timeout=10000)
     await shot(student, "26-example-description-390")
     overflow = await student.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
@@ -375,6 +378,7 @@ async def test_a_signed_out_visitor_runs_a_public_example(tabs: Tabs, server: st
     await listed.get_by_role("link", name="Counting").click()
     assert visitor.url.endswith(f"#/example/{made['id']}")
     await expect(visitor.get_by_test_id("description")).to_have_text("Counts to three.")
+    await visitor.get_by_role("button", name="Run", exact=True).click()
     await expect(visitor.get_by_test_id("output")).to_contain_text("count 2", timeout=10000)
     await expect(visitor.get_by_role("link", name="Sign in to copy it")).to_be_visible()
     await shot(visitor, "27-visitor-example-390")

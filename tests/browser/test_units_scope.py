@@ -66,6 +66,7 @@ async def test_numbers_carry_units_and_captures_their_labels(page: Page) -> None
 
     # The multimeter example: its display_number buttons show units too.
     await page.get_by_role("link", name="Multimeter panel").click()
+    await page.get_by_role("button", name="Run", exact=True).click()
     await page.get_by_role("button", name="Capacitance on CAP").click()
     capacitance = page.locator("[data-name=button-id5-label]")
     await expect(capacitance).to_have_text("1.00 nF", timeout=5000)

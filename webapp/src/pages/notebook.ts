@@ -161,7 +161,11 @@ async function examplePage(id: number): Promise<void> {
   view(script.title);
   page(about, tools, h("div", { class: "tabs", role: "tablist" }, appTab, srcTab), application, source);
   run.addEventListener("click", () => runner.start({ example_id: script.id }));
-  run.click();
+  // Not run on opening: a run acts on the device in the reader's own context (it may set
+  // their outputs), so it starts when they ask for it.
+  runner.output.replaceChildren(h("p", { class: "muted", "data-testid": "run-hint" },
+    "Press Run to start this example. It runs on the lab's device as you: it may change your " +
+    "outputs (Home shows them, with “Reset to bench”)."));
 }
 
 async function loadExample(id: number): Promise<Script> {

@@ -31,19 +31,22 @@ export function publishBox(script: Script, save: (extra: Record<string, unknown>
 
   // The example's fields save themselves when one is changed (on leaving the field), alone:
   // never lost on leaving the page, and the editor's unsaved code is not saved with them.
-  const saveFields = async () => {
+  const saveFieldsNow = async () => {
     status.className = "muted";
     status.textContent = "Saving…";
     try {
       await sameAccount();
-      const saved = await api<Script>(`/v1/scripts/${script.id}`, "PATCH", fields());
-      author.value = saved.author ?? "";
+      // The answer does not write back into the form: the teacher may be typing meanwhile.
+      await api<Script>(`/v1/scripts/${script.id}`, "PATCH", fields());
       status.textContent = "Description, level and author saved.";
     } catch (e) {
       status.className = "error";
       status.textContent = `Not saved: ${(e as Error).message}`;
     }
   };
+  // One save at a time, in order: a later change is never overtaken by an earlier one.
+  let saving: Promise<void> = Promise.resolve();
+  const saveFields = () => (saving = saving.then(saveFieldsNow));
   for (const field of [description, level, author]) field.addEventListener("change", saveFields);
 
   box.addEventListener("change", async () => {
