@@ -16,6 +16,7 @@ from remotelab.api.schemas import (
     ContextOut,
     DeviceOut,
     DevicesOut,
+    ExperimentsOut,
     FunctionRunIn,
     FunctionRunOut,
     FunctionsOut,
@@ -128,6 +129,20 @@ async def list_devices() -> dict[str, Any]:
     """
     user = await authenticate()
     return {"devices": await instrument().devices(str(user.id))}
+
+
+@bp.get("/v1/experiments")
+@validate_response(ExperimentsOut)
+async def list_experiments() -> dict[str, Any]:
+    """The lab's experiments: each bench served, its name and description (the bench file's
+    `[experiment]` table, else the bench's name), its devices, how many are free and busy,
+    the calls queued on them, and whether your calls go to it.
+
+    One experiment when the server owns its device; with device agents on NATS
+    (docs/reference/deploy.md), one per experiment their benches serve.
+    """
+    user = await authenticate()
+    return {"experiments": await instrument().experiments(str(user.id))}
 
 
 @bp.post("/v1/device/reset")

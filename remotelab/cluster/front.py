@@ -42,6 +42,7 @@ from remotelab.config import Settings
 from remotelab.device.checks import CallChecks
 from remotelab.device.functions import ParsedCall, default_registry
 from remotelab.device.interface import BenchChange, CallResult, HoldInfo, Release, StoreBench
+from remotelab.device.service import experiment_summary
 from remotelab.errors import DeviceTimeout, DeviceUnavailable, InputError
 
 log = logging.getLogger(__name__)
@@ -465,10 +466,28 @@ class NatsDevice(CallChecks):
 
     async def devices(self, user: str) -> list[dict[str, Any]]:
         mine = self.assigned.get(user)
-        fields = ("name", "host", "backend", "bench", "firmware", "state", "queue")
+        fields = ("name", "host", "backend", "bench", "experiment", "firmware", "state", "queue")
         return [
             {**{key: entry[key] for key in fields}, "yours": name == mine}
             for name, entry in sorted(self.alive().items())
+        ]
+
+    async def experiments(self, user: str) -> list[dict[str, Any]]:
+        mine = self.assigned.get(user)
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for name, entry in sorted(self.alive().items()):
+            by_name.setdefault(str(entry.get("experiment", entry["bench"])), []).append(
+                {**entry, "name": name, "hold": entry.get("hold") is not None}
+            )
+        return [
+            experiment_summary(
+                experiment,
+                # The description of its first device (the same bench file on each, usually).
+                str(devices[0].get("description", "")),
+                devices,
+                yours=mine is not None and any(d["name"] == mine for d in devices),
+            )
+            for experiment, devices in sorted(by_name.items())
         ]
 
     async def status(self, user: str) -> dict[str, Any]:

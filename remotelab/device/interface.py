@@ -131,6 +131,12 @@ class Device(Protocol):
         queue) and whether ``user``'s calls go to it (``yours``)."""
         ...
 
+    async def experiments(self, user: str) -> list[dict[str, Any]]:
+        """``GET /v1/experiments``: every experiment (name, description, its devices, how
+        many are free and busy, calls queued) and whether ``user``'s calls go to it
+        (``yours``)."""
+        ...
+
     async def status(self, user: str) -> dict[str, Any]:
         """``GET /v1/device``: the device's state, ``user``'s context and the bench."""
         ...
