@@ -16,6 +16,8 @@ from remotelab.api.schemas import (
     ContextOut,
     DeviceOut,
     DevicesOut,
+    ExperimentIn,
+    ExperimentOut,
     ExperimentsOut,
     FunctionRunIn,
     FunctionRunOut,
@@ -143,6 +145,22 @@ async def list_experiments() -> dict[str, Any]:
     """
     user = await authenticate()
     return {"experiments": await instrument().experiments(str(user.id))}
+
+
+@bp.put("/v1/experiment")
+@json_body(ExperimentIn)
+@validate_response(ExperimentOut)
+async def choose_experiment(data: ExperimentIn) -> dict[str, Any]:
+    """Choose your experiment: your calls then go to its least busy device.
+
+    `experiment` is a `name` from `GET /v1/experiments`; one no device serves now is a 404
+    naming it. You stay on it (and on your device while it is up); when your device goes
+    away your next call goes to another device of the same experiment, with your outputs.
+    A change of experiment starts you from the new bench's outputs. Until you choose, your
+    experiment is `REMOTELAB_NATS_EXPERIMENT`'s (empty: any).
+    """
+    user = await authenticate()
+    return await instrument().set_experiment(str(user.id), data.experiment)
 
 
 @bp.post("/v1/device/reset")

@@ -628,6 +628,12 @@ class ExperimentsOut(BaseModel):
     experiments: list[ExperimentOut]
 
 
+class ExperimentIn(Strict):
+    experiment: str = Field(
+        min_length=1, max_length=64, examples=["RC filter"], description="Its `name`."
+    )
+
+
 # ------------------------------------------------------------------ runs
 
 

@@ -137,6 +137,12 @@ class Device(Protocol):
         (``yours``)."""
         ...
 
+    async def set_experiment(self, user: str, experiment: str) -> dict[str, Any]:
+        """``PUT /v1/experiment``: put ``user`` on ``experiment`` (their calls then go to its
+        least busy device); returns its entry as :meth:`experiments` gives it. Raises
+        NotFound for a name no device serves now."""
+        ...
+
     async def status(self, user: str) -> dict[str, Any]:
         """``GET /v1/device``: the device's state, ``user``'s context and the bench."""
         ...

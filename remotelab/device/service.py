@@ -33,7 +33,7 @@ from remotelab.device.functions.effects import check_outputs
 from remotelab.device.interface import BenchChange, CallResult, HoldInfo, Release, StoreBench
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
 from remotelab.device.owner import DeviceOwner, Hold
-from remotelab.errors import DeviceTimeout, InputError
+from remotelab.errors import DeviceTimeout, InputError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,16 @@ class Instrument(CallChecks):
                 yours=True,
             )
         ]
+
+    async def set_experiment(self, user: str, experiment: str) -> dict[str, Any]:
+        if experiment != self.experiment:
+            raise NotFound(
+                f"no experiment named {experiment!r} is served here (this server serves "
+                f"{self.experiment!r} only); see GET /v1/experiments",
+                details={"experiment": experiment},
+            )
+        (summary,) = await self.experiments(user)
+        return summary
 
     async def status(self, user: str) -> dict[str, Any]:
         owner = self.owner

@@ -222,6 +222,25 @@ async def test_the_embedded_server_lists_one_experiment_its_bench(
     ]
 
 
+async def test_the_embedded_server_takes_its_one_experiment_and_no_other(
+    client: Client, signup: Signup
+) -> None:
+    a = await signup("a@example.org")
+    response = await client.put("/v1/experiment", json={"experiment": "default"}, headers=a)
+    assert response.status_code == 200
+    assert (await response.get_json())["devices"] == ["local"]
+    response = await client.put("/v1/experiment", json={"experiment": "optics"}, headers=a)
+    assert response.status_code == 404
+    assert (await response.get_json())["error"] == (
+        "no experiment named 'optics' is served here (this server serves 'default' only); "
+        "see GET /v1/experiments"
+    )
+    for body in ({}, {"experiment": 1}, {"experiment": "x" * 65}):
+        response = await client.put("/v1/experiment", json=body, headers=a)
+        assert response.status_code == 400
+        assert "experiment" in (await response.get_json())["error"]
+
+
 async def test_a_bench_file_names_its_experiment_or_its_stem_does(tmp_path: Path) -> None:
     from quart.testing.app import LifespanError
 
