@@ -336,8 +336,9 @@ class NatsDevice(CallChecks):
                 continue
             except nats.errors.Error as exc:
                 raise _bus_down(exc) from None
-            if theirs is not None and theirs not in self.alive():
-                # Moved from a device that is gone: bring their outputs.
+            if theirs is not None:
+                # Moved from a device that is gone (or not ready): bring their outputs. After
+                # a change of experiment there are none (set_experiment dropped them).
                 await self._restore(user, pick)
             return pick
         return self.agent_for(user)
