@@ -16,6 +16,9 @@ from remotelab.api.schemas import (
     ContextOut,
     DeviceOut,
     DevicesOut,
+    ExperimentIn,
+    ExperimentOut,
+    ExperimentsOut,
     FunctionRunIn,
     FunctionRunOut,
     FunctionsOut,
@@ -128,6 +131,36 @@ async def list_devices() -> dict[str, Any]:
     """
     user = await authenticate()
     return {"devices": await instrument().devices(str(user.id))}
+
+
+@bp.get("/v1/experiments")
+@validate_response(ExperimentsOut)
+async def list_experiments() -> dict[str, Any]:
+    """The lab's experiments: each bench served, its name and description (the bench file's
+    `[experiment]` table, else the bench's name), its devices, how many are free and busy,
+    the calls queued on them, and whether your calls go to it.
+
+    One experiment when the server owns its device; with device agents on NATS
+    (docs/reference/deploy.md), one per experiment their benches serve.
+    """
+    user = await authenticate()
+    return {"experiments": await instrument().experiments(str(user.id))}
+
+
+@bp.put("/v1/experiment")
+@json_body(ExperimentIn)
+@validate_response(ExperimentOut)
+async def choose_experiment(data: ExperimentIn) -> dict[str, Any]:
+    """Choose your experiment: your calls then go to its least busy device.
+
+    `experiment` is a `name` from `GET /v1/experiments`; one no device serves now is a 404
+    naming it. You stay on it (and on your device while it is up); when your device goes
+    away your next call goes to another device of the same experiment, with your outputs.
+    A change of experiment starts you from the new bench's outputs. Until you choose, your
+    experiment is `REMOTELAB_NATS_EXPERIMENT`'s (empty: any).
+    """
+    user = await authenticate()
+    return await instrument().set_experiment(str(user.id), data.experiment)
 
 
 @bp.post("/v1/device/reset")

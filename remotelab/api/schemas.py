@@ -584,6 +584,10 @@ class DeviceSummaryOut(BaseModel):
     host: str
     backend: str = Field(description="`emulator` or `pslab ...` (its port).")
     bench: str = Field(description="The bench file it serves (its stem), or `default`.")
+    experiment: str = Field(
+        description="The experiment its bench serves (the bench file's `[experiment]` name, "
+        "else the bench's)."
+    )
     firmware: str | None
     state: Literal["connecting", "connected", "faulted", "closed"]
     queue: int = Field(description="Calls waiting for it now.")
@@ -592,6 +596,42 @@ class DeviceSummaryOut(BaseModel):
 
 class DevicesOut(BaseModel):
     devices: list[DeviceSummaryOut]
+
+
+class ExperimentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "RC filter",
+                    "description": "SI1 through 1 kΩ and 1 µF to CH1",
+                    "devices": ["bench-a", "bench-b"],
+                    "free": 1,
+                    "busy": 1,
+                    "queue": 3,
+                    "yours": True,
+                }
+            ]
+        }
+    )
+
+    name: str = Field(description="The bench file's `[experiment]` name, else the bench's.")
+    description: str = Field(description="The bench file's `[experiment]` description, or ''.")
+    devices: list[str] = Field(description="The devices serving it (their names), up now.")
+    free: int = Field(description="Its devices connected with no call queued and no hold.")
+    busy: int = Field(description="Its devices connected with calls queued or a hold.")
+    queue: int = Field(description="Calls waiting on its devices now.")
+    yours: bool = Field(description="Whether your calls go to one of its devices.")
+
+
+class ExperimentsOut(BaseModel):
+    experiments: list[ExperimentOut]
+
+
+class ExperimentIn(Strict):
+    experiment: str = Field(
+        min_length=1, max_length=64, examples=["RC filter"], description="Its `name`."
+    )
 
 
 # ------------------------------------------------------------------ runs

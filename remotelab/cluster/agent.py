@@ -11,8 +11,10 @@ Around it:
   and, after a call that set outputs, the outputs the user set (the fronts keep them, so a
   user moved to another device gets them back there: ``restore``);
 - **registry**: the agent's entry in the JetStream key-value bucket ``remotelab_devices``
-  (state, queue, hold, firmware, host), renewed every heartbeat (the bucket's entries expire
-  after 3), and published on ``remotelab.status.<name>`` at each heartbeat and change of hold;
+  (state, queue, hold, firmware, host, and the experiment its bench serves: the bench
+  file's ``[experiment]`` name and description), renewed every heartbeat (the bucket's
+  entries expire after 3), and published on ``remotelab.status.<name>`` at each heartbeat
+  and change of hold;
 - **streams**: :mod:`.agent_streams`;
 - **drain** (SIGTERM): the agent leaves the registry and stops taking calls, fails the calls
   still queued with a 503 that names it, lets the call running finish
@@ -142,6 +144,8 @@ class Agent:
             host=self.host,
             backend=owner.backend.describe(),
             bench=self.instrument.bench_name,
+            experiment=self.instrument.experiment,
+            description=self.instrument.experiment_description,
             firmware=owner.firmware,
             state="closed" if self.draining else owner.state,
             fault=owner.fault,

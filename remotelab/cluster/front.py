@@ -6,8 +6,11 @@ a bad call is a 400 before anything is sent), then sends it by request/reply to 
 of the caller's device. The API has authenticated and authorized the caller before; only
 their id goes to the agent.
 
-Which device: the one the user is on while its agent stays in the registry; else the least
-busy registered one (shortest queue, then fewest users given it here, then name). Who is on
+Which device: the one the user is on while its agent stays in the registry and serves the
+user's experiment (the one they chose, else ``REMOTELAB_NATS_EXPERIMENT``, else any); else
+the least busy registered one of that experiment (shortest queue, then fewest users given it
+here, then name); none: a 503 naming the experiment. The experiment each user chose is kept
+in a JetStream key-value bucket too, and a change of it is told to the other fronts. Who is on
 which device is kept in a JetStream key-value bucket shared by every front (first writer
 wins), so a user's calls reach the same device whichever front or worker takes them. The
 registry is read from its JetStream bucket at start and kept current from the agents'
@@ -42,7 +45,8 @@ from remotelab.config import Settings
 from remotelab.device.checks import CallChecks
 from remotelab.device.functions import ParsedCall, default_registry
 from remotelab.device.interface import BenchChange, CallResult, HoldInfo, Release, StoreBench
-from remotelab.errors import DeviceTimeout, DeviceUnavailable, InputError
+from remotelab.device.service import experiment_summary
+from remotelab.errors import DeviceTimeout, DeviceUnavailable, InputError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,9 @@ class NatsDevice(CallChecks):
         self._watcher: asyncio.Task[None] | None = None
         self._assignments: Any = None
         self._contexts: Any = None
+        self._choices: Any = None
+        #: User id -> the experiment they are on ("" for any), as read from the bucket.
+        self.chosen: dict[str, str] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -111,6 +118,11 @@ class NatsDevice(CallChecks):
                 history=1,
                 ttl=self.settings.device.context_idle_seconds,
             )
+        try:
+            self._choices = await js.key_value(wire.EXPERIMENTS_BUCKET)
+        except BucketNotFoundError:
+            self._choices = await js.create_key_value(bucket=wire.EXPERIMENTS_BUCKET, history=1)
+        await nc.subscribe(wire.PLACEMENT_SUBJECT, cb=self._on_placement)
         await nc.subscribe(wire.STATUS_WILDCARD, cb=self._on_status)
         try:
             kv = await nc.jetstream().key_value(wire.REGISTRY_BUCKET)
@@ -191,26 +203,98 @@ class NatsDevice(CallChecks):
         }
 
     def agent_for(self, user: str) -> str:
-        """The agent ``user`` is on in this front's memory, else the least busy one (given
-        to them here; :meth:`choose` agrees it with the other fronts first).
+        """The agent ``user`` is on in this front's memory, else the least busy one of their
+        experiment (given to them here; :meth:`choose` agrees it with the other fronts
+        first).
 
-        Raises DeviceUnavailable when no agent is registered."""
+        Raises DeviceUnavailable when no agent of their experiment is registered."""
+        experiment = self._experiment_known(user)
         name = self.assigned.get(user)
-        if name is not None and name in self._usable():
+        if name is not None and name in self._usable(experiment):
             return name
-        name = self._least_busy()
+        name = self._least_busy(experiment)
         self.assigned[user] = name
         return name
 
-    def _least_busy(self) -> str:
-        alive = self._usable()
+    def _least_busy(self, experiment: str = "") -> str:
+        alive = self._usable(experiment)
         if not alive:
+            if experiment:
+                raise DeviceUnavailable(
+                    f"no device of the experiment {experiment!r} is available: none of its "
+                    "device agents is registered; try again later or choose another "
+                    "experiment (GET /v1/experiments)",
+                    details={"experiment": experiment},
+                )
             raise DeviceUnavailable(
                 "no device is available: no device agent is registered (start `remotelab "
                 "agent`, see docs/reference/deploy.md)"
             )
         given = Counter(self.assigned.values())
         return min(alive, key=lambda n: (int(alive[n]["queue"]), given[n], n))
+
+    # ------------------------------------------------------------------ experiments
+
+    def _experiment_known(self, user: str) -> str:
+        """The experiment ``user`` is on as far as this front knows (without NATS)."""
+        return self.chosen.get(user, self.settings.nats.experiment)
+
+    async def experiment_of(self, user: str) -> str:
+        """The experiment ``user`` chose (read once from the shared bucket), else the
+        setting's; "" for any."""
+        known = self.chosen.get(user)
+        if known is not None:
+            return known
+        if self._choices is None:
+            return self.settings.nats.experiment
+        try:
+            stored = await self._choices.get(user)
+            value = stored.value.decode() if stored.value else ""
+        except KeyNotFoundError:
+            value = self.settings.nats.experiment
+        except nats.errors.Error as exc:
+            raise _bus_down(exc) from None
+        self.chosen[user] = value
+        return value
+
+    async def set_experiment(self, user: str, experiment: str) -> dict[str, Any]:
+        """Put ``user`` on ``experiment``: their next call goes to its least busy device,
+        with the bench's outputs there. Raises NotFound for an experiment no device serves."""
+        served = sorted({_experiment(entry) for entry in self.alive().values()})
+        if experiment not in served:
+            raise NotFound(
+                f"no experiment named {experiment!r} is served now (experiments: "
+                + (", ".join(repr(name) for name in served) or "none")
+                + "); see GET /v1/experiments",
+                details={"experiment": experiment},
+            )
+        if await self.experiment_of(user) != experiment:
+            try:
+                await self._choices.put(user, experiment.encode())
+                # Their outputs were set on another bench: they start from this one's.
+                with contextlib.suppress(KeyNotFoundError):
+                    await self._contexts.delete(user)
+                assert self.nc is not None
+                await self.nc.publish(
+                    wire.PLACEMENT_SUBJECT, wire.encode({"user": user, "front": self.front_id})
+                )
+            except nats.errors.Error as exc:
+                raise _bus_down(exc) from None
+            self.chosen[user] = experiment
+            self.assigned.pop(user, None)
+        await self.choose(user)
+        (summary,) = [e for e in await self.experiments(user) if e["name"] == experiment]
+        return summary
+
+    async def _on_placement(self, msg: Msg) -> None:
+        # Another front put a user on another experiment: read it again at their next call.
+        with contextlib.suppress(ValueError, TypeError, KeyError):
+            message = wire.decode(msg.data)
+            if message["front"] == self.front_id:
+                return  # this front's own
+            user = str(message["user"])
+            self.chosen.pop(user, None)
+            self.assigned.pop(user, None)
 
     async def choose(self, user: str) -> str:
         """The agent ``user``'s calls go to, agreed with every other front.
@@ -219,10 +303,11 @@ class NatsDevice(CallChecks):
         least busy device, written to the bucket unless another front wrote first (then
         theirs). Waits for devices joining now to get the stored bench when none is ready.
         Raises DeviceUnavailable when no agent is registered."""
+        experiment = await self.experiment_of(user)
         name = self.assigned.get(user)
-        if name is not None and name in self._usable():
+        if name is not None and name in self._usable(experiment):
             return name
-        if not self._usable() and self._joining:
+        if not self._usable(experiment) and self._joining:
             await asyncio.wait(self._joining, timeout=self._call_timeout)
         if self._assignments is None:
             return self.agent_for(user)
@@ -236,7 +321,7 @@ class NatsDevice(CallChecks):
             theirs: str | None = (
                 stored.value.decode() if stored is not None and stored.value else None
             )
-            usable = self._usable()
+            usable = self._usable(experiment)
             if theirs is not None and theirs in usable:
                 self.assigned[user] = theirs
                 return theirs
@@ -251,7 +336,9 @@ class NatsDevice(CallChecks):
                 continue
             except nats.errors.Error as exc:
                 raise _bus_down(exc) from None
-            if theirs is not None:  # moved from a device that is gone: bring their outputs
+            if theirs is not None:
+                # Moved from a device that is gone (or not ready): bring their outputs. After
+                # a change of experiment there are none (set_experiment dropped them).
                 await self._restore(user, pick)
             return pick
         return self.agent_for(user)
@@ -302,9 +389,14 @@ class NatsDevice(CallChecks):
                 "front %s: the outputs of user %s were not kept: %s", self.front_id, user, exc
             )
 
-    def _usable(self) -> dict[str, dict[str, Any]]:
-        """The registered agents that may be given users (alive, with the stored bench)."""
-        return {name: entry for name, entry in self.alive().items() if name in self._ready}
+    def _usable(self, experiment: str = "") -> dict[str, dict[str, Any]]:
+        """The registered agents that may be given users (alive, with the stored bench), of
+        ``experiment`` ("": of any)."""
+        return {
+            name: entry
+            for name, entry in self.alive().items()
+            if name in self._ready and (not experiment or _experiment(entry) == experiment)
+        }
 
     def _entry_of(self, user: str) -> tuple[dict[str, Any], float] | None:
         name = self.assigned.get(user)
@@ -354,8 +446,9 @@ class NatsDevice(CallChecks):
         return wire.reply_value(reply.data)
 
     async def _call(self, user: str, message: dict[str, Any], timeout: float) -> Any:
-        """Send ``message`` to ``user``'s device; once more to another device when the
-        agent of theirs is gone before the message reached it (nothing ran)."""
+        """Send ``message`` to ``user``'s device; once more to another device of their
+        experiment when the agent of theirs is gone before the message reached it (nothing
+        ran; none left of their experiment: the 503 naming it)."""
         agent = await self.choose(user)
         try:
             return await self._request(agent, message, timeout)
@@ -455,9 +548,10 @@ class NatsDevice(CallChecks):
 
     def summary(self, user: str) -> dict[str, Any]:
         agent = self.assigned.get(user)
+        experiment = self._experiment_known(user)
         try:
-            if agent is None or agent not in self._usable():
-                agent = self._least_busy()  # where their next call would likely go
+            if agent is None or agent not in self._usable(experiment):
+                agent = self._least_busy(experiment)  # where their next call would likely go
         except DeviceUnavailable as exc:
             return {"state": "faulted", "fault": exc.message, "queue": 0}
         entry = self.entries[agent][0]
@@ -465,10 +559,31 @@ class NatsDevice(CallChecks):
 
     async def devices(self, user: str) -> list[dict[str, Any]]:
         mine = self.assigned.get(user)
-        fields = ("name", "host", "backend", "bench", "firmware", "state", "queue")
+        fields = ("name", "host", "backend", "bench", "experiment", "firmware", "state", "queue")
         return [
             {**{key: entry[key] for key in fields}, "yours": name == mine}
             for name, entry in sorted(self.alive().items())
+        ]
+
+    async def experiments(self, user: str) -> list[dict[str, Any]]:
+        mine = self.assigned.get(user)
+        chosen = await self.experiment_of(user)
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for name, entry in sorted(self.alive().items()):
+            by_name.setdefault(_experiment(entry), []).append(
+                {**entry, "name": name, "hold": entry.get("hold") is not None}
+            )
+        return [
+            experiment_summary(
+                experiment,
+                # The description of its first device (the same bench file on each, usually).
+                str(devices[0].get("description", "")),
+                devices,
+                yours=experiment == chosen
+                if chosen
+                else mine is not None and any(d["name"] == mine for d in devices),
+            )
+            for experiment, devices in sorted(by_name.items())
         ]
 
     async def status(self, user: str) -> dict[str, Any]:
@@ -504,6 +619,11 @@ class NatsDevice(CallChecks):
         return BenchChange(
             first["outputs"], tuple(first["differs_from_default"]), tuple(first["changed"])
         )
+
+
+def _experiment(entry: Mapping[str, Any]) -> str:
+    """The experiment of a registry entry (an agent older than experiments: its bench)."""
+    return str(entry.get("experiment", entry["bench"]))
 
 
 class _NotAnswering(DeviceUnavailable):

@@ -7,11 +7,13 @@ Subjects (``<agent>`` is the agent's name, ``<stream>`` a configuration's id)::
     remotelab.frames.<agent>.<stream> agent -> fronts: frames and stream reports
     remotelab.status.<agent>          agent -> fronts: its registry entry, at each heartbeat
                                       and at each change of hold
+    remotelab.placement               front -> fronts: a user chose another experiment
 
-and two JetStream key-value buckets: :data:`REGISTRY_BUCKET`, one entry per agent (its
+and JetStream key-value buckets: :data:`REGISTRY_BUCKET`, one entry per agent (its
 :func:`entry`), expiring when the agent stops renewing it; :data:`ASSIGNMENTS_BUCKET`, the
 device each user is on (written by fronts, first writer wins); :data:`CONTEXTS_BUCKET`, the
-outputs each user set, restored on the device a user moves to. ADR 0017 says why.
+outputs each user set, restored on the device a user moves to; :data:`EXPERIMENTS_BUCKET`,
+the experiment each user chose. ADR 0017 says why.
 
 A request is a JSON object with an ``op`` and the authenticated ``user`` (an id: the agent
 never sees a token); the reply is ``{"ok": value}`` or ``{"error": {code, message,
@@ -33,6 +35,10 @@ REGISTRY_BUCKET = "remotelab_devices"
 ASSIGNMENTS_BUCKET = "remotelab_assignments"
 #: The outputs each user set (user id -> JSON object), for a move to another device.
 CONTEXTS_BUCKET = "remotelab_contexts"
+#: The experiment each user chose (user id -> experiment name), shared by every front.
+EXPERIMENTS_BUCKET = "remotelab_experiments"
+#: Fronts tell each other here that a user chose another experiment (JSON ``{"user", "front"}``).
+PLACEMENT_SUBJECT = f"{PREFIX}.placement"
 #: An entry not renewed for this many heartbeats is gone.
 MISSED_HEARTBEATS = 3
 #: Frame messages carry their recipients in this header (a JSON list of user ids)...
@@ -123,6 +129,8 @@ def entry(
     host: str,
     backend: str,
     bench: str,
+    experiment: str,
+    description: str,
     firmware: str | None,
     state: str,
     fault: str | None,
@@ -140,6 +148,8 @@ def entry(
         "host": host,
         "backend": backend,
         "bench": bench,
+        "experiment": experiment,
+        "description": description,
         "firmware": firmware,
         "state": state,
         "fault": fault,

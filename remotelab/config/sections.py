@@ -819,6 +819,11 @@ class NatsSettings(Section):
         "The name an agent registers its device under (letters, digits, `-` and `_`; "
         "`remotelab agent --name` wins). Empty: the host's name.",
     )
+    experiment: str = setting(
+        "",
+        "The experiment a user's calls go to until they choose one (`PUT /v1/experiment`): "
+        "its least busy device. Empty: the least busy device of any experiment.",
+    )
     heartbeat_seconds: float = setting(
         1.0,
         "How often an agent renews its entry in the device registry; an entry not renewed for "

@@ -131,6 +131,18 @@ class Device(Protocol):
         queue) and whether ``user``'s calls go to it (``yours``)."""
         ...
 
+    async def experiments(self, user: str) -> list[dict[str, Any]]:
+        """``GET /v1/experiments``: every experiment (name, description, its devices, how
+        many are free and busy, calls queued) and whether ``user``'s calls go to it
+        (``yours``)."""
+        ...
+
+    async def set_experiment(self, user: str, experiment: str) -> dict[str, Any]:
+        """``PUT /v1/experiment``: put ``user`` on ``experiment`` (their calls then go to its
+        least busy device); returns its entry as :meth:`experiments` gives it. Raises
+        NotFound for a name no device serves now."""
+        ...
+
     async def status(self, user: str) -> dict[str, Any]:
         """``GET /v1/device``: the device's state, ``user``'s context and the bench."""
         ...

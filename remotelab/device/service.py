@@ -27,12 +27,13 @@ from typing import Any
 from remotelab.config import DeviceSettings, FunctionSettings, Settings
 from remotelab.device.backends import select_backend
 from remotelab.device.checks import CallChecks
+from remotelab.device.emulator import load_experiment
 from remotelab.device.functions import ParsedCall, Registry, default_registry, to_json_safe
 from remotelab.device.functions.effects import check_outputs
 from remotelab.device.interface import BenchChange, CallResult, HoldInfo, Release, StoreBench
 from remotelab.device.outputs import Outputs, changes_from_json, value_to_json
 from remotelab.device.owner import DeviceOwner, Hold
-from remotelab.errors import DeviceTimeout, InputError
+from remotelab.errors import DeviceTimeout, InputError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ class Instrument(CallChecks):
         self.bench_lock = asyncio.Lock()
         #: What the bench is called (the bench file's stem, or ``default``).
         self.bench_name = "default"
+        #: The experiment the bench serves: its ``[experiment]`` name and description, else
+        #: the bench's name and no description.
+        self.experiment = "default"
+        self.experiment_description = ""
 
     async def hold(self, user: str, seconds: object, *, teacher: bool = False) -> Hold:
         """Hold the device for ``user`` (a script's ``with hold(seconds):``), within the
@@ -170,12 +175,41 @@ class Instrument(CallChecks):
                 "host": socket.gethostname(),
                 "backend": owner.backend.describe(),
                 "bench": self.bench_name,
+                "experiment": self.experiment,
                 "firmware": owner.firmware,
                 "state": owner.state,
                 "queue": len(owner.queue),
                 "yours": True,
             }
         ]
+
+    async def experiments(self, user: str) -> list[dict[str, Any]]:
+        owner = self.owner
+        return [
+            experiment_summary(
+                self.experiment,
+                self.experiment_description,
+                [
+                    {
+                        "name": "local",
+                        "state": owner.state,
+                        "queue": len(owner.queue),
+                        "hold": owner.current_hold is not None,
+                    }
+                ],
+                yours=True,
+            )
+        ]
+
+    async def set_experiment(self, user: str, experiment: str) -> dict[str, Any]:
+        if experiment != self.experiment:
+            raise NotFound(
+                f"no experiment named {experiment!r} is served here (this server serves "
+                f"{self.experiment!r} only); see GET /v1/experiments",
+                details={"experiment": experiment},
+            )
+        (summary,) = await self.experiments(user)
+        return summary
 
     async def status(self, user: str) -> dict[str, Any]:
         owner = self.owner
@@ -242,6 +276,11 @@ async def open_instrument(settings: Settings, stored_outputs: dict[str, Any]) ->
     ``stored_outputs``: the bench's outputs as teachers set them (``lab_bench_outputs``),
     over the configured bench (the bench file's or the default).
     """
+    bench_file = settings.emulator.bench
+    try:
+        experiment = load_experiment(bench_file)
+    except OSError as exc:
+        raise InputError(f"cannot read the emulator bench file {bench_file}: {exc}") from None
     backend = await asyncio.to_thread(select_backend, settings.device, settings.emulator)
     owner = DeviceOwner(backend, settings.device, bench=stored_bench(backend.bench, stored_outputs))
     await owner.start()
@@ -251,6 +290,25 @@ async def open_instrument(settings: Settings, stored_outputs: dict[str, Any]) ->
         settings.functions,
         share_readings=settings.device.share_readings,
     )
-    bench_file = settings.emulator.bench
     instrument.bench_name = bench_file.stem if bench_file is not None else "default"
+    instrument.experiment, instrument.experiment_description = experiment
     return instrument
+
+
+def experiment_summary(
+    name: str, description: str, devices: Sequence[Mapping[str, Any]], *, yours: bool
+) -> dict[str, Any]:
+    """``GET /v1/experiments``' entry for one experiment, from its devices' ``name``,
+    ``state``, ``queue`` and ``hold`` (whether someone holds it): free devices (connected,
+    nothing queued, not held), busy ones (something queued or held), calls queued."""
+    connected = [d for d in devices if d["state"] == "connected"]
+    busy = sum(1 for d in connected if int(d["queue"]) > 0 or d["hold"])
+    return {
+        "name": name,
+        "description": description,
+        "devices": sorted(str(d["name"]) for d in devices),
+        "free": len(connected) - busy,
+        "busy": busy,
+        "queue": sum(int(d["queue"]) for d in devices),
+        "yours": yours,
+    }

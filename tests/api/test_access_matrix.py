@@ -45,6 +45,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/v1/users/me", None, logged_in(200)),
     ("GET", "/v1/device", None, logged_in(200)),
     ("GET", "/v1/devices", None, logged_in(200)),
+    ("GET", "/v1/experiments", None, logged_in(200)),
+    ("PUT", "/v1/experiment", {"experiment": "default"}, logged_in(200)),
     ("POST", "/v1/device/reset", None, logged_in(200)),
     # The bench (what every user starts from): teachers and admins only.
     (

@@ -10,6 +10,7 @@ from quart.typing import TestClientProtocol as Client
 
 from remotelab.app import create_app
 from remotelab.config import Settings
+from remotelab.device.emulator import load_experiment
 from remotelab.device.outputs import DEFAULT_BENCH
 from tests.conftest import Signup, make_settings
 
@@ -173,6 +174,7 @@ async def test_the_bench_files_outputs(tmp_path: Path) -> None:
 
 
 def test_a_bad_bench_file_stops_the_start(tmp_path: Path) -> None:
+
     from remotelab.config import EmulatorSettings
     from remotelab.device.backends import configured_bench
     from remotelab.errors import InputError
@@ -195,5 +197,77 @@ async def test_the_embedded_server_lists_its_one_device(client: Client, signup: 
     assert device["name"] == "local"
     assert device["backend"] == "emulator"
     assert device["bench"] == "default"
+    assert device["experiment"] == "default"
     assert device["state"] == "connected"
     assert device["yours"] is True
+
+
+async def test_the_embedded_server_lists_one_experiment_its_bench(
+    client: Client, signup: Signup
+) -> None:
+    a = await signup("a@example.org")
+    assert (await client.get("/v1/experiments")).status_code == 401
+    response = await client.get("/v1/experiments", headers=a)
+    assert response.status_code == 200
+    assert (await response.get_json())["experiments"] == [
+        {
+            "name": "default",
+            "description": "",
+            "devices": ["local"],
+            "free": 1,
+            "busy": 0,
+            "queue": 0,
+            "yours": True,
+        }
+    ]
+
+
+async def test_the_embedded_server_takes_its_one_experiment_and_no_other(
+    client: Client, signup: Signup
+) -> None:
+    a = await signup("a@example.org")
+    response = await client.put("/v1/experiment", json={"experiment": "default"}, headers=a)
+    assert response.status_code == 200
+    assert (await response.get_json())["devices"] == ["local"]
+    response = await client.put("/v1/experiment", json={"experiment": "optics"}, headers=a)
+    assert response.status_code == 404
+    assert (await response.get_json())["error"] == (
+        "no experiment named 'optics' is served here (this server serves 'default' only); "
+        "see GET /v1/experiments"
+    )
+    for body in ({}, {"experiment": 1}, {"experiment": "x" * 65}):
+        response = await client.put("/v1/experiment", json=body, headers=a)
+        assert response.status_code == 400
+        assert "experiment" in (await response.get_json())["error"]
+
+
+async def test_a_bench_file_names_its_experiment_or_its_stem_does(tmp_path: Path) -> None:
+    from quart.testing.app import LifespanError
+
+    from remotelab.errors import InputError
+
+    bench = tmp_path / "rc-filter.toml"
+    bench.write_text('wiring = ["SI1 -> CH1"]\n')
+    assert load_experiment(bench) == ("rc-filter", "")
+    assert load_experiment(None) == ("default", "")
+    bench.write_text(
+        'wiring = ["SI1 -> CH1"]\n[experiment]\nname = " RC filter "\n'
+        'description = "SI1 through an RC low-pass to CH1"\n'
+    )
+    assert load_experiment(bench) == ("RC filter", "SI1 through an RC low-pass to CH1")
+    for table, problem in (
+        ("experiment = 3", "'experiment' must be a table"),
+        ('[experiment]\ntitle = "x"', r"unknown keys \['title'\] in \[experiment\]"),
+        ('[experiment]\nname = ""', "name must be a string of 1 to 64 characters"),
+        (f'[experiment]\nname = "{"x" * 65}"', "name must be a string of 1 to 64"),
+        ("[experiment]\nname = 7", "name must be a string"),
+        ("[experiment]\ndescription = []", "description must be a string of at most 2000"),
+    ):
+        bench.write_text(f'wiring = ["SI1 -> CH1"]\n{table}\n')
+        with pytest.raises(InputError, match=problem):
+            load_experiment(bench)
+    bench.write_text('wiring = ["SI1 -> CH1"]\n[experiment]\nname = ""\n')
+    # The server does not start, saying why.
+    with pytest.raises(LifespanError, match=r"rc-filter\.toml': \[experiment\] name must be"):
+        async with create_app(make_settings(tmp_path, emulator_bench=bench)).test_app():
+            pass

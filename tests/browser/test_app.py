@@ -76,6 +76,11 @@ async def test_student_flow(page: Page) -> None:
 
     # Home: the device, and a function string run from the box.
     await expect(page.get_by_test_id("backend")).to_have_text("emulator")
+    # One experiment (the embedded server's bench), so no choice to make.
+    await expect(page.get_by_test_id("experiment")).to_have_text(
+        "Experiment: default — your device: local — 1 device, 1 free"
+    )
+    await expect(page.get_by_test_id("experiment-choice")).to_be_hidden()
     await page.get_by_label("Function string").fill("set_pv1(2.5)")
     await page.get_by_role("button", name="Run", exact=True).click()
     await page.get_by_label("Function string").fill("get_voltage('CH3')")

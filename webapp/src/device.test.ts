@@ -1,5 +1,5 @@
 // The device card over a stubbed fetch: your outputs, Reset to bench, a hold.
-import { deviceCard, deviceSummary } from "./device";
+import { deviceCard, deviceSummary, experimentText } from "./device";
 
 const BENCH = {
   SI1: { shape: "sine", frequency: 1000, phase: null }, PV1: 0,
@@ -69,7 +69,9 @@ describe("deviceCard", () => {
     reset.click();
     await settle();
     await settle();
-    expect(calls).toEqual(["GET /v1/device", "POST /v1/device/reset"]);
+    expect(calls).toEqual([
+      "GET /v1/device", "GET /v1/experiments", "GET /v1/devices", "POST /v1/device/reset",
+    ]);
     expect(card.root.querySelector('[data-testid="reset-status"]')!.textContent).toBe("Back to the bench: SI1 reset.");
     expect(card.root.querySelector('[data-testid="output-SI1"]')!.textContent).toBe("SI1sine 1.00 kHz");
   });
@@ -87,5 +89,69 @@ describe("deviceCard", () => {
     await card.refresh();
     expect(hold.hidden).toBe(true);
     expect(card.root.querySelectorAll("li")).toHaveLength(0);
+  });
+});
+
+describe("experiments", () => {
+  const EXPERIMENTS = {
+    experiments: [
+      { name: "RC filter", description: "an RC low-pass", devices: ["rc-1", "rc-2"], free: 1, busy: 1, queue: 2, yours: true },
+      { name: "divider", description: "", devices: ["div-1"], free: 1, busy: 0, queue: 0, yours: false },
+    ],
+  };
+  const DEVICES = { devices: [{ name: "rc-1", yours: true }, { name: "div-1", yours: false }] };
+
+  it("says your experiment and device in one line", () => {
+    expect(experimentText(EXPERIMENTS, DEVICES)).toBe("Experiment: RC filter — your device: rc-1 — 2 devices, 1 free");
+    expect(experimentText(EXPERIMENTS, { devices: [] })).toBe(
+      "Experiment: RC filter — your device: chosen at your next call — 2 devices, 1 free",
+    );
+    expect(experimentText(null, null)).toBeNull();
+    expect(experimentText({ experiments: "x" }, {})).toBeNull();
+  });
+
+  it("lets you choose another experiment on the home card", async () => {
+    const calls = stubFetch({
+      "GET /v1/device": status(),
+      "GET /v1/experiments": EXPERIMENTS,
+      "GET /v1/devices": DEVICES,
+      "PUT /v1/experiment": EXPERIMENTS.experiments[1],
+    });
+    const card = deviceCard(true);
+    await card.refresh();
+    expect(card.root.querySelector('[data-testid="experiment"]')!.textContent).toBe(
+      "Experiment: RC filter — your device: rc-1 — 2 devices, 1 free",
+    );
+    const choice = card.root.querySelector('[data-testid="experiment-choice"]') as HTMLSelectElement;
+    expect((choice.parentElement!.parentElement as HTMLElement).hidden).toBe(false);
+    expect(Array.from(choice.options).map((o) => o.value)).toEqual(["RC filter", "divider"]);
+    expect(choice.value).toBe("RC filter");
+    choice.value = "divider";
+    choice.dispatchEvent(new Event("change"));
+    for (let i = 0; i < 4; i++) await settle();
+    expect(calls.slice(3)).toEqual([
+      "PUT /v1/experiment", "GET /v1/device", "GET /v1/experiments", "GET /v1/devices",
+    ]);
+  });
+
+  it("shows no choice beside the scope, nor with one experiment", async () => {
+    const calls = stubFetch({ "GET /v1/device": status() });
+    const card = deviceCard(false);
+    await card.refresh();
+    expect(calls).toEqual(["GET /v1/device"]);
+    expect(card.root.querySelector('[data-testid="experiment"]')).toBeNull();
+
+    stubFetch({
+      "GET /v1/device": status(),
+      "GET /v1/experiments": { experiments: [EXPERIMENTS.experiments[1]] },
+      "GET /v1/devices": { devices: [{ name: "div-1", yours: true }] },
+    });
+    const home = deviceCard(true);
+    await home.refresh();
+    expect(home.root.querySelector('[data-testid="experiment"]')!.textContent).toBe(
+      "Experiment: divider — your device: div-1 — 1 device, 1 free",
+    );
+    const choice = home.root.querySelector('[data-testid="experiment-choice"]') as HTMLSelectElement;
+    expect((choice.parentElement!.parentElement as HTMLElement).hidden).toBe(true);
   });
 });

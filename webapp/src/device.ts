@@ -24,6 +24,24 @@ export function deviceSummary(status: any): string {
   return `${name} — ${state} — ${queue}`;
 }
 
+/** Your experiment and device in one line, from GET /v1/experiments and GET /v1/devices:
+ * "Experiment: RC filter — your device: rc-1 — 2 devices, 1 free". Null when they say
+ * nothing (lists missing or empty). */
+export function experimentText(experiments: any, devices: any): string | null {
+  const list: any[] = Array.isArray(experiments?.experiments) ? experiments.experiments : [];
+  const mine = list.find((e) => e?.yours === true) ?? (list.length === 1 ? list[0] : null);
+  const device = (Array.isArray(devices?.devices) ? devices.devices : []).find((d: any) => d?.yours === true);
+  if (!mine && !device) return null;
+  const parts: string[] = [];
+  if (mine) parts.push(`Experiment: ${mine.name}`);
+  parts.push(device ? `your device: ${device.name}` : "your device: chosen at your next call");
+  if (mine && Array.isArray(mine.devices)) {
+    const n = mine.devices.length;
+    parts.push(`${n} ${n === 1 ? "device" : "devices"}, ${mine.free ?? 0} free`);
+  }
+  return parts.join(" — ");
+}
+
 export interface DeviceCard {
   root: HTMLElement;
   /** Fetch GET /v1/device again and redraw. */
@@ -40,6 +58,11 @@ export function deviceCard(facts: boolean): DeviceCard {
   const why = h("p", { class: "muted" }); // why the simulation serves, or what is wrong
   const factList = h("dl", { class: "facts" });
   const details = h("details", {}, h("summary", {}, "Technical details"), factList);
+  const where = h("p", { class: "muted", "data-testid": "experiment" });
+  where.hidden = true;
+  const choice = h("select", { "aria-label": "Experiment", "data-testid": "experiment-choice" }) as HTMLSelectElement;
+  const chooser = h("p", {}, h("label", {}, "Experiment ", choice)); // no .row: it would show when hidden
+  chooser.hidden = true;
   const hold = h("p", { class: "hold", role: "status", "data-testid": "hold" });
   hold.hidden = true;
   const outputs = h("section", { class: "outputs", "aria-labelledby": "outputs-title" });
@@ -49,7 +72,7 @@ export function deviceCard(facts: boolean): DeviceCard {
   const said = h("p", { class: "muted", role: "status", "data-testid": "reset-status" });
   if (facts) {
     outputs.append(h("h3", { id: "outputs-title" }, "Your outputs"));
-    root.append(summary, why, details);
+    root.append(summary, why, where, chooser, details);
   } else {
     outputs.removeAttribute("aria-labelledby"); // the card is the region
   }
@@ -102,9 +125,43 @@ export function deviceCard(facts: boolean): DeviceCard {
     showContext(status.context);
   }
 
-  async function refresh(): Promise<void> {
-    show(await api("/v1/device"));
+  function showExperiments(experiments: any, devices: any): void {
+    const text = experimentText(experiments, devices);
+    where.hidden = text === null;
+    where.textContent = text ?? "";
+    const list: any[] = Array.isArray(experiments?.experiments) ? experiments.experiments : [];
+    chooser.hidden = list.length < 2; // a choice only when there is one to make
+    choice.replaceChildren(
+      ...list.map((e) => {
+        const option = h("option", { value: String(e.name) }, String(e.name)) as HTMLOptionElement;
+        option.selected = e.yours === true;
+        if (e.description) option.title = String(e.description);
+        return option;
+      }),
+    );
   }
+
+  async function refresh(): Promise<void> {
+    const [status, experiments, devices] = await Promise.all([
+      api("/v1/device"),
+      facts ? api("/v1/experiments").catch(() => null) : null,
+      facts ? api("/v1/devices").catch(() => null) : null,
+    ]);
+    show(status);
+    if (facts) showExperiments(experiments, devices);
+  }
+
+  choice.addEventListener("change", async () => {
+    said.className = "muted";
+    said.textContent = "";
+    try {
+      await api("/v1/experiment", "PUT", { experiment: choice.value });
+      await refresh();
+    } catch (e) {
+      said.className = "error";
+      said.textContent = (e as Error).message;
+    }
+  });
 
   reset.addEventListener("click", async () => {
     const before = differs;

@@ -23,6 +23,7 @@ from .wiring import (
     Connection,
     load_bench,
     load_bench_file,
+    load_experiment,
     parse_connection,
     parse_wiring,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "UnsupportedCommand",
     "load_bench",
     "load_bench_file",
+    "load_experiment",
     "parse_connection",
     "parse_wiring",
 ]

@@ -156,7 +156,8 @@ def load_bench(path: str | Path) -> tuple[list[str], dict[str, Any]]:
 
     The file holds ``wiring = ["SI1 -> CH1", ...]`` and optionally an ``[outputs]`` table
     of the outputs the lab sets at start (``PV1 = 1.5``, ``SI1 = {shape = "sine",
-    frequency = 1000}``...; checked by the device owner's output model, not here).
+    frequency = 1000}``...; checked by the device owner's output model, not here) and an
+    ``[experiment]`` table (see :func:`load_experiment`).
 
     Raises:
         InputError: the file is not valid TOML, or has no ``wiring`` list of strings,
@@ -168,11 +169,11 @@ def load_bench(path: str | Path) -> tuple[list[str], dict[str, Any]]:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"bench file {str(path)!r} is not valid TOML: {exc}") from exc
-    extra = sorted(set(data) - {"wiring", "outputs"})
+    extra = sorted(set(data) - {"wiring", "outputs", "experiment"})
     if extra:
         raise InputError(
-            f"bench file {str(path)!r}: unknown keys {extra}; only 'wiring' and 'outputs' "
-            "are allowed"
+            f"bench file {str(path)!r}: unknown keys {extra}; only 'wiring', 'outputs' "
+            "and 'experiment' are allowed"
         )
     wiring = data.get("wiring")
     if not isinstance(wiring, list) or not all(isinstance(w, str) for w in wiring):
@@ -181,3 +182,46 @@ def load_bench(path: str | Path) -> tuple[list[str], dict[str, Any]]:
     if not isinstance(outputs, dict):
         raise InputError(f"bench file {str(path)!r}: 'outputs' must be a table ([outputs])")
     return list(wiring), outputs
+
+
+#: The longest experiment name and description a bench file may give.
+EXPERIMENT_NAME_MAX = 64
+EXPERIMENT_DESCRIPTION_MAX = 2000
+
+
+def load_experiment(path: str | Path | None) -> tuple[str, str]:
+    """The experiment a bench file serves: ``(name, description)``.
+
+    From its optional ``[experiment]`` table (``name = "RC filter"``, ``description =
+    "..."``); without one, or without a name in it, the name is the file's stem and the
+    description empty. No file (the default bench): ``("default", "")``.
+
+    Raises:
+        InputError: ``experiment`` is not a table, has other keys, or a name or description
+            that is not a string of the allowed length.
+        OSError: the file cannot be read.
+    """
+    if path is None:
+        return "default", ""
+    load_bench(path)  # the file's own checks first
+    table = tomllib.loads(Path(path).read_text("utf-8")).get("experiment", {})
+    where = f"bench file {str(path)!r}"
+    if not isinstance(table, dict):
+        raise InputError(f"{where}: 'experiment' must be a table ([experiment])")
+    extra = sorted(set(table) - {"name", "description"})
+    if extra:
+        raise InputError(
+            f"{where}: unknown keys {extra} in [experiment]; only 'name' and 'description'"
+        )
+    name = table.get("name", Path(path).stem)
+    description = table.get("description", "")
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= EXPERIMENT_NAME_MAX:
+        raise InputError(
+            f"{where}: [experiment] name must be a string of 1 to {EXPERIMENT_NAME_MAX} characters"
+        )
+    if not isinstance(description, str) or len(description) > EXPERIMENT_DESCRIPTION_MAX:
+        raise InputError(
+            f"{where}: [experiment] description must be a string of at most "
+            f"{EXPERIMENT_DESCRIPTION_MAX} characters"
+        )
+    return name.strip(), description.strip()
