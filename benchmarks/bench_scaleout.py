@@ -12,7 +12,6 @@ client over one keep-alive connection; the difference of the p50s is the NATS ho
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import statistics
 import subprocess
@@ -22,30 +21,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.support import RawHTTP, lab_server, summary, table
+from benchmarks.bench_functions import http_latencies
+from benchmarks.support import lab_server, summary, table
 from tests.support.nats import NatsServer, running_nats_server
 
 N = 1000
 WARMUP = 100
 ROUNDS = 3
+CALL = "get_voltage('CH1')"
 TARGET_MS = 1.0
 LIMITS = {"function_calls_per_minute": "100000000", "access_log": "false"}
-
-
-def latencies(url: str, headers: dict[str, str], n: int) -> list[float]:
-    client = RawHTTP(url)
-    body = json.dumps({"function": "get_voltage('CH1')"}).encode()
-    headers = {**headers, "Content-Type": "application/json"}
-    out = []
-    try:
-        for _ in range(n):
-            start = time.perf_counter()
-            status = client.request("POST", "/v1/functions/run", headers, body)
-            out.append((time.perf_counter() - start) * 1000)
-            assert status == 200, status
-    finally:
-        client.close()
-    return out
 
 
 @contextlib.contextmanager
@@ -74,8 +59,8 @@ def agent(nats: NatsServer, name: str) -> Iterator[None]:
 
 
 def measure(url: str, headers: dict[str, str]) -> list[float]:
-    latencies(url, headers, WARMUP)
-    return latencies(url, headers, N)
+    http_latencies(url, headers, CALL, WARMUP)
+    return http_latencies(url, headers, CALL, N)
 
 
 def main() -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import httpx
 import pytest
 
 from remotelab.api.context import EXTENSION
-from tests.support.cluster import agent_process, lab, run
+from tests.support.cluster import agent_process, lab, next_frames, run, subscribe
 from tests.support.nats import NatsServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -142,21 +141,9 @@ async def test_a_stream_goes_on_from_another_device_when_its_agent_dies(
     ):
         device = front.app.extensions[EXTENSION].instrument
         headers = await front.token("s@example.org")
-        url = front.base.replace("http://", "ws://") + "/v1/stream"
-        async with connect(url, additional_headers=headers) as ws:
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "subscribe",
-                        "id": "meter",
-                        "instrument": "multimeter",
-                        "config": {"channel": "CH1", "rate": 20},
-                    }
-                )
-            )
-            async with asyncio.timeout(10):
-                while not isinstance(await ws.recv(), bytes):
-                    pass
+        async with connect(front.stream_url, additional_headers=headers) as ws:
+            await subscribe(ws, "meter", "multimeter", channel="CH1", rate=20)
+            await next_frames(ws, 1, timeout=10)
             (mine,) = device.assigned.values()
             victim, other = (a, b) if mine == "bench-a" else (b, a)
             victim.process.send_signal(signal.SIGKILL)

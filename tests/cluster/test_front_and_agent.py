@@ -18,7 +18,7 @@ from hypercorn.utils import LifespanFailureError
 from remotelab.api.context import EXTENSION
 from remotelab.app import create_app
 from tests.conftest import make_settings
-from tests.support.cluster import Lab, agent_process, lab, run
+from tests.support.cluster import Lab, agent_process, lab, next_frames, run, subscribe
 from tests.support.nats import NatsServer
 from tests.support.served import served
 
@@ -159,31 +159,14 @@ async def test_a_scripts_instrument_calls_and_hold_go_through_the_agent(
 async def test_a_stream_comes_through_the_agent(nats_server: NatsServer, tmp_path: Path) -> None:
     from websockets.asyncio.client import connect
 
-    from remotelab.streaming.messages import decode_frame
-
     async with (
         agent_process(nats_server, "bench-a", tmp_path),
         lab(tmp_path, **nats_server.front_settings()) as front,
     ):
         headers = await front.token("s@example.org")
-        url = front.base.replace("http://", "ws://") + "/v1/stream"
-        async with connect(url, additional_headers=headers) as ws:
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "subscribe",
-                        "id": "scope",
-                        "instrument": "oscilloscope",
-                        "config": {"channels": 1, "samples": 500, "timegap": 2},
-                    }
-                )
-            )
-            frames = []
-            async with asyncio.timeout(20):
-                while len(frames) < 5:
-                    message = await ws.recv()
-                    if isinstance(message, bytes):
-                        frames.append(decode_frame(message))
+        async with connect(front.stream_url, additional_headers=headers) as ws:
+            await subscribe(ws, "scope", "oscilloscope", channels=1, samples=500, timegap=2)
+            frames = await next_frames(ws, 5)
     assert [f.id for f in frames] == ["scope"] * 5
     assert all(len(f.channels[0]) == 500 for f in frames)
     # The bench's 1 kHz sine on CH1 (about 3.3 V peak by default): a signal, not silence.
@@ -282,21 +265,9 @@ async def test_a_hold_on_the_agent_pauses_another_users_stream_at_the_front(
     ):
         viewer = await front.token("viewer@example.org")
         holder = await front.token("holder@example.org")
-        url = front.base.replace("http://", "ws://") + "/v1/stream"
-        async with connect(url, additional_headers=viewer) as ws:
-            await ws.send(
-                json.dumps(
-                    {
-                        "type": "subscribe",
-                        "id": "meter",
-                        "instrument": "multimeter",
-                        "config": {"channel": "CH1", "rate": 10},
-                    }
-                )
-            )
-            async with asyncio.timeout(10):
-                while not isinstance(await ws.recv(), bytes):
-                    pass  # until the first frame
+        async with connect(front.stream_url, additional_headers=viewer) as ws:
+            await subscribe(ws, "meter", "multimeter", channel="CH1", rate=10)
+            await next_frames(ws, 1, timeout=10)
             script = asyncio.create_task(
                 client.post(f"{front.base}/v1/run", json={"code": code}, headers=holder)
             )

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from remotelab.api.context import EXTENSION
-from tests.support.cluster import Lab, agent_process, lab, run
+from remotelab.streaming.messages import Frame
+from tests.support.cluster import Lab, agent_process, lab, next_frames, run, subscribe
 from tests.support.nats import NatsServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -22,29 +21,11 @@ async def test_two_fronts_share_one_capture_loop_on_the_agent(
 ) -> None:
     from websockets.asyncio.client import connect
 
-    from remotelab.streaming.messages import decode_frame
-
-    subscribe = json.dumps(
-        {
-            "type": "subscribe",
-            "id": "scope",
-            "instrument": "oscilloscope",
-            "config": {"channels": 1, "samples": 200, "timegap": 2},
-        }
-    )
-
-    async def watch(front: Lab, email: str, n: int) -> list[Any]:
+    async def watch(front: Lab, email: str, n: int) -> list[Frame]:
         headers = await front.token(email)
-        url = front.base.replace("http://", "ws://") + "/v1/stream"
-        frames: list[Any] = []
-        async with connect(url, additional_headers=headers) as ws:
-            await ws.send(subscribe)
-            async with asyncio.timeout(20):
-                while len(frames) < n:
-                    message = await ws.recv()
-                    if isinstance(message, bytes):
-                        frames.append(decode_frame(message))
-        return frames
+        async with connect(front.stream_url, additional_headers=headers) as ws:
+            await subscribe(ws, "scope", "oscilloscope", channels=1, samples=200, timegap=2)
+            return await next_frames(ws, n)
 
     async with (
         agent_process(nats_server, "bench-a", tmp_path),

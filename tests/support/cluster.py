@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -25,8 +26,10 @@ from typing import Any
 
 import httpx
 from quart import Quart
+from websockets.asyncio.client import ClientConnection
 
 from remotelab.app import create_app
+from remotelab.streaming.messages import Frame, decode_frame
 from tests.conftest import make_settings
 from tests.support.nats import NatsServer
 from tests.support.served import new_user_token, served
@@ -124,6 +127,27 @@ class Lab:
 
     async def token(self, email: str) -> dict[str, str]:
         return {"Authorization": f"JWT {await new_user_token(self.app, email)}"}
+
+    @property
+    def stream_url(self) -> str:
+        return self.base.replace("http://", "ws://") + "/v1/stream"
+
+
+async def subscribe(ws: ClientConnection, id: str, instrument: str, **config: Any) -> None:
+    await ws.send(
+        json.dumps({"type": "subscribe", "id": id, "instrument": instrument, "config": config})
+    )
+
+
+async def next_frames(ws: ClientConnection, n: int, timeout: float = 20) -> list[Frame]:
+    """The next ``n`` frames on ``ws`` (text messages in between are passed over)."""
+    frames: list[Frame] = []
+    async with asyncio.timeout(timeout):
+        while len(frames) < n:
+            message = await ws.recv()
+            if isinstance(message, bytes):
+                frames.append(decode_frame(message))
+    return frames
 
 
 @contextlib.asynccontextmanager
