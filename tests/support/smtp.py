@@ -148,7 +148,7 @@ class _Controller(Controller):
         with self.changed:
             if not self.changed.wait_for(lambda: not self.sessions, timeout=5):
                 for session in list(self.sessions):  # a client that never hung up
-                    if session.transport is not None:
+                    if isinstance(session.transport, asyncio.Transport):
                         self.loop.call_soon_threadsafe(session.transport.abort)
                 self.changed.wait_for(lambda: not self.sessions, timeout=5)
         # The socket of a closed session is released by a callback of the loop: one more
