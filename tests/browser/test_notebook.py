@@ -185,6 +185,9 @@ async def test_an_edited_script_survives_a_navigation(tabs: Tabs, server: str) -
     await expect(page.get_by_test_id("timer")).to_have_text("saved")
     await expect(page.get_by_test_id("save-state")).to_have_text("saved")
     assert re.search(r"#/notebook/\d+$", page.url)
+    # Saved, the page is named by its title (the tab and the heading), no longer "New script".
+    await expect(page).to_have_title("Kept — remotelab")
+    await expect(page.locator("main > h1")).to_have_text("Kept")
     saved_url = page.url
 
     # An edit, then Home: the edit is kept and the list says so.

@@ -34,10 +34,12 @@ document.addEventListener("visibilitychange", () => {
 let viewTitle = "remotelab";
 
 /** Name the view being drawn: the tab's title ("Home — remotelab") and, unless the page has
- * its own, the page's one <h1>. */
+ * its own, the page's one <h1> (renamed when already drawn: a script saved under a title). */
 export function view(title: string): void {
   viewTitle = title;
   document.title = `${title} — remotelab`;
+  const drawn = document.querySelector("main > h1.view-title, main > h1.sr-only");
+  if (drawn) drawn.textContent = title;
 }
 
 export function h<K extends keyof HTMLElementTagNameMap>(

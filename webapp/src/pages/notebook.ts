@@ -82,8 +82,6 @@ export async function notebook(id: string | null, example = false): Promise<void
     }
     saved = { title: script.title, code: body.code };
     view(script.title);
-    const heading = document.querySelector("main > h1");
-    if (heading) heading.textContent = script.title;
     if (title.value !== script.title) title.value = script.title;
     notice.hidden = true;
     edited();
