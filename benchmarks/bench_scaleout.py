@@ -5,8 +5,9 @@ Prints, from the same run: p50/p99 of `get_voltage('CH1')` through the embedded 
 and one `remotelab agent` (both emulators, not realtime), each timed with a lean raw-socket
 client over one keep-alive connection; the difference of the p50s is the NATS hop
 (target: at most 1 ms). NATS is the real nats-server with the lab's users file
-(`tests/support/nats.py`). The other targets of issue 18 (throughput with 1-10 agents,
-2 fronts, 1,000 stream viewers, failover) are not measured here yet.
+(`tests/support/nats.py`). Not measured here yet (see "Not yet" in
+docs/reference/deploy.md): throughput with 1-10 agents, 2 fronts, 1,000 stream viewers,
+failover.
 """
 
 from __future__ import annotations
