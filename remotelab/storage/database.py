@@ -12,9 +12,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -30,6 +31,19 @@ VERSION_TABLE = "lab_alembic_version"
 
 
 SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
+
+#: PostgreSQL advisory locks: servers sharing one database (several fronts over NATS)
+#: take turns at these start-up steps instead of racing each other's inserts.
+MIGRATE_LOCK = 7_265_001
+EXAMPLES_LOCK = 7_265_002
+
+
+async def take_turn(conn: AsyncConnection | AsyncSession, key: int) -> None:
+    """Wait until no other transaction holds the lock ``key``; hold it until this
+    transaction ends. PostgreSQL only: SQLite lets one writer in at a time anyway."""
+    dialect = conn.dialect if isinstance(conn, AsyncConnection) else conn.get_bind().dialect
+    if dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
@@ -84,6 +98,7 @@ class Database:
     async def migrate(self) -> str:
         """Apply every pending migration; return the schema revision now in force."""
         async with self.engine.begin() as conn:
+            await take_turn(conn, MIGRATE_LOCK)
             await conn.run_sync(self._upgrade)
             revision: str = await conn.run_sync(_current_revision)
         log.info("database schema at revision %s (%s)", revision, self.engine.dialect.name)
