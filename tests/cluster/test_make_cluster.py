@@ -240,7 +240,7 @@ async def test_a_server_that_dies_stops_the_whole_cluster_naming_it() -> None:
             assert cluster.reader is not None
             await cluster.reader
     assert status == 1, cluster.text
-    assert "divider-1 (remotelab agent) exited with status -9" in cluster.text
+    assert "divider-1 (remotelab agent) was killed by SIGKILL" in cluster.text
     assert "the lab is stopped" in cluster.text
     assert alive(children) == {}, cluster.text
 

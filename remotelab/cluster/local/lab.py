@@ -36,10 +36,21 @@ from typing import TextIO
 
 from remotelab.cluster.local import nginx
 from remotelab.cluster.local.children import spawn, stop
-from remotelab.cluster.local.nats import PROJECT, NatsServer, NatsUnavailable, running_nats_server
+from remotelab.cluster.local.nats import (
+    PROJECT,
+    NatsServer,
+    NatsUnavailable,
+    nats_server_binary,
+    running_nats_server,
+)
 from remotelab.cluster.local.nginx import NginxUnavailable
 from remotelab.cluster.local.ports import PortTaken, check_free, free_port
-from remotelab.cluster.local.postgres import PostgresServer, PostgresUnavailable, running_postgres
+from remotelab.cluster.local.postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    find_bin_dir,
+    running_postgres,
+)
 from remotelab.device.emulator.wiring import load_experiment
 
 REMOTELAB = Path(sys.executable).parent / "remotelab"
@@ -122,6 +133,9 @@ class Lab:
         with self._signals():
             try:
                 check_free(self.port, "the lab's address, nginx")
+                # Every program first: a missing one is said at once, not after the others.
+                for find in (find_bin_dir, nats_server_binary, nginx.nginx_binary):
+                    find()
                 with contextlib.ExitStack() as stack:
                     self._start(stack)
                     self._announce(time.monotonic() - started)
@@ -295,8 +309,9 @@ class Lab:
             cwd=prefix,
             user=user,
         )
-        # SIGQUIT: nginx's graceful stop (SIGTERM is its fast one; both end open websockets).
-        return self._add(Child("nginx", "nginx", process, log, "nginx", signal.SIGQUIT))
+        # SIGTERM: nginx's fast stop, which closes open websockets (its graceful SIGQUIT
+        # would wait for them).
+        return self._add(Child("nginx", "nginx", process, log, "nginx"))
 
     def _add(self, child: Child) -> Child:
         self.children.append(child)
@@ -328,8 +343,7 @@ class Lab:
             status = child.process.poll()
             if status is not None:
                 raise ChildFailed(
-                    f"{child.name} ({child.what}) exited with status {status}; its log "
-                    f"ends:\n{child.tail()}"
+                    f"{child.name} ({child.what}) {_ended(status)}; its log ends:\n{child.tail()}"
                 )
 
     # --- serve, stop -------------------------------------------------------------------------
@@ -388,6 +402,12 @@ class Lab:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _ended(status: int) -> str:
+    if status < 0:
+        return f"was killed by {signal.Signals(-status).name}"
+    return f"exited with status {status}"
 
 
 def _has_line(log: Path, agent: str) -> bool:
