@@ -19,7 +19,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,8 +72,10 @@ async def agent_process(
     *,
     extra: dict[str, str] | None = None,
     password: str | None = None,
+    prefix: Sequence[str] = (),
 ) -> AsyncIterator[AgentProcess]:
-    """Run ``remotelab agent --device emulator --name NAME`` until the block ends."""
+    """Run ``remotelab agent --device emulator --name NAME`` until the block ends
+    (``prefix``: a command that runs it, e.g. in a network namespace, as the same process)."""
     env = {
         **os.environ,
         **nats.agent_env(name),
@@ -84,6 +86,7 @@ async def agent_process(
     if password is not None:
         env["REMOTELAB_NATS_PASSWORD"] = password
     process = await asyncio.create_subprocess_exec(
+        *prefix,
         str(REMOTELAB),
         "agent",
         "--device",
