@@ -69,7 +69,12 @@ def need_root() -> None:
 
 def ip(*args: str) -> str:
     """Run ``ip ARGS``; its output. Raises NetnsError naming the command when it fails."""
-    done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+    try:
+        done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        raise NetnsError(
+            "`ip` is missing: install iproute2 (the scale test makes network namespaces with it)"
+        ) from None
     if done.returncode != 0:
         raise NetnsError(f"ip {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
     return done.stdout
