@@ -249,6 +249,11 @@ class Round:
     agents_cpu: float  # of one core, all agents together
     load: float  # the machine's 1-minute load average at the end
 
+    @property
+    def cpu_ms_per_call(self) -> float:
+        """CPU time the front and the agents spent per call answered."""
+        return 1000 * (self.front_cpu + self.agents_cpu) / self.per_second if self.per_second else 0
+
 
 def measure(lab: Front, group: Agents, users: list[dict[str, str]], n_agents: int) -> Round:
     callers = [Caller(lab.url, headers) for headers in users]
@@ -376,6 +381,7 @@ def section() -> None:
                 f"{r.p50_ms:.1f} / {r.p99_ms:.1f}",
                 f"{100 * r.front_cpu:.0f} %",
                 f"{100 * r.agents_cpu:.0f} %",
+                f"{r.cpu_ms_per_call:.1f}",
                 f"{r.load:.1f}",
             ]
         )
@@ -392,6 +398,7 @@ def section() -> None:
             "p50 / p99 ms",
             "front CPU",
             "agents CPU",
+            "CPU ms/call",
             "load",
         ],
         rows,
@@ -401,6 +408,16 @@ def section() -> None:
         f"\nThroughput: {'meets' if all(verdicts) else 'misses'} >= {THROUGHPUT_TARGET} x N "
         f"times one agent ({one:.1f} calls/s); worst: {worst.agents} agents at "
         f"{worst.per_second / one:.2f} x ({worst.per_second / (one * worst.agents):.2f} x N)"
+    )
+    # What bounds the figure on this machine: every call costs the front and its agent CPU,
+    # and the processes of the whole lab share this machine's cores (and other programs').
+    cores = os.cpu_count() or 1
+    per_call = rounds[-1].cpu_ms_per_call
+    print(
+        f"CPU bound: with {rounds[-1].agents} agents the lab spent {per_call:.1f} ms of CPU per "
+        "call (front and agent); "
+        f"{cores} core(s) here serve at most {1000 * cores / per_call:.0f} calls/s however many "
+        f"agents, {1000 * cores / per_call / one:.1f} x one agent (with no other load)"
     )
 
     result = failover()
