@@ -46,6 +46,8 @@ AGENT_ENV = {
 #: About 0.52 s of device time each (0.5 s capture, 2,000 bytes at 1 Mbaud, overhead).
 LONG_CAPTURE = "capture1('CH1', 1000, 500)"
 LONG_CAPTURE_S = 0.52
+#: Ten agents start at once (each about a second of CPU): on a busy shared machine, slowly.
+START_TIMEOUT_S = 150
 
 
 def test_without_root_the_scale_test_fails_in_ci_and_skips_elsewhere() -> None:
@@ -101,7 +103,12 @@ async def scale_lab(tmp_path: Path) -> AsyncIterator[ScaleLab]:
                 *(
                     stack.enter_async_context(
                         agent_process(
-                            nats, f"ns-agent-{i}", tmp_path, extra=AGENT_ENV, prefix=h.exec_prefix
+                            nats,
+                            f"ns-agent-{i}",
+                            tmp_path,
+                            extra=AGENT_ENV,
+                            prefix=h.exec_prefix,
+                            start_timeout=START_TIMEOUT_S,
                         )
                     )
                     for i, h in enumerate(net.hosts)

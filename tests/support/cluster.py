@@ -73,6 +73,7 @@ async def agent_process(
     extra: dict[str, str] | None = None,
     password: str | None = None,
     prefix: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT_S,
 ) -> AsyncIterator[AgentProcess]:
     """Run ``remotelab agent --device emulator --name NAME`` until the block ends
     (``prefix``: a command that runs it, e.g. in a network namespace, as the same process)."""
@@ -112,11 +113,11 @@ async def agent_process(
     try:
         waiting = asyncio.create_task(ready.wait())
         await asyncio.wait(
-            {waiting, agent._reader}, timeout=START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+            {waiting, agent._reader}, timeout=start_timeout, return_when=asyncio.FIRST_COMPLETED
         )
         if not ready.is_set():
             waiting.cancel()
-            raise RuntimeError(f"agent {name} did not start:\n{agent.log}")
+            raise RuntimeError(f"agent {name} did not start in {start_timeout:g} s:\n{agent.log}")
         yield agent
     finally:
         if process.returncode is None:
