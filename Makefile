@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-SYSTEM_PACKAGES ?= postgres nginx systemd chromium
+SYSTEM_PACKAGES ?= postgres nginx systemd chromium iproute2
 
 .PHONY: install webapp webapp-test run cluster test pytest fuzz lint format docs docs-check bench system-deps clean
 

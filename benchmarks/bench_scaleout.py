@@ -5,9 +5,9 @@ Prints, from the same run: p50/p99 of `get_voltage('CH1')` through the embedded 
 and one `remotelab agent` (both emulators, not realtime), each timed with a lean raw-socket
 client over one keep-alive connection; the difference of the p50s is the NATS hop
 (target: at most 1 ms). NATS is the real nats-server with the lab's users file
-(`tests/support/nats.py`). Not measured here yet (see "Not yet" in
-docs/reference/deploy.md): throughput with 1-10 agents, 2 fronts, 1,000 stream viewers,
-failover.
+(`tests/support/nats.py`). Then `scaleout_agents.section()`: throughput of a device-bound
+capture with 1, 2, 4 and 10 realtime agents, and failover after a kill -9. Not measured
+here yet (see "Not yet" in docs/reference/deploy.md): 2 fronts, 1,000 stream viewers.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks import scaleout_agents
 from benchmarks.bench_functions import http_latencies
 from benchmarks.support import lab_server, summary, table
 from tests.support.nats import NatsServer, running_nats_server
@@ -100,6 +101,7 @@ def main() -> None:
     middle = statistics.median(hops)
     verdict = "meets" if middle <= TARGET_MS else "misses"
     print(f"\nNATS hop: {middle:.3f} ms, the median of {ROUNDS} rounds ({verdict} {TARGET_MS} ms)")
+    scaleout_agents.section()
 
 
 if __name__ == "__main__":

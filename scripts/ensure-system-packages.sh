@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs, only where their programs are missing.
 #
-#   bash scripts/ensure-system-packages.sh postgres nginx systemd chromium
+#   bash scripts/ensure-system-packages.sh postgres nginx systemd chromium iproute2
 #
 # Names (any subset, any order):
 #   postgres  -> package postgresql  (initdb, pg_ctl, postgres under /usr/lib/postgresql/*/bin)
@@ -9,6 +9,7 @@
 #   systemd   -> package systemd     (systemd-analyze)
 #   chromium  -> package chromium    (the chromium browser)
 #   wrk       -> package wrk         (HTTP load generator, for `make bench`)
+#   iproute2  -> package iproute2    (`ip`, for the test of agents in network namespaces)
 #
 # Idempotent: when every program is present it changes nothing and touches no network.
 # Otherwise it runs `apt-get update` once, then one `apt-get install`, as root directly or
@@ -23,7 +24,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 {postgres|nginx|systemd|chromium|wrk}..." >&2
+    echo "usage: $0 {postgres|nginx|systemd|chromium|wrk|iproute2}..." >&2
     exit 2
 }
 
@@ -36,6 +37,7 @@ package_for() {
         systemd) echo systemd ;;
         chromium) echo chromium ;;
         wrk) echo wrk ;;
+        iproute2) echo iproute2 ;;
         *) return 1 ;;
     esac
 }
@@ -58,6 +60,7 @@ present() {
         systemd) command -v systemd-analyze >/dev/null 2>&1 ;;
         chromium) command -v chromium >/dev/null 2>&1 ;;
         wrk) command -v wrk >/dev/null 2>&1 ;;
+        iproute2) command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] ;;
     esac
 }
 

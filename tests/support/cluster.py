@@ -19,7 +19,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,8 +72,11 @@ async def agent_process(
     *,
     extra: dict[str, str] | None = None,
     password: str | None = None,
+    prefix: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT_S,
 ) -> AsyncIterator[AgentProcess]:
-    """Run ``remotelab agent --device emulator --name NAME`` until the block ends."""
+    """Run ``remotelab agent --device emulator --name NAME`` until the block ends
+    (``prefix``: a command that runs it, e.g. in a network namespace, as the same process)."""
     env = {
         **os.environ,
         **nats.agent_env(name),
@@ -84,6 +87,7 @@ async def agent_process(
     if password is not None:
         env["REMOTELAB_NATS_PASSWORD"] = password
     process = await asyncio.create_subprocess_exec(
+        *prefix,
         str(REMOTELAB),
         "agent",
         "--device",
@@ -109,11 +113,11 @@ async def agent_process(
     try:
         waiting = asyncio.create_task(ready.wait())
         await asyncio.wait(
-            {waiting, agent._reader}, timeout=START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+            {waiting, agent._reader}, timeout=start_timeout, return_when=asyncio.FIRST_COMPLETED
         )
         if not ready.is_set():
             waiting.cancel()
-            raise RuntimeError(f"agent {name} did not start:\n{agent.log}")
+            raise RuntimeError(f"agent {name} did not start in {start_timeout:g} s:\n{agent.log}")
         yield agent
     finally:
         if process.returncode is None:

@@ -68,10 +68,11 @@ class NatsServer:
     process: subprocess.Popen[bytes]
     folder: Path
     env: dict[str, str]
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return f"nats://{self.host}:{self.port}"
 
     def front_settings(self) -> dict[str, Any]:
         """Settings overrides for a web front (``make_settings(tmp_path, **these)``)."""
@@ -103,9 +104,12 @@ class NatsServer:
 
 
 @contextlib.contextmanager
-def running_nats_server(parent: Path | None = None) -> Iterator[NatsServer]:
+def running_nats_server(
+    parent: Path | None = None, host: str = "127.0.0.1"
+) -> Iterator[NatsServer]:
     """Start nats-server (see the module docstring) in a new folder under ``parent`` (default:
-    the system's temp dir); stop it and remove its folder after."""
+    the system's temp dir), listening on ``host`` (loopback, or an address of a test's own
+    network namespaces); stop it and remove its folder after."""
     binary = nats_server_binary()
     folder = Path(tempfile.mkdtemp(prefix="remotelab-nats-", dir=parent))
     try:
@@ -119,7 +123,7 @@ def running_nats_server(parent: Path | None = None) -> Iterator[NatsServer]:
             "REMOTELAB_NATS_AGENT_PASSWORD": agent,
         }
         for attempt in range(1, START_ATTEMPTS + 1):
-            server = _start(binary, folder, front, agent, env)
+            server = _start(binary, folder, front, agent, env, host)
             try:
                 _wait_listening(server)
                 break
@@ -135,10 +139,12 @@ def running_nats_server(parent: Path | None = None) -> Iterator[NatsServer]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _start(binary: Path, folder: Path, front: str, agent: str, env: dict[str, str]) -> NatsServer:
+def _start(
+    binary: Path, folder: Path, front: str, agent: str, env: dict[str, str], host: str
+) -> NatsServer:
     port = free_port()
     (folder / "nats.conf").write_text(
-        f"listen: 127.0.0.1:{port}\n"
+        f"listen: {host}:{port}\n"
         "max_payload: 8MB\n"
         f'jetstream {{ store_dir: "{folder / "js"}", max_memory_store: 64MB, '
         "max_file_store: 64MB }\n"
@@ -148,7 +154,7 @@ def _start(binary: Path, folder: Path, front: str, agent: str, env: dict[str, st
     process = spawn(
         [str(binary), "-c", str(folder / "nats.conf")], log=folder / "nats.log", env=env
     )
-    return NatsServer(port, front, agent, process, folder, env)
+    return NatsServer(port, front, agent, process, folder, env, host)
 
 
 def _stop(server: NatsServer) -> None:
@@ -162,7 +168,7 @@ def _wait_listening(server: NatsServer, ready_count: int = 1) -> None:
             raise NatsUnavailable(f"nats-server exited at start:\n{server.log()}")
         with (
             contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", server.port), timeout=0.2),
+            socket.create_connection((server.host, server.port), timeout=0.2),
         ):
             if server.log().count("Server is ready") >= ready_count:
                 return
