@@ -6,8 +6,9 @@ and one `remotelab agent` (both emulators, not realtime), each timed with a lean
 client over one keep-alive connection; the difference of the p50s is the NATS hop
 (target: at most 1 ms). NATS is the real nats-server with the lab's users file
 (`tests/support/nats.py`). Then `scaleout_agents.section()`: throughput of a device-bound
-capture with 1, 2, 4 and 10 realtime agents, and failover after a kill -9. Not measured
-here yet (see "Not yet" in docs/reference/deploy.md): 2 fronts, 1,000 stream viewers.
+capture with 1, 2, 4 and 10 realtime agents, and failover after a kill -9; and
+`scaleout_viewers.section()`: 1,000 websocket viewers of one scope stream through 2 fronts.
+Not measured here yet (see "Not yet" in docs/reference/deploy.md): 2 fronts' CPU.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks import scaleout_agents
+from benchmarks import scaleout_agents, scaleout_viewers
 from benchmarks.bench_functions import http_latencies
 from benchmarks.support import lab_server, summary, table
 from tests.support.nats import NatsServer, running_nats_server
@@ -102,6 +103,7 @@ def main() -> None:
     verdict = "meets" if middle <= TARGET_MS else "misses"
     print(f"\nNATS hop: {middle:.3f} ms, the median of {ROUNDS} rounds ({verdict} {TARGET_MS} ms)")
     scaleout_agents.section()
+    scaleout_viewers.section()
 
 
 if __name__ == "__main__":

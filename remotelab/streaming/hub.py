@@ -265,11 +265,20 @@ class Hub:
         def deliver(
             body: FrameBody, seq: int, stamp: float, x0: float, dx: float, users: Collection[str]
         ) -> None:
+            # A set: ``users`` may be a list of a whole class (a front's agent sends one), and
+            # every subscriber is looked up in it.
+            members = users if isinstance(users, (set, frozenset)) else frozenset(users)
+            # Each frame is packed once per subscription id, not once per subscriber: the
+            # viewers of a class mostly share one id (the webapp's), hence one bytes object.
+            packed: dict[str, bytes] = {}
             for client, sub_id in list(subscribers.items()):
-                if client.user not in users:  # captured in another user's context
+                if client.user not in members:  # captured in another user's context
                     continue
                 try:
-                    client.offer_frame(sub_id, frame_bytes(sub_id, seq, stamp, x0, dx, body))
+                    data = packed.get(sub_id)
+                    if data is None:
+                        data = packed[sub_id] = frame_bytes(sub_id, seq, stamp, x0, dx, body)
+                    client.offer_frame(sub_id, data)
                 except Exception:
                     self._drop(client, sub_id, key)
 

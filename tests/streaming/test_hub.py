@@ -18,7 +18,13 @@ from remotelab.device.owner import DeviceOwner
 from remotelab.device.service import Instrument
 from remotelab.streaming.acquisition import local_sources
 from remotelab.streaming.hub import Hub
-from remotelab.streaming.messages import MeterConfig, ScopeConfig, Subscribe, decode_frame
+from remotelab.streaming.messages import (
+    HEADER,
+    MeterConfig,
+    ScopeConfig,
+    Subscribe,
+    decode_frame,
+)
 
 
 @pytest.fixture
@@ -171,6 +177,43 @@ async def test_a_shared_loop_captures_once_per_distinct_context(hub: Hub) -> Non
             peak = float(np.fft.rfftfreq(len(y), frame.dx * 1e-6)[np.argmax(spectrum)])
             peaks.setdefault(user, set()).add(round(peak))
     assert peaks == {"u1": {1000}, "u2": {3000}, "u3": {1000}}
+    for task in senders:
+        task.cancel()
+    for client in clients.values():
+        await hub.disconnect(client)
+
+
+async def test_a_frame_is_packed_once_per_subscription_id_for_all_its_viewers(hub: Hub) -> None:
+    """A class's viewers mostly share the webapp's subscription id: they are all handed the
+    same bytes (one object per frame), a viewer of another id its own, with its id."""
+    got: dict[str, list[bytes]] = {"u1": [], "u2": [], "u3": []}
+
+    def sender(user: str) -> Any:
+        async def send(data: bytes | str) -> None:
+            if isinstance(data, bytes):
+                got[user].append(data)
+
+        return send
+
+    clients = {user: hub.connect(user) for user in got}
+    senders = [asyncio.create_task(c.send_loop(sender(u))) for u, c in clients.items()]
+    config = ScopeConfig(1, 200, 2.0)
+    ids = {"u1": "scope-1", "u2": "scope-1", "u3": "other"}
+    for user, client in clients.items():
+        await hub.subscribe(client, Subscribe(ids[user], "oscilloscope", config))
+    assert hub.loop_count() == 1
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if all(len(frames) >= 5 for frames in got.values()):
+            break
+    by_seq = {user: {decode_frame(d).seq: d for d in data} for user, data in got.items()}
+    common = by_seq["u1"].keys() & by_seq["u2"].keys() & by_seq["u3"].keys()
+    assert len(common) >= 3
+    for seq in common:
+        assert by_seq["u1"][seq] is by_seq["u2"][seq]  # one object for both viewers
+        assert decode_frame(by_seq["u1"][seq]).id == "scope-1"
+        assert decode_frame(by_seq["u3"][seq]).id == "other"
+        assert by_seq["u3"][seq][HEADER.size + 5 :] == by_seq["u1"][seq][HEADER.size + 7 :]
     for task in senders:
         task.cancel()
     for client in clients.values():
