@@ -77,7 +77,9 @@ class Agent:
 
     async def start(self) -> None:
         """Connect, register and start serving calls and streams."""
-        self.nc = nc = await connect(self.nats_settings, f"remotelab agent {self.name}")
+        self.nc = nc = await connect(
+            self.nats_settings, f"remotelab agent {self.name}", inbox=wire.AGENT_INBOX
+        )
         js = nc.jetstream()
         ttl = wire.MISSED_HEARTBEATS * self.nats_settings.heartbeat_seconds
         try:
@@ -268,7 +270,7 @@ class Agent:
             async def store(changes: dict[str, Any]) -> None:
                 return None  # the front stored them before
 
-            change = await device.change_bench(request["outputs"], store)
+            change = await device.change_bench("", request["outputs"], store)
             return {
                 "outputs": change.outputs,
                 "differs_from_default": list(change.differs_from_default),

