@@ -86,10 +86,13 @@ class Agent:
             self._kv = await js.key_value(wire.REGISTRY_BUCKET)
         except BucketNotFoundError:
             self._kv = await js.create_key_value(bucket=wire.REGISTRY_BUCKET, ttl=ttl, history=1)
-        await self._register()
         self.streams = AgentStreams(self)
         await self.streams.start()
         self._calls = await nc.subscribe(wire.call_subject(self.name), cb=self._on_call)
+        # Registered only once it listens: a front that hears of it sends it the stored
+        # bench at once (NATS keeps one connection's messages in order: the subscription is
+        # in place before the entry is out).
+        await self._register()
         self._heartbeat = asyncio.create_task(self._beat(), name="agent-heartbeat")
         self._hold_watch = asyncio.create_task(self._watch_holds(), name="agent-holds")
         log.info(

@@ -231,6 +231,10 @@ async def test_a_teachers_bench_belongs_to_an_experiment(
             state = (await client.get(f"{front.base}/v1/device", headers=headers)).json()
             return round(body["result"], 1), state["bench"]["PV1"]
 
+        async def names() -> set[str]:
+            response = await client.get(f"{front.base}/v1/devices", headers=on_rc)
+            return {device["name"] for device in response.json()["devices"]}
+
         assert await reads(on_rc) == (1.5, 1.5)
         assert await reads(on_div) == (-0.5, -0.5)
         # Devices that join later get their own experiment's bench, not the other's; the
@@ -239,6 +243,9 @@ async def test_a_teachers_bench_belongs_to_an_experiment(
             agent_process(nats_server, "rc-2", tmp_path, extra=env["rc"]),
             agent_process(nats_server, "div-2", tmp_path, extra=env["divider"]),
         ):
+            async with asyncio.timeout(10):  # the front has heard of both
+                while not {"rc-2", "div-2"} <= await names():
+                    await asyncio.sleep(0.05)
             await rc1.stop()
             await div1.stop()
             assert await reads(on_rc) == (1.5, 1.5)

@@ -63,6 +63,11 @@ async def attempt(action: Callable[[], Awaitable[Any]]) -> str:
     return "done"
 
 
+async def device_names(client: httpx.AsyncClient, front: Lab, headers: dict[str, str]) -> set[str]:
+    response = await client.get(f"{front.base}/v1/devices", headers=headers)
+    return {device["name"] for device in response.json()["devices"]}
+
+
 def refused(errors: list[str]) -> str:
     return "\n".join(errors)
 
@@ -199,3 +204,43 @@ async def test_an_agent_cannot_reach_the_fronts_buckets_nor_delete_streams(
         assert abs(body["result"] - 1.5) < 0.05
         state = (await client.get(f"{front.base}/v1/device", headers=student)).json()
         assert state["bench"]["PV2"] == 1.0
+
+
+async def test_buckets_made_with_direct_gets_work_within_the_permissions(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """An operator may make the buckets beforehand (``nats kv add`` turns direct gets on):
+    reads then go through DIRECT.GET, which the users file allows too (the fixture fails
+    this test on any refusal)."""
+    async with logged_in(nats_server, "front", wire.FRONT_INBOX, []) as nc:
+        for bucket in (
+            wire.ASSIGNMENTS_BUCKET,
+            wire.CONTEXTS_BUCKET,
+            wire.EXPERIMENTS_BUCKET,
+            wire.BENCHES_BUCKET,
+        ):
+            await nc.jetstream().create_key_value(bucket=bucket, history=1, direct=True)
+    async with logged_in(nats_server, "agent", wire.AGENT_INBOX, []) as nc:
+        await nc.jetstream().create_key_value(
+            bucket=wire.REGISTRY_BUCKET, history=1, ttl=3.0, direct=True
+        )
+    async with (
+        agent_process(nats_server, "bench-a", tmp_path) as first,
+        lab(tmp_path, **nats_server.front_settings()) as front,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        student, _ = await a_lab_with_data(client, front)
+        async with agent_process(nats_server, "bench-b", tmp_path):
+            async with asyncio.timeout(10):  # the front has heard of it
+                while "bench-b" not in await device_names(client, front, student):
+                    await asyncio.sleep(0.05)
+            await first.stop()
+            # Moved with their outputs; the new device has the stored bench.
+            status, body = await run(client, front, student, "get_voltage('CH3')")
+            assert status == 200, body
+            assert abs(body["result"] - 1.5) < 0.05
+            state = (await client.get(f"{front.base}/v1/device", headers=student)).json()
+            assert state["bench"]["PV2"] == 1.0
+    async with logged_in(nats_server, "front", wire.FRONT_INBOX, []) as nc:
+        kv = await nc.jetstream().key_value(wire.BENCHES_BUCKET)
+        assert kv._direct  # the reads above were direct gets
