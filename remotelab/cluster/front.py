@@ -157,7 +157,8 @@ class NatsDevice(CallChecks):
             return []  # no agent registered yet: their status messages will tell
         entries = []
         for subject in sorted(info.state.subjects or {}):
-            with contextlib.suppress(KeyNotFoundError, ValueError, TypeError, KeyError):
+            # An entry that cannot be read now: its agent's next status message brings it.
+            with contextlib.suppress(nats.errors.Error, ValueError, TypeError, KeyError):
                 got = await kv.get(subject[len(prefix) :])
                 if got.value:
                     entries.append(wire.decode(got.value))
