@@ -14,7 +14,6 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from quart import Quart
 from quart_schema import Info, QuartSchema
@@ -196,11 +195,7 @@ async def open_device(
         from remotelab.cluster.front import NatsDevice
         from remotelab.cluster.front_streams import nats_sources
 
-        async def stored_bench() -> dict[str, Any]:
-            async with db.session() as session:
-                return await bench_queries.load(session)
-
-        remote = NatsDevice(settings, stored_bench)
+        remote = NatsDevice(settings)
         stack.push_async_callback(remote.close)  # also after a start that failed half-way
         await remote.start()
         return remote, nats_sources(remote), remote.describe()

@@ -178,12 +178,15 @@ async def reset_outputs() -> dict[str, Any]:
 @json_body(BenchIn)
 @validate_response(BenchOut)
 async def set_bench(data: BenchIn) -> dict[str, Any]:
-    """Change the bench: the outputs every user starts from (teachers and admins).
+    """Change an experiment's bench: the outputs its users start from (teachers, admins).
 
     `outputs` names the outputs to change; each value is checked like the arguments of the
-    functions that set it (400 naming the output). Every user who did not set an output
-    themselves gets the new value before their next call. The change is kept across
-    restarts. Students get 403.
+    functions that set it (400 naming the output). The bench changed is that of
+    `experiment` (a `name` from `GET /v1/experiments`; one no device serves now is a 404),
+    or without it that of your own experiment: the one of the device you are on. Every user
+    of that experiment's devices who did not set an output themselves gets the new value
+    before their next call; other experiments keep their benches. The change is kept across
+    restarts and given to a device of the experiment that joins later. Students get 403.
     """
     user = await authenticate()
     if not can_change_bench(user.role):
@@ -193,8 +196,9 @@ async def set_bench(data: BenchIn) -> dict[str, Any]:
         async with lab().db.session() as session:
             await bench_queries.replace(session, changes, user.id)
 
-    change = await instrument().change_bench(data.outputs, store)
+    change = await instrument().change_bench(str(user.id), data.outputs, store, data.experiment)
     return {
+        "experiment": change.experiment,
         "outputs": change.outputs,
         "differs_from_default": list(change.differs_from_default),
         "changed": list(change.changed),

@@ -487,6 +487,13 @@ class BenchIn(Strict):
         description="Outputs to change, by name (the others keep their bench value); checked "
         "like the arguments of the functions that set them.",
     )
+    experiment: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        examples=["RC filter"],
+        description="The experiment whose bench to change (its `name`); absent: yours.",
+    )
 
 
 class BenchOut(BaseModel):
@@ -494,6 +501,7 @@ class BenchOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
+                    "experiment": "default",
                     "outputs": {**BENCH_EXAMPLE, "PV1": 1.0},
                     "differs_from_default": ["PV1"],
                     "changed": ["PV1"],
@@ -502,6 +510,7 @@ class BenchOut(BaseModel):
         }
     )
 
+    experiment: str = Field(description="The experiment whose bench this is.")
     outputs: dict[str, Any]
     differs_from_default: list[str] = Field(
         description="Outputs that differ from the configured bench (the bench file's or the "

@@ -77,17 +77,22 @@ class Agent:
 
     async def start(self) -> None:
         """Connect, register and start serving calls and streams."""
-        self.nc = nc = await connect(self.nats_settings, f"remotelab agent {self.name}")
+        self.nc = nc = await connect(
+            self.nats_settings, f"remotelab agent {self.name}", inbox=wire.AGENT_INBOX
+        )
         js = nc.jetstream()
         ttl = wire.MISSED_HEARTBEATS * self.nats_settings.heartbeat_seconds
         try:
             self._kv = await js.key_value(wire.REGISTRY_BUCKET)
         except BucketNotFoundError:
             self._kv = await js.create_key_value(bucket=wire.REGISTRY_BUCKET, ttl=ttl, history=1)
-        await self._register()
         self.streams = AgentStreams(self)
         await self.streams.start()
         self._calls = await nc.subscribe(wire.call_subject(self.name), cb=self._on_call)
+        # Registered only once it listens: a front that hears of it sends it the stored
+        # bench at once (NATS keeps one connection's messages in order: the subscription is
+        # in place before the entry is out).
+        await self._register()
         self._heartbeat = asyncio.create_task(self._beat(), name="agent-heartbeat")
         self._hold_watch = asyncio.create_task(self._watch_holds(), name="agent-holds")
         log.info(
@@ -268,7 +273,7 @@ class Agent:
             async def store(changes: dict[str, Any]) -> None:
                 return None  # the front stored them before
 
-            change = await device.change_bench(request["outputs"], store)
+            change = await device.change_bench("", request["outputs"], store)
             return {
                 "outputs": change.outputs,
                 "differs_from_default": list(change.differs_from_default),

@@ -24,8 +24,10 @@ RECONNECT_WAIT_SECONDS = 0.5
 FIRST_CONNECT_MAX_WAIT_SECONDS = 5.0
 
 
-def options(settings: NatsSettings, name: str) -> dict[str, Any]:
-    """The keyword arguments of ``nats.connect`` for ``settings``."""
+def options(settings: NatsSettings, name: str, inbox: str) -> dict[str, Any]:
+    """The keyword arguments of ``nats.connect`` for ``settings``; replies come to subjects
+    under ``inbox`` (``wire.FRONT_INBOX`` or ``wire.AGENT_INBOX``: the users file lets each
+    side read its own only)."""
     if not settings.url:
         raise ConfigError(f"{settings.variable('url')} is empty: no NATS server to connect to")
 
@@ -42,6 +44,7 @@ def options(settings: NatsSettings, name: str) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "servers": [url.strip() for url in settings.url.split(",") if url.strip()],
         "name": name,
+        "inbox_prefix": inbox,
         "connect_timeout": settings.connect_timeout_seconds,
         "allow_reconnect": True,
         "max_reconnect_attempts": -1,
@@ -80,11 +83,13 @@ async def _probe(kwargs: dict[str, Any]) -> None:
                 await transport.wait_closed()
 
 
-async def connect(settings: NatsSettings, name: str, *, attempts: int | None = None) -> Client:
+async def connect(
+    settings: NatsSettings, name: str, *, inbox: str, attempts: int | None = None
+) -> Client:
     """Connect to NATS, retrying with back-off (``attempts``: at most that many tries; None:
-    until it works). An authorization failure is not retried: it raises ConfigError naming
-    the settings."""
-    kwargs = options(settings, name)
+    until it works), replies under ``inbox`` (see :func:`options`). An authorization failure
+    is not retried: it raises ConfigError naming the settings."""
+    kwargs = options(settings, name, inbox)
     wait = RECONNECT_WAIT_SECONDS
     tries = 0
     while True:

@@ -26,18 +26,14 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import nats.errors
+import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.errors import (
-    BucketNotFoundError,
-    KeyNotFoundError,
-    KeyWrongLastSequenceError,
-    NoKeysError,
-)
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 
 from remotelab.cluster import wire
 from remotelab.cluster.connection import close_quietly, connect
@@ -49,9 +45,6 @@ from remotelab.device.service import experiment_summary
 from remotelab.errors import DeviceTimeout, DeviceUnavailable, InputError, NotFound
 
 log = logging.getLogger(__name__)
-
-#: Reads the bench's changes teachers stored (JSON values by output name).
-LoadBench = Callable[[], Awaitable[dict[str, Any]]]
 
 #: How often the front looks for agents gone with calls in flight.
 WATCH_SECONDS = 0.1
@@ -66,7 +59,7 @@ class NatsDevice(CallChecks):
     Open with :meth:`start`, close with :meth:`close`.
     """
 
-    def __init__(self, settings: Settings, stored_bench: LoadBench | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         super().__init__(
             default_registry(settings.functions),
             settings.functions,
@@ -81,10 +74,8 @@ class NatsDevice(CallChecks):
         self.assigned: dict[str, str] = {}
         self._bench_lock = asyncio.Lock()
         self._sends: set[asyncio.Task[None]] = set()
-        #: Reads the bench's changes teachers stored (applied to each agent that joins).
-        self.stored_bench = stored_bench
-        #: The agents given users: those that have the stored bench (or were told it and
-        #: failed to take it; they keep their bench file's).
+        #: The agents given users: those that have their experiment's stored bench (or were
+        #: told it and failed to take it; they keep their bench file's).
         self._ready: set[str] = set()
         self._joining: set[asyncio.Task[None]] = set()
         #: The requests waiting for an answer, by agent; those failed for a lost agent.
@@ -96,6 +87,7 @@ class NatsDevice(CallChecks):
         self._assignments: Any = None
         self._contexts: Any = None
         self._choices: Any = None
+        self._benches: Any = None
         #: User id -> the experiment they are on ("" for any), as read from the bucket.
         self.chosen: dict[str, str] = {}
 
@@ -103,7 +95,9 @@ class NatsDevice(CallChecks):
 
     async def start(self) -> None:
         """Connect to NATS, read the registry, follow the agents' status."""
-        self.nc = nc = await connect(self.settings.nats, f"remotelab front {self.front_id}")
+        self.nc = nc = await connect(
+            self.settings.nats, f"remotelab front {self.front_id}", inbox=wire.FRONT_INBOX
+        )
         js = nc.jetstream()
         try:
             self._assignments = await js.key_value(wire.ASSIGNMENTS_BUCKET)
@@ -122,17 +116,14 @@ class NatsDevice(CallChecks):
             self._choices = await js.key_value(wire.EXPERIMENTS_BUCKET)
         except BucketNotFoundError:
             self._choices = await js.create_key_value(bucket=wire.EXPERIMENTS_BUCKET, history=1)
+        try:
+            self._benches = await js.key_value(wire.BENCHES_BUCKET)
+        except BucketNotFoundError:
+            self._benches = await js.create_key_value(bucket=wire.BENCHES_BUCKET, history=1)
         await nc.subscribe(wire.PLACEMENT_SUBJECT, cb=self._on_placement)
         await nc.subscribe(wire.STATUS_WILDCARD, cb=self._on_status)
-        try:
-            kv = await nc.jetstream().key_value(wire.REGISTRY_BUCKET)
-            for key in await kv.keys():
-                with contextlib.suppress(Exception):
-                    got = await kv.get(key)
-                    if got.value:
-                        self._remember(wire.decode(got.value))
-        except (BucketNotFoundError, NoKeysError):
-            pass  # no agent registered yet: their status messages will tell
+        for entry in await self._registered():
+            self._remember(entry)
         if self._joining:  # the stored bench on the devices there, before any user
             await asyncio.wait(self._joining, timeout=self._call_timeout)
         self._watcher = asyncio.create_task(self._watch(), name="front-watch-agents")
@@ -151,6 +142,28 @@ class NatsDevice(CallChecks):
 
     # ------------------------------------------------------------------ the registry
 
+    async def _registered(self) -> list[dict[str, Any]]:
+        """The entries in the registry now. Its keys come from the stream's subjects (no
+        consumer: the front's NATS user may only read the registry, ADR 0021); a deleted
+        key's subject is there too, and its ``get`` says it is gone."""
+        assert self.nc is not None
+        js = self.nc.jetstream()
+        registry = f"KV_{wire.REGISTRY_BUCKET}"
+        prefix = f"$KV.{wire.REGISTRY_BUCKET}."
+        try:
+            info = await js.stream_info(registry, subjects_filter=f"{prefix}>")
+            kv = await js.key_value(wire.REGISTRY_BUCKET)
+        except (nats.js.errors.NotFoundError, BucketNotFoundError):
+            return []  # no agent registered yet: their status messages will tell
+        entries = []
+        for subject in sorted(info.state.subjects or {}):
+            # An entry that cannot be read now: its agent's next status message brings it.
+            with contextlib.suppress(nats.errors.Error, ValueError, TypeError, KeyError):
+                got = await kv.get(subject[len(prefix) :])
+                if got.value:
+                    entries.append(wire.decode(got.value))
+        return entries
+
     async def _on_status(self, msg: Msg) -> None:
         with contextlib.suppress(ValueError, TypeError, KeyError):
             self._remember(wire.decode(msg.data))
@@ -167,21 +180,17 @@ class NatsDevice(CallChecks):
         self.entries[name] = (entry, time.monotonic())
         if not joined:
             return
-        if self.stored_bench is None:
-            self._ready.add(name)
-        else:
-            self._ready.discard(name)
-            task = asyncio.create_task(self._apply_stored_bench(name))
-            self._joining.add(task)
-            task.add_done_callback(self._joining.discard)
+        self._ready.discard(name)
+        task = asyncio.create_task(self._apply_stored_bench(name, _experiment(entry)))
+        self._joining.add(task)
+        task.add_done_callback(self._joining.discard)
 
-    async def _apply_stored_bench(self, agent: str) -> None:
-        """Bring a device that joined to the bench teachers stored (every front does it once
-        per sighting; applying the same bench twice changes nothing)."""
-        assert self.stored_bench is not None
+    async def _apply_stored_bench(self, agent: str, experiment: str) -> None:
+        """Bring a device that joined to the bench teachers stored for its experiment (every
+        front does it once per sighting; applying the same bench twice changes nothing)."""
         try:
             async with self._bench_lock:
-                stored = await self.stored_bench()
+                stored = await self.stored_bench(experiment)
                 if stored:
                     await self._request(
                         agent, {"op": "bench_set", "outputs": stored}, self._call_timeout
@@ -260,14 +269,8 @@ class NatsDevice(CallChecks):
     async def set_experiment(self, user: str, experiment: str) -> dict[str, Any]:
         """Put ``user`` on ``experiment``: their next call goes to its least busy device,
         with the bench's outputs there. Raises NotFound for an experiment no device serves."""
-        served = sorted({_experiment(entry) for entry in self.alive().values()})
-        if experiment not in served:
-            raise NotFound(
-                f"no experiment named {experiment!r} is served now (experiments: "
-                + (", ".join(repr(name) for name in served) or "none")
-                + "); see GET /v1/experiments",
-                details={"experiment": experiment},
-            )
+        if experiment not in {_experiment(entry) for entry in self.alive().values()}:
+            raise self._not_served(experiment)
         if await self.experiment_of(user) != experiment:
             try:
                 await self._choices.put(user, experiment.encode())
@@ -599,16 +602,44 @@ class NatsDevice(CallChecks):
         await self._keep_context(user, {})
         return value
 
-    async def change_bench(self, data: Any, store: StoreBench) -> BenchChange:
-        """Checked by one agent, stored, then applied on every registered agent."""
+    async def stored_bench(self, experiment: str) -> dict[str, Any]:
+        """What teachers changed of ``experiment``'s bench (JSON values by output name)."""
+        if self._benches is None:
+            return {}
+        try:
+            stored = await self._benches.get(wire.bench_key(experiment))
+        except KeyNotFoundError:
+            return {}
+        except nats.errors.Error as exc:
+            raise _bus_down(exc) from None
+        if not stored.value:
+            return {}
+        outputs: dict[str, Any] = wire.decode(stored.value)["outputs"]
+        return outputs
+
+    async def change_bench(
+        self, user: str, data: Any, store: StoreBench, experiment: str | None = None
+    ) -> BenchChange:
+        """Change the bench of ``experiment`` (None: the one of ``user``'s device): checked
+        by one of its agents, kept in the benches bucket, then applied on each of its agents
+        (and on each that joins later). ``store`` is the embedded server's (the database's
+        one bench for its one device): not used here, where each experiment has its own."""
+        if experiment is None:
+            experiment = _experiment(self.entries[await self.choose(user)][0])
         async with self._bench_lock:
-            agents = sorted(self.alive())
+            agents = sorted(n for n, e in self.alive().items() if _experiment(e) == experiment)
             if not agents:
-                self._least_busy()  # raises DeviceUnavailable, naming the problem
+                raise self._not_served(experiment)
             changes = await self._request(
                 agents[0], {"op": "bench_check", "outputs": data}, self._call_timeout
             )
-            await store(changes)
+            try:
+                await self._benches.put(
+                    wire.bench_key(experiment),
+                    wire.encode({"experiment": experiment, "outputs": changes}),
+                )
+            except nats.errors.Error as exc:
+                raise _bus_down(exc) from None
             answers = await asyncio.gather(
                 *(
                     self._request(agent, {"op": "bench_set", "outputs": data}, self._call_timeout)
@@ -617,7 +648,19 @@ class NatsDevice(CallChecks):
             )
         first = answers[0]
         return BenchChange(
-            first["outputs"], tuple(first["differs_from_default"]), tuple(first["changed"])
+            first["outputs"],
+            tuple(first["differs_from_default"]),
+            tuple(first["changed"]),
+            experiment,
+        )
+
+    def _not_served(self, experiment: str) -> NotFound:
+        served = sorted({_experiment(entry) for entry in self.alive().values()})
+        return NotFound(
+            f"no experiment named {experiment!r} is served now (experiments: "
+            + (", ".join(repr(name) for name in served) or "none")
+            + "); see GET /v1/experiments",
+            details={"experiment": experiment},
         )
 
 

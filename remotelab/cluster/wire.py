@@ -13,7 +13,10 @@ and JetStream key-value buckets: :data:`REGISTRY_BUCKET`, one entry per agent (i
 :func:`entry`), expiring when the agent stops renewing it; :data:`ASSIGNMENTS_BUCKET`, the
 device each user is on (written by fronts, first writer wins); :data:`CONTEXTS_BUCKET`, the
 outputs each user set, restored on the device a user moves to; :data:`EXPERIMENTS_BUCKET`,
-the experiment each user chose. ADR 0017 says why.
+the experiment each user chose; :data:`BENCHES_BUCKET`, the bench teachers set for each
+experiment. Fronts and agents each have their own inbox prefix (:data:`FRONT_INBOX`,
+:data:`AGENT_INBOX`), so the NATS users' permissions keep each side off the other's replies
+(``deploy/nats/remotelab-users.conf``). ADR 0017 says why.
 
 A request is a JSON object with an ``op`` and the authenticated ``user`` (an id: the agent
 never sees a token); the reply is ``{"ok": value}`` or ``{"error": {code, message,
@@ -23,6 +26,7 @@ details}}``, turned back into the same :class:`~remotelab.errors.RemotelabError`
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from typing import Any
@@ -37,6 +41,13 @@ ASSIGNMENTS_BUCKET = "remotelab_assignments"
 CONTEXTS_BUCKET = "remotelab_contexts"
 #: The experiment each user chose (user id -> experiment name), shared by every front.
 EXPERIMENTS_BUCKET = "remotelab_experiments"
+#: The bench teachers set for each experiment (:func:`bench_key` -> JSON ``{"experiment",
+#: "outputs"}``: what differs from the bench file's), written by fronts.
+BENCHES_BUCKET = "remotelab_benches"
+#: The inboxes (reply subjects) of fronts and of agents: the users file lets each user
+#: subscribe to its own only, so an agent never sees what the fronts' buckets answer them.
+FRONT_INBOX = "_INBOX.front"
+AGENT_INBOX = "_INBOX.agent"
 #: Fronts tell each other here that a user chose another experiment (JSON ``{"user", "front"}``).
 PLACEMENT_SUBJECT = f"{PREFIX}.placement"
 #: An entry not renewed for this many heartbeats is gone.
@@ -64,6 +75,12 @@ def status_subject(agent: str) -> str:
 
 
 STATUS_WILDCARD = f"{PREFIX}.status.*"
+
+
+def bench_key(experiment: str) -> str:
+    """The key of ``experiment``'s bench in :data:`BENCHES_BUCKET` (a key takes letters,
+    digits and ``-_=``: the name's UTF-8 in URL-safe base64)."""
+    return base64.urlsafe_b64encode(experiment.encode()).decode() or "="
 
 
 def stream_id(instrument: str, config: dict[str, Any]) -> str:

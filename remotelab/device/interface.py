@@ -58,6 +58,8 @@ class BenchChange:
     differs_from_default: tuple[str, ...]
     #: The outputs this change changed.
     changed: tuple[str, ...]
+    #: The experiment whose bench this is (its devices have it).
+    experiment: str
 
 
 #: Stores the bench's changes from the configured bench (JSON values) before they apply.
@@ -152,8 +154,13 @@ class Device(Protocol):
         ``GET /v1/device`` shows it."""
         ...
 
-    async def change_bench(self, data: Any, store: StoreBench) -> BenchChange:
-        """Check ``data`` (output names and JSON values), ``store`` what then differs from
-        the configured bench, and apply it: every user who did not set an output gets the
-        new value. One change at a time. Raises InputError naming the output."""
+    async def change_bench(
+        self, user: str, data: Any, store: StoreBench, experiment: str | None = None
+    ) -> BenchChange:
+        """Check ``data`` (output names and JSON values) and apply it to the bench of
+        ``experiment`` (None: the experiment of ``user``'s device): every user of its devices
+        who did not set an output gets the new value. What then differs from the configured
+        bench is kept: by ``store`` in the embedded server (one device, one bench), per
+        experiment over NATS. One change at a time. Raises InputError naming the output,
+        NotFound for an experiment not served."""
         ...

@@ -223,13 +223,23 @@ class Instrument(CallChecks):
         self.owner.reset_context(user)
         return self.owner.context_status(user)
 
-    async def change_bench(self, data: Any, store: StoreBench) -> BenchChange:
+    async def change_bench(
+        self, user: str, data: Any, store: StoreBench, experiment: str | None = None
+    ) -> BenchChange:
+        if experiment is not None and experiment != self.experiment:
+            raise NotFound(
+                f"no experiment named {experiment!r} is served here (this server serves "
+                f"{self.experiment!r} only); see GET /v1/experiments",
+                details={"experiment": experiment},
+            )
         async with self.bench_lock:
             old = self.owner.contexts.bench
             bench = self.bench_with(data)
             await store(self.bench_changes(bench))
             self.owner.set_bench(bench)
-        return BenchChange(bench.to_json(), bench.diff(self.configured_bench), bench.diff(old))
+        return BenchChange(
+            bench.to_json(), bench.diff(self.configured_bench), bench.diff(old), self.experiment
+        )
 
     # ------------------------------------------------------------------ the bench
 

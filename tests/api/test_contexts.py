@@ -120,6 +120,32 @@ async def test_a_bench_change_reaches_users_without_their_own(
     assert (await response.get_json())["differs_from_default"] == ["SI1"]
 
 
+async def test_the_embedded_server_changes_the_bench_of_its_one_experiment(
+    client: Client, signup: Signup
+) -> None:
+    teacher = await signup("t@example.org", role="teacher")
+    change = {"outputs": {"PV1": 1.0}}
+    response = await client.put("/v1/device/bench", headers=teacher, json=change)
+    assert (await response.get_json())["experiment"] == "default"  # yours: the one served
+    response = await client.put(
+        "/v1/device/bench", headers=teacher, json={**change, "experiment": "default"}
+    )
+    assert response.status_code == 200
+    for experiment, status, problem in (
+        ("optics", 404, "no experiment named 'optics' is served here"),
+        ("", 400, "experiment"),
+        (3, 400, "experiment"),
+    ):
+        response = await client.put(
+            "/v1/device/bench",
+            headers=teacher,
+            json={"outputs": {"PV1": 2.0}, "experiment": experiment},
+        )
+        assert response.status_code == status
+        assert problem in (await response.get_json())["error"]
+    assert (await device(client, teacher))["bench"]["PV1"] == 1.0  # nothing changed
+
+
 async def test_the_bench_survives_a_restart(tmp_path: Path) -> None:
     from remotelab.api.context import EXTENSION
     from remotelab.auth.roles import Role

@@ -23,17 +23,19 @@ def front(server: NatsServer, password: str | None = None) -> NatsSettings:
 
 async def test_a_wrong_password_is_refused_with_the_setting_named(nats_server: NatsServer) -> None:
     with pytest.raises(ConfigError, match="NATS refused the credentials of REMOTELAB_NATS_USER"):
-        await asyncio.wait_for(connect(front(nats_server, "wrong"), "test"), 10)
+        await asyncio.wait_for(
+            connect(front(nats_server, "wrong"), "test", inbox=wire.FRONT_INBOX), 10
+        )
 
 
 async def test_no_credentials_are_refused(nats_server: NatsServer) -> None:
     settings = dataclasses.replace(front(nats_server), user="", password=None)
     with pytest.raises(ConfigError, match="no user"):
-        await asyncio.wait_for(connect(settings, "test"), 10)
+        await asyncio.wait_for(connect(settings, "test", inbox=wire.FRONT_INBOX), 10)
 
 
 async def test_the_right_password_connects(nats_server: NatsServer) -> None:
-    nc = await connect(front(nats_server), "test")
+    nc = await connect(front(nats_server), "test", inbox=wire.FRONT_INBOX)
     try:
         assert nc.is_connected
     finally:
@@ -41,6 +43,7 @@ async def test_the_right_password_connects(nats_server: NatsServer) -> None:
 
 
 async def test_a_front_may_not_publish_frames_nor_answer_calls(nats_server: NatsServer) -> None:
+    nats_server.expect_violations = True
     errors: list[Exception] = []
 
     async def on_error(exc: Exception) -> None:
@@ -62,6 +65,7 @@ async def test_a_front_may_not_publish_frames_nor_answer_calls(nats_server: Nats
 
 
 async def test_an_agent_may_not_send_calls(nats_server: NatsServer) -> None:
+    nats_server.expect_violations = True
     errors: list[Exception] = []
 
     async def on_error(exc: Exception) -> None:

@@ -175,3 +175,80 @@ async def test_the_default_experiment_and_a_choice_hold_across_fronts(
         assert (await run(client, two, headers, "get_voltage('CH1')"))[0] == 200
         assert list(second.assigned.values()) == ["rc-1"]
         assert list(first.assigned.values()) == ["rc-1"]
+
+
+async def test_a_teachers_bench_belongs_to_an_experiment(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    from remotelab.auth.roles import Role
+
+    env = benches(tmp_path / "benches")
+    async with (
+        agent_process(nats_server, "rc-1", tmp_path, extra=env["rc"]) as rc1,
+        agent_process(nats_server, "div-1", tmp_path, extra=env["divider"]) as div1,
+        lab(tmp_path, **nats_server.front_settings()) as front,
+        httpx.AsyncClient(timeout=60) as client,
+    ):
+        accounts = front.app.extensions[EXTENSION].accounts
+
+        async def account(email: str, role: Role = Role.STUDENT) -> dict[str, str]:
+            user = await accounts.create_account(email=email, password="password123", role=role)
+            return {"Authorization": f"JWT {accounts.codec.issue_access(user.id)}"}
+
+        teacher = await account("t@example.org", Role.TEACHER)
+        on_rc, on_div = await account("rc@example.org"), await account("div@example.org")
+        for headers, experiment in (
+            (teacher, "RC filter"),
+            (on_rc, "RC filter"),
+            (on_div, "divider"),
+        ):
+            response = await client.put(
+                f"{front.base}/v1/experiment", json={"experiment": experiment}, headers=headers
+            )
+            assert response.status_code == 200, response.text
+        bench = f"{front.base}/v1/device/bench"
+        # Without an experiment: the teacher's own (RC filter), on its devices only.
+        response = await client.put(bench, json={"outputs": {"PV1": 1.5}}, headers=teacher)
+        assert response.status_code == 200, response.text
+        assert response.json()["experiment"] == "RC filter"
+        assert response.json()["changed"] == ["PV1"]
+        # With one: the divider's, from the same teacher.
+        response = await client.put(
+            bench, json={"outputs": {"PV1": -0.5}, "experiment": "divider"}, headers=teacher
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["experiment"] == "divider"
+        response = await client.put(
+            bench, json={"outputs": {"PV1": 1.0}, "experiment": "optics"}, headers=teacher
+        )
+        assert response.status_code == 404, response.text
+        assert "no experiment named 'optics' is served now" in response.json()["error"]
+        assert response.json()["details"] == {"experiment": "optics"}
+
+        async def reads(headers: dict[str, str]) -> tuple[float, float]:
+            status, body = await run(client, front, headers, "get_voltage('CH3')")
+            assert status == 200, body
+            state = (await client.get(f"{front.base}/v1/device", headers=headers)).json()
+            return round(body["result"], 1), state["bench"]["PV1"]
+
+        async def names() -> set[str]:
+            response = await client.get(f"{front.base}/v1/devices", headers=on_rc)
+            return {device["name"] for device in response.json()["devices"]}
+
+        assert await reads(on_rc) == (1.5, 1.5)
+        assert await reads(on_div) == (-0.5, -0.5)
+        # Devices that join later get their own experiment's bench, not the other's; the
+        # users of the devices gone move to them.
+        async with (
+            agent_process(nats_server, "rc-2", tmp_path, extra=env["rc"]),
+            agent_process(nats_server, "div-2", tmp_path, extra=env["divider"]),
+        ):
+            async with asyncio.timeout(10):  # the front has heard of both
+                while not {"rc-2", "div-2"} <= await names():
+                    await asyncio.sleep(0.05)
+            await rc1.stop()
+            await div1.stop()
+            assert await reads(on_rc) == (1.5, 1.5)
+            assert await reads(on_div) == (-0.5, -0.5)
+            device = front.app.extensions[EXTENSION].instrument
+            assert sorted(device.assigned.values()) == ["div-2", "rc-2"]  # (the teacher: none)

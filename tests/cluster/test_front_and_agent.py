@@ -119,7 +119,14 @@ async def calls_served(nats_server: NatsServer, name: str) -> int:
     """The agent's own count, read from its registry entry (not through the front)."""
     import nats
 
-    nc = await nats.connect(nats_server.url, user="front", password=nats_server.front_password)
+    from remotelab.cluster import wire
+
+    nc = await nats.connect(
+        nats_server.url,
+        user="front",
+        password=nats_server.front_password,
+        inbox_prefix=wire.FRONT_INBOX,
+    )
     try:
         kv = await nc.jetstream().key_value("remotelab_devices")
         entry = json.loads((await kv.get(name)).value)

@@ -310,3 +310,27 @@ def test_agent_unit_runs_the_agent_unprivileged_and_outlasts_its_drain() -> None
     # SIGTERM drains for at most REMOTELAB_NATS_DRAIN_SECONDS; systemd must wait longer.
     stop = float(service["TimeoutStopSec"].removesuffix("s"))
     assert stop > NatsSettings().drain_seconds + 5
+
+
+@pytest.mark.parametrize("unit", [UNIT, AGENT_UNIT], ids=lambda path: path.name)
+def test_the_serial_drivers_load_before_the_device_allow_list_is_resolved(unit: Path) -> None:
+    # DeviceAllow=char-ttyACM/char-ttyUSB is resolved from /proc/devices when the unit
+    # starts: without the drivers loaded then, a PSLab plugged in later cannot be opened.
+    entries = unit_entries(unit.read_text())
+    allowed = {v.split()[0] for s, k, v in entries if s == "Service" and k == "DeviceAllow"}
+    drivers = {"char-ttyACM": "cdc_acm", "char-ttyUSB": "cp210x"}
+    assert allowed == set(drivers)
+    for key in ("Wants", "After"):
+        listed = " ".join(v for s, k, v in entries if s == "Unit" and k == key).split()
+        assert {f"modprobe@{driver}.service" for driver in drivers.values()} <= set(listed)
+
+
+def test_agent_unit_does_not_restart_on_a_setting_it_refused() -> None:
+    # `remotelab agent` exits 2 on a setting it refuses (NATS credentials, bench file, name).
+    service = {k: v for s, k, v in unit_entries(AGENT_UNIT.read_text()) if s == "Service"}
+    assert service["Restart"] == "on-failure"
+    assert service["RestartPreventExitStatus"] == "2"
+    assert service["EnvironmentFile"] == "/etc/remotelab/agent.env"
+    assert "REMOTELAB_DEVICE=pslab" in [
+        v for s, k, v in unit_entries(AGENT_UNIT.read_text()) if k == "Environment"
+    ]

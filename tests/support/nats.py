@@ -8,6 +8,10 @@ Use the fixture :func:`nats_server` (imported into ``tests/conftest.py``)::
 The server is the one ``make cluster`` runs: the real ``nats-server`` on a free loopback
 port, JetStream on, the lab's users file with random passwords. A missing binary is a
 failure, never a skip.
+
+A test that made NATS refuse anything (a publish or a subscription outside a user's
+permissions: the lab's own code needs more than the users file gives) fails at the end,
+unless it set ``expect_violations`` (tests of the permissions).
 """
 
 from __future__ import annotations
@@ -32,5 +36,11 @@ def nats_server() -> Iterator[NatsServer]:
     try:
         with running_nats_server() as server:
             yield server
+            refused = server.violations()
+            if refused and not server.expect_violations:
+                pytest.fail(
+                    "NATS refused what the lab did (deploy/nats/remotelab-users.conf):\n"
+                    + "\n".join(refused)
+                )
     except NatsUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)

@@ -69,6 +69,8 @@ class NatsServer:
     folder: Path
     env: dict[str, str]
     host: str = "127.0.0.1"
+    #: Set by a test that makes NATS refuse things on purpose.
+    expect_violations: bool = False
 
     @property
     def url(self) -> str:
@@ -89,6 +91,10 @@ class NatsServer:
 
     def log(self) -> str:
         return (self.folder / "nats.log").read_text(errors="replace")
+
+    def violations(self) -> list[str]:
+        """The server's log lines of refused publishes and subscriptions."""
+        return [line for line in self.log().splitlines() if "Violation" in line]
 
     def restart(self, down_seconds: float = 0.5) -> None:
         """Stop the server, wait, start it again on the same port with the same store (what
