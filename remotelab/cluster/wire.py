@@ -13,7 +13,8 @@ and JetStream key-value buckets: :data:`REGISTRY_BUCKET`, one entry per agent (i
 :func:`entry`), expiring when the agent stops renewing it; :data:`ASSIGNMENTS_BUCKET`, the
 device each user is on (written by fronts, first writer wins); :data:`CONTEXTS_BUCKET`, the
 outputs each user set, restored on the device a user moves to; :data:`EXPERIMENTS_BUCKET`,
-the experiment each user chose. ADR 0017 says why.
+the experiment each user chose; :data:`LIMITS_BUCKET`, the calls the fronts took of each
+rate limit (ADR 0019). ADR 0017 says why.
 
 A request is a JSON object with an ``op`` and the authenticated ``user`` (an id: the agent
 never sees a token); the reply is ``{"ok": value}`` or ``{"error": {code, message,
@@ -37,6 +38,8 @@ ASSIGNMENTS_BUCKET = "remotelab_assignments"
 CONTEXTS_BUCKET = "remotelab_contexts"
 #: The experiment each user chose (user id -> experiment name), shared by every front.
 EXPERIMENTS_BUCKET = "remotelab_experiments"
+#: Calls taken of each rate limit, per window and caller, by all fronts (ADR 0019).
+LIMITS_BUCKET = "remotelab_limits"
 #: Fronts tell each other here that a user chose another experiment (JSON ``{"user", "front"}``).
 PLACEMENT_SUBJECT = f"{PREFIX}.placement"
 #: An entry not renewed for this many heartbeats is gone.
