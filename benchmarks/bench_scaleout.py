@@ -5,7 +5,8 @@ Prints, from the same run: p50/p99 of `get_voltage('CH1')` through the embedded 
 and one `remotelab agent` (both emulators, not realtime), each timed with a lean raw-socket
 client over one keep-alive connection; the difference of the p50s is the NATS hop
 (target: at most 1 ms). NATS is the real nats-server with the lab's users file
-(`tests/support/nats.py`). Not measured here yet (see "Not yet" in
+(`tests/support/nats.py`). Then each section of `benchmarks/scaleout_*.py` (front CPU with 2
+front processes versus 1: `scaleout_fronts`). Not measured here yet (see "Not yet" in
 docs/reference/deploy.md): throughput with 1-10 agents, 2 fronts, 1,000 stream viewers,
 failover.
 """
@@ -22,6 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchmarks import scaleout_fronts
 from benchmarks.bench_functions import http_latencies
 from benchmarks.support import lab_server, summary, table
 from tests.support.nats import NatsServer, running_nats_server
@@ -100,6 +102,7 @@ def main() -> None:
     middle = statistics.median(hops)
     verdict = "meets" if middle <= TARGET_MS else "misses"
     print(f"\nNATS hop: {middle:.3f} ms, the median of {ROUNDS} rounds ({verdict} {TARGET_MS} ms)")
+    scaleout_fronts.section()
 
 
 if __name__ == "__main__":

@@ -158,6 +158,7 @@ class _Supervisor:
         self.ready: set[int] = set()
         self.stopping = False
         self.killing = False
+        self.announced = False
 
     def run(self) -> int:
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -168,11 +169,6 @@ class _Supervisor:
                 self._start(index)
             for sig in previous:
                 signal.signal(sig, self._on_signal)
-            host = self.settings.server.host
-            print(
-                f"remotelab serving on http://{host}:{self.port} with {self.count} workers",
-                flush=True,
-            )
             return self._watch()
         finally:
             self._kill_all()
@@ -256,6 +252,13 @@ class _Supervisor:
                     self.ready.add(index)
                     if len(self.ready) == self.count:
                         log.info("all %d workers ready", self.count)
+                        if not self.announced:  # once, whatever the log level
+                            self.announced = True
+                            print(
+                                f"remotelab serving on http://{self.settings.server.host}:"
+                                f"{self.port} with {self.count} workers",
+                                flush=True,
+                            )
                 except EOFError:
                     pass  # the worker ended: its sentinel says how
                 pipe.close()

@@ -111,7 +111,7 @@ async def front(
     served = Front(process, log_path, workers)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        ready = f"all {workers} workers ready" if workers > 1 else "Running on http://"
+        ready = "remotelab serving on" if workers > 1 else "Running on http://"
         while ready not in served.log:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"{name} did not start:\n{served.log}")
