@@ -26,7 +26,7 @@ from remotelab.api.openapi import LabOpenAPIProvider
 from remotelab.auth.accounts import Accounts
 from remotelab.auth.delivery import MailQueue
 from remotelab.auth.mailer import open_transport
-from remotelab.auth.ratelimit import LocalRateLimit, RateLimit
+from remotelab.auth.ratelimit import Limits, LocalLimits
 from remotelab.config import Settings
 from remotelab.device.interface import Device
 from remotelab.device.scheduler import UserGate
@@ -129,10 +129,10 @@ def create_app(settings: Settings | None = None) -> Quart:
                     "REMOTELAB_REQUIRE_VERIFIED_EMAIL is on but no SMTP server is set: "
                     "verification links only reach the outbox file"
                 )
-            accounts = Accounts(settings, db, mail)
-            await accounts.load_revocations()
             instrument, sources, described = await open_device(settings, db, stack)
             limits = await open_limits(settings, instrument)
+            accounts = Accounts(settings, db, mail, limits)
+            await accounts.load_revocations()
             sandbox = SandboxPool(
                 settings.sandbox,
                 widgets=settings.widgets,
@@ -203,26 +203,19 @@ async def open_device(
     return local, local_sources(local), local.owner.backend.describe()
 
 
-class _LocalLimits:
-    def __init__(self, max_keys: int) -> None:
-        self.max_keys = max_keys
-
-    def limit(self, name: str, limit: int, window_seconds: float) -> RateLimit:
-        return LocalRateLimit(limit, window_seconds, max_keys=self.max_keys)
-
-
-async def open_limits(settings: Settings, instrument: Device) -> Any:
+async def open_limits(settings: Settings, instrument: Device) -> Limits:
     """What makes the lab's rate limits: counted in this process, or, over NATS, shared by
-    every front process and host in a JetStream bucket (ADR 0019). Its ``limit(name,
-    limit, window_seconds)`` gives one :class:`RateLimit`."""
+    every front process and host in a JetStream bucket (ADR 0019)."""
     max_keys = settings.auth.rate_limit_max_keys
     if settings.nats.url:
         from remotelab.cluster.front import NatsDevice
         from remotelab.cluster.limits import SharedLimits
 
         assert isinstance(instrument, NatsDevice) and instrument.nc is not None
-        return await SharedLimits.open(instrument.nc, max_keys=max_keys)
-    return _LocalLimits(max_keys)
+        auth = settings.auth
+        longest = max(60, auth.login_window_seconds, auth.signup_window_seconds)
+        return await SharedLimits.open(instrument.nc, max_keys=max_keys, window_seconds=longest)
+    return LocalLimits(max_keys=max_keys)
 
 
 async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:

@@ -59,6 +59,18 @@ class Front:
             for w, pid, method, path, status, agent in ACCESS.findall(self.log)
         ]
 
+    async def served_marked(
+        self, prefix: str, count: int, within: float = 10
+    ) -> list[tuple[int, int]]:
+        """(worker, status) of the ``count`` requests whose user agent starts with
+        ``prefix``, once all are logged (a worker logs a request after answering it)."""
+        deadline = time.monotonic() + within
+        while True:
+            found = [(w, status) for w, *_, status, a in self.served() if a.startswith(prefix)]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.05)
+
     def worker_of(self, marker: str) -> int:
         """The worker that served the request sent with the user agent ``marker``."""
         [worker] = [w for w, *_, agent in self.served() if agent == marker]
@@ -156,6 +168,14 @@ async def all_gone(pids: set[int], within: float = 10) -> set[int]:
     return left
 
 
+async def within_one_window(window: float, needed: float) -> None:
+    """Wait, if need be, until ``needed`` seconds of a fixed ``window`` are ahead (shared
+    limits count in windows aligned on the clock: a test must not straddle two)."""
+    left = window - time.time() % window
+    if left < needed:
+        await asyncio.sleep(left + 0.05)
+
+
 async def account(client: httpx.AsyncClient, base: str, email: str) -> dict[str, str]:
     body = {"email": email, "password": "password123"}
     assert (await client.post(f"{base}/v1/users", json=body)).status_code == 201
@@ -188,11 +208,19 @@ async def test_two_workers_share_the_port_tokens_and_the_rate_limit_and_stop_on_
     limit = 40
     async with (
         agent_process(nats_server, "bench-a", tmp_path),
-        front(tmp_path, nats_server, "front", function_calls_per_minute=str(limit)) as lab,
+        front(
+            tmp_path,
+            nats_server,
+            "front",
+            function_calls_per_minute=str(limit),
+            login_attempts_per_account="5",
+            login_window_seconds="3600",
+        ) as lab,
     ):
         async with httpx.AsyncClient(timeout=30) as client:
             headers = await account(client, lab.base, "student@example.org")
         statuses: list[int] = []
+        await within_one_window(60, 30)
         for i in range(2 * limit):  # a fresh connection each: the kernel spreads them
             async with httpx.AsyncClient(timeout=30) as one:
                 response = await one.post(
@@ -204,7 +232,7 @@ async def test_two_workers_share_the_port_tokens_and_the_rate_limit_and_stop_on_
             if response.status_code == 429:
                 assert "Too many attempts. Try again in" in response.text
                 assert 1 <= int(response.headers["Retry-After"]) <= 60
-        calls = [(w, status) for w, _, _, _, status, a in lab.served() if a.startswith("call-")]
+        calls = await lab.served_marked("call-", 2 * limit)
         assert len(calls) == 2 * limit
         # Calls landed on both workers, and both answered with the token one of them issued.
         issuer = lab.worker_of("login")
@@ -215,6 +243,19 @@ async def test_two_workers_share_the_port_tokens_and_the_rate_limit_and_stop_on_
         assert limit - 8 <= statuses.count(200) <= limit, statuses
         assert set(statuses) == {200, 429}
         assert {w for w, status in calls if status == 429} == {1, 2}
+        # Wrong passwords: 5 per account over both workers, not 5 on each.
+        wrong = {"email": "student@example.org", "password": "not the password"}
+        tries = []
+        await within_one_window(3600, 30)
+        for i in range(12):
+            async with httpx.AsyncClient(timeout=30) as one:
+                response = await one.post(
+                    f"{lab.base}/v1/auth/login", json=wrong, headers=marked(f"guess-{i}")
+                )
+            tries.append(response.status_code)
+        assert tries == [401] * 5 + [429] * 7, tries
+        guessed = await lab.served_marked("guess-", 12)
+        assert {w for w, _ in guessed} == {1, 2}
         # Logs name the worker.
         assert re.search(r"INFO:worker 1 \(pid \d+\):remotelab", lab.log)
         assert re.search(r"INFO:worker 2 \(pid \d+\):remotelab", lab.log)

@@ -131,6 +131,25 @@ class RateLimit(Protocol):
     async def hit(self, key: str) -> None:
         """Count one call of ``key``; ``RateLimited`` (nothing counted) when over the limit."""
 
+    async def reset(self, key: str) -> None:
+        """Forget ``key``'s calls (e.g. after a successful login)."""
+
+
+class Limits(Protocol):
+    """Makes the rate limits of one process: named, with their limit and window."""
+
+    def limit(self, name: str, limit: int, window_seconds: float) -> RateLimit: ...
+
+
+class LocalLimits:
+    """Limits counted in this process (the embedded server)."""
+
+    def __init__(self, *, max_keys: int) -> None:
+        self.max_keys = max_keys
+
+    def limit(self, name: str, limit: int, window_seconds: float) -> RateLimit:
+        return LocalRateLimit(limit, window_seconds, max_keys=self.max_keys)
+
 
 class LocalRateLimit:
     """A :class:`SlidingWindowLimiter` of this process behind :class:`RateLimit`."""
@@ -144,3 +163,6 @@ class LocalRateLimit:
 
     async def hit(self, key: str) -> None:
         self.local.hit(key)
+
+    async def reset(self, key: str) -> None:
+        self.local.reset(key)

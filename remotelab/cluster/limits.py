@@ -1,19 +1,23 @@
 """Rate limits shared by every front process and host, in a JetStream key-value bucket.
 
 ADR 0019. Counting per process would give a student N times their limit on N workers
-(connections are spread over processes). So each limit counts in fixed windows of
+(connections are spread over processes). So each limit counts calls in windows of
 ``window`` seconds (aligned on the wall clock, the same on every host), one key per limit,
 window and caller in the bucket :data:`~remotelab.cluster.wire.LIMITS_BUCKET`; its value
-is how many calls the fronts have *taken* in that window.
+is how many calls the fronts have *taken* in that window. What a window allows slides: the
+limit less the previous window's count in the proportion of it that the last ``window``
+seconds still cover (the sliding-window estimate of Cloudflare's and nginx's limiters), so
+a burst at the end of one window is not followed by a full one at the start of the next.
 
 A front does not ask the bucket at every call: it takes a *lease* of several calls at once
 (compare-and-set at the revision it read: two fronts never take the same calls), spends
-them locally with no I/O, and takes the next lease when they run out. A lease is an eighth
-of what is left in the window (at most :data:`MAX_LEASE`, at least 1), so the calls a
-process holds and its caller no longer uses there (they moved to another worker) are few
-near the limit: the sum of all leases never passes the limit, and a caller is refused at
-most a few calls early, never late. A window found full is remembered until it ends: a
-caller hammering a full limit costs no NATS traffic.
+them locally with no I/O, and takes the next lease when they run out (the first lease of a
+window also reads the previous window's count, once). A lease is an eighth of what is
+left (at most :data:`MAX_LEASE`, at least 1), so the calls a process holds and its caller
+no longer uses there (they moved to another worker) are few near the limit: the sum of
+all leases never passes the limit, and a caller is refused at most a few calls early,
+never late. A limit found reached is remembered until the window allows one more call: a
+caller hammering it costs no NATS traffic.
 
 When the bucket does not answer (NATS away), a limit falls back to counting in this
 process (:class:`~remotelab.auth.ratelimit.SlidingWindowLimiter`), and says so in the log
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -69,18 +74,20 @@ class SharedLimits:
 
 
 class _Lease:
-    __slots__ = ("full", "revision", "taken", "tokens", "window")
+    __slots__ = ("full_until", "previous", "revision", "taken", "tokens", "window")
 
     def __init__(self, window: int) -> None:
         self.window = window
         self.tokens = 0  # calls this process may still make in the window
         self.taken = 0  # the bucket's count as last read or written
         self.revision: int | None = None
-        self.full = False
+        self.previous: int | None = None  # the previous window's count, read once
+        self.full_until = 0.0  # (clock) no calls until then: the limit is reached
 
 
 class SharedRateLimit:
-    """At most ``limit`` calls per key in each ``window_seconds`` window, over all fronts.
+    """About ``limit`` calls per key in any ``window_seconds``, over all fronts (at most
+    ``limit`` in each window aligned on the clock; see the module docstring).
 
     ``clock`` is the wall clock (windows line up across hosts); injectable for tests.
     """
@@ -110,16 +117,11 @@ class SharedRateLimit:
         self.leases = 0
 
     async def check(self, key: str) -> None:
-        """Raise ``RateLimited`` when ``key``'s window is known to be full; record nothing."""
+        """Raise ``RateLimited`` when ``key`` is known to be at its limit; record nothing."""
         now = self._clock()
         lease = self._leases.get(key)
-        if (
-            lease is not None
-            and lease.window == self._index(now)
-            and lease.full
-            and lease.tokens <= 0
-        ):
-            raise self._refusal(now)
+        if lease is not None and lease.tokens <= 0 and lease.full_until > now:
+            raise self._refusal(lease.full_until - now)
 
     async def hit(self, key: str) -> None:
         """Count one call of ``key``; ``RateLimited`` (nothing counted) when over the limit."""
@@ -132,8 +134,8 @@ class SharedRateLimit:
             if lease.tokens > 0:
                 lease.tokens -= 1
                 return
-            if lease.full:
-                raise self._refusal(now)
+            if lease.full_until > now:
+                raise self._refusal(lease.full_until - now)
             if self._away and time.monotonic() < self._retry_at:
                 self.local.hit(key)
                 return
@@ -152,11 +154,38 @@ class SharedRateLimit:
                 self.local.hit(key)
                 return
 
+    async def reset(self, key: str) -> None:
+        """Forget ``key``'s calls in this window, on every front (the bucket's count is
+        deleted; another front that found the window full learns it when the window ends)."""
+        index = self._index(self._clock())
+        self._leases.pop(key, None)
+        self.local.reset(key)
+        try:
+            await self.kv.delete(self._bucket_key(key, index))
+        except Exception as exc:  # NATS away: the count lapses with its window
+            log.warning("rate limit %s: a reset did not reach the bucket (%s)", self.name, exc)
+
     def _index(self, now: float) -> int:
         return int(now // self.window)
 
-    def _refusal(self, now: float) -> RateLimited:
-        retry_after = (int(now // self.window) + 1) * self.window - now
+    def _allowed(self, lease: _Lease, now: float) -> int:
+        """The calls allowed in ``lease``'s window by ``now``: the limit less the previous
+        window's calls in the part of it that the last ``window`` seconds still cover."""
+        covered = 1 - (now / self.window - lease.window)
+        return self.limit - math.floor((lease.previous or 0) * covered)
+
+    def _free_at(self, lease: _Lease) -> float:
+        """When the window's allowance first passes ``lease.taken`` (the window's end at
+        the latest)."""
+        start, end = lease.window * self.window, (lease.window + 1) * self.window
+        room = self.limit - lease.taken
+        if room <= 0 or not lease.previous:
+            return end
+        # floor(previous * covered) < room once previous * covered <= room - 1.
+        free = start + self.window * (1 - (room - 1) / lease.previous)
+        return min(end, max(start, free) + 1e-6)
+
+    def _refusal(self, retry_after: float) -> RateLimited:
         return RateLimited(
             f"Too many attempts. Try again in {max(1, round(retry_after))} s.",
             retry_after=retry_after,
@@ -179,10 +208,16 @@ class SharedRateLimit:
         answer."""
         name = self._bucket_key(key, lease.window)
         try:
+            if lease.previous is None:  # once per window: what the window before counted
+                try:
+                    entry = await self.kv.get(self._bucket_key(key, lease.window - 1))
+                    lease.previous = int(entry.value or b"0")
+                except KeyNotFoundError:
+                    lease.previous = 0
             for _ in range(LEASE_ATTEMPTS):
-                left = self.limit - lease.taken
+                left = self._allowed(lease, self._clock()) - lease.taken
                 if left <= 0:
-                    lease.full = True
+                    lease.full_until = self._free_at(lease)
                     return True
                 take = max(1, min(MAX_LEASE, left // 8))
                 try:

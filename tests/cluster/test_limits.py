@@ -64,11 +64,29 @@ async def test_fronts_never_give_a_caller_more_than_the_limit_together(
         assert 100 - 3 * 4 <= given.count(True) <= 100
         assert given[:90] == [True] * 90
         assert [await allowed(x, "other") for x in (a, b, c)] == [True] * 3  # per caller
-        # The next window starts afresh.
-        clock.now += 60
+        # A window later, with the window before empty, the limit is whole again.
+        clock.now += 120
         assert all([await allowed((a, b, c)[i % 3], "student") for i in range(60)])
         # Calls are taken in leases, not one bucket write each.
         assert a.leases + b.leases + c.leases < 60
+
+
+async def test_the_window_slides_over_the_previous_ones_calls(nats_server: NatsServer) -> None:
+    clock = Clock()
+    async with fronts(nats_server, 2, 100, clock) as (a, b):
+        assert [await allowed(a, "u") for _ in range(101)] == [True] * 100 + [False]
+        # A quarter into the next window, three quarters of the last 60 s are the previous
+        # window's, with 100 calls in it: 25 allowed so far, on any front.
+        clock.now += 75
+        given = [await allowed((a, b)[i % 2], "u") for i in range(40)]
+        assert 25 - 4 <= given.count(True) <= 25
+        # The refusal says when the next call is allowed: 0.6 s later (0.6 / 60 of 100 calls).
+        with pytest.raises(RateLimited) as info:
+            await a.hit("u")
+        assert 0 < info.value.retry_after <= 0.6 + 1e-3
+        clock.now += 30  # three quarters in: 75 in all
+        more = [await allowed(a, "u") for _ in range(60)]
+        assert 75 - 4 <= given.count(True) + more.count(True) <= 75
 
 
 async def test_a_full_window_costs_no_more_bucket_traffic(nats_server: NatsServer) -> None:
@@ -107,3 +125,14 @@ async def test_with_nats_away_a_front_counts_alone_and_says_so(
             given = [await allowed(a, "u") for _ in range(5)]
         assert given == [True, True, True, False, False]  # still the limit, in this process
         assert caplog.text.count("counting in this process until it does") == 1
+
+
+async def test_a_reset_on_one_front_frees_the_caller_on_the_others(
+    nats_server: NatsServer,
+) -> None:
+    clock = Clock()
+    async with fronts(nats_server, 2, 4, clock) as (a, b):
+        assert [await allowed(a, "ann") for _ in range(2)] == [True, True]
+        assert [await allowed(b, "ann") for _ in range(3)] == [True, True, False]
+        await a.reset("ann")  # a successful login, say
+        assert [await allowed(a, "ann") for _ in range(5)] == [True] * 4 + [False]
