@@ -7,8 +7,7 @@ client over one keep-alive connection; the difference of the p50s is the NATS ho
 (target: at most 1 ms). NATS is the real nats-server with the lab's users file
 (`tests/support/nats.py`). Then each section of `benchmarks/scaleout_*.py` (front CPU with 2
 front processes versus 1: `scaleout_fronts`). Not measured here yet (see "Not yet" in
-docs/reference/deploy.md): throughput with 1-10 agents, 2 fronts, 1,000 stream viewers,
-failover.
+docs/reference/deploy.md): throughput with 1-10 agents, 1,000 stream viewers, failover.
 """
 
 from __future__ import annotations
