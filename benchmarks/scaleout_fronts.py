@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_functions import VOLTAGE
-from benchmarks.bench_scaleout import agent
 from benchmarks.support import LabServer, lab_environment, table, wrk
 from tests.support.nats import NatsServer, running_nats_server
 
@@ -192,6 +191,8 @@ def limit_costs(nats: NatsServer) -> tuple[float, float, float]:
 
 
 def section() -> None:
+    from benchmarks.bench_scaleout import agent  # here: bench_scaleout imports this module
+
     with running_nats_server() as nats, agent(nats, "bench-agent"):
         agent_pids = _agent_pids()
         nats_pid = nats.process.pid
