@@ -5,10 +5,10 @@ Prints, from the same run: p50/p99 of `get_voltage('CH1')` through the embedded 
 and one `remotelab agent` (both emulators, not realtime), each timed with a lean raw-socket
 client over one keep-alive connection; the difference of the p50s is the NATS hop
 (target: at most 1 ms). NATS is the real nats-server with the lab's users file
-(`tests/support/nats.py`). Then `scaleout_agents.section()`: throughput of a device-bound
-capture with 1, 2, 4 and 10 realtime agents, and failover after a kill -9; and
-`scaleout_viewers.section()`: 1,000 websocket viewers of one scope stream through 2 fronts.
-Not measured here yet (see "Not yet" in docs/reference/deploy.md): 2 fronts' CPU.
+(`tests/support/nats.py`). Then the sections of `benchmarks/scaleout_*.py`: front CPU with
+2 front processes versus 1 (`scaleout_fronts`); throughput of a device-bound capture with 1,
+2, 4 and 10 realtime agents, and failover after a kill -9 (`scaleout_agents`); 1,000
+websocket viewers of one scope stream through 2 fronts (`scaleout_viewers`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks import scaleout_agents, scaleout_viewers
+from benchmarks import scaleout_agents, scaleout_fronts, scaleout_viewers
 from benchmarks.bench_functions import http_latencies
 from benchmarks.support import lab_server, summary, table
 from tests.support.nats import NatsServer, running_nats_server
@@ -102,6 +102,7 @@ def main() -> None:
     middle = statistics.median(hops)
     verdict = "meets" if middle <= TARGET_MS else "misses"
     print(f"\nNATS hop: {middle:.3f} ms, the median of {ROUNDS} rounds ({verdict} {TARGET_MS} ms)")
+    scaleout_fronts.section()
     scaleout_agents.section()
     scaleout_viewers.section()
 

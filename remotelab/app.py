@@ -25,7 +25,7 @@ from remotelab.api.openapi import LabOpenAPIProvider
 from remotelab.auth.accounts import Accounts
 from remotelab.auth.delivery import MailQueue
 from remotelab.auth.mailer import open_transport
-from remotelab.auth.ratelimit import SlidingWindowLimiter
+from remotelab.auth.ratelimit import Limits, LocalLimits
 from remotelab.config import Settings
 from remotelab.device.interface import Device
 from remotelab.device.scheduler import UserGate
@@ -113,10 +113,11 @@ def create_app(settings: Settings | None = None) -> Quart:
                 sqlite_synchronous=settings.storage.sqlite_synchronous,
             )
             stack.push_async_callback(db.close)
-            await db.migrate()
-            examples = settings.storage.examples_dir or default_examples_dir()
-            if settings.storage.load_examples and examples is not None:
-                await publish_examples(db, examples)
+            async with db.startup_lock():  # one process at a time (workers, hosts)
+                await db.migrate()
+                examples = settings.storage.examples_dir or default_examples_dir()
+                if settings.storage.load_examples and examples is not None:
+                    await publish_examples(db, examples)
             mail = MailQueue(
                 open_transport(settings.mail, settings.server.instance_path), settings.mail
             )
@@ -127,9 +128,10 @@ def create_app(settings: Settings | None = None) -> Quart:
                     "REMOTELAB_REQUIRE_VERIFIED_EMAIL is on but no SMTP server is set: "
                     "verification links only reach the outbox file"
                 )
-            accounts = Accounts(settings, db, mail)
-            await accounts.load_revocations()
             instrument, sources, described = await open_device(settings, db, stack)
+            limits = await open_limits(settings, instrument)
+            accounts = Accounts(settings, db, mail, limits)
+            await accounts.load_revocations()
             sandbox = SandboxPool(
                 settings.sandbox,
                 widgets=settings.widgets,
@@ -146,25 +148,15 @@ def create_app(settings: Settings | None = None) -> Quart:
                 mail=mail,
                 accounts=accounts,
                 instrument=instrument,
-                function_limiter=SlidingWindowLimiter(
-                    settings.functions.calls_per_minute,
-                    60,
-                    max_keys=settings.auth.rate_limit_max_keys,
-                ),
+                function_limiter=limits.limit("functions", settings.functions.calls_per_minute, 60),
                 user_gate=UserGate(
                     settings.device.inflight_per_user, settings.device.queue_per_user
                 ),
                 sandbox=sandbox,
-                run_limiter=SlidingWindowLimiter(
-                    settings.sandbox.script_runs_per_minute,
-                    60,
-                    max_keys=settings.auth.rate_limit_max_keys,
-                ),
+                run_limiter=limits.limit("runs", settings.sandbox.script_runs_per_minute, 60),
                 hub=hub,
-                public_run_limiter=SlidingWindowLimiter(
-                    settings.auth.public_runs_per_minute,
-                    60,
-                    max_keys=1,
+                public_run_limiter=limits.limit(
+                    "public_runs", settings.auth.public_runs_per_minute, 60
                 ),
             )
             resources.push_async_exit(stack.pop_all())
@@ -204,6 +196,21 @@ async def open_device(
     local = await open_instrument(settings, stored)
     stack.push_async_callback(local.owner.close)
     return local, local_sources(local), local.owner.backend.describe()
+
+
+async def open_limits(settings: Settings, instrument: Device) -> Limits:
+    """What makes the lab's rate limits: counted in this process, or, over NATS, shared by
+    every front process and host in a JetStream bucket (ADR 0019)."""
+    max_keys = settings.auth.rate_limit_max_keys
+    if settings.nats.url:
+        from remotelab.cluster.front import NatsDevice
+        from remotelab.cluster.limits import SharedLimits
+
+        assert isinstance(instrument, NatsDevice) and instrument.nc is not None
+        auth = settings.auth
+        longest = max(60, auth.login_window_seconds, auth.signup_window_seconds)
+        return await SharedLimits.open(instrument.nc, max_keys=max_keys, window_seconds=longest)
+    return LocalLimits(max_keys=max_keys)
 
 
 async def shutdown_trigger(app: Quart, stop: asyncio.Event) -> None:

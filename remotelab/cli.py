@@ -11,10 +11,12 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from remotelab.config import Settings, unknown_variables
 from remotelab.errors import RemotelabError
+from remotelab.serving import check_workers, hypercorn_config, supervise
+
+__all__ = ["build_parser", "hypercorn_config", "main"]
 
 log = logging.getLogger("remotelab")
 
@@ -33,19 +35,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         database_url=getattr(args, "database_url", None),
         emulator_bench=getattr(args, "bench", None),
         nats_agent_name=getattr(args, "name", None),
+        workers=None if getattr(args, "workers", None) is None else str(args.workers),
     ).with_instance_defaults()
-
-
-def hypercorn_config(host: str, port: int, *, access_log: bool = True) -> Any:
-    """Hypercorn as `remotelab serve` runs it (the benchmarks serve their yardstick alike)."""
-    from hypercorn.config import Config
-
-    config = Config()
-    config.bind = [f"{host}:{port}"]
-    config.workers = 1  # one process owns the instrument (docs/architecture.md)
-    config.accesslog = "-" if access_log else None
-    config.graceful_timeout = 10  # as deploy/hypercorn.toml
-    return config
 
 
 async def _serve(settings: Settings) -> None:
@@ -86,7 +77,8 @@ async def _init_db(settings: Settings) -> None:
         sqlite_synchronous=settings.storage.sqlite_synchronous,
     )
     try:
-        revision = await db.migrate()
+        async with db.startup_lock():  # beside servers starting on the same database
+            revision = await db.migrate()
     finally:
         await db.close()
     print(f"database ready at schema revision {revision}")
@@ -112,7 +104,8 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> None:
     )
     mail = MailQueue(open_transport(settings.mail, settings.server.instance_path), settings.mail)
     try:
-        await db.migrate()
+        async with db.startup_lock():
+            await db.migrate()
         accounts = Accounts(settings, db, mail)
         user = await accounts.create_account(
             email=args.email,
@@ -158,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--instance", help="instance folder (REMOTELAB_INSTANCE_PATH)")
         p.add_argument("--database-url", help="SQLAlchemy URL (REMOTELAB_DATABASE_URL)")
 
-    serve = sub.add_parser("serve", help="serve the lab with Hypercorn (one worker)")
+    serve = sub.add_parser(
+        "serve", help="serve the lab with Hypercorn (several workers only over NATS)"
+    )
     common(serve)
     serve.add_argument("--host", help="bind address (REMOTELAB_HOST)")
     serve.add_argument("--port", type=int, help="port (REMOTELAB_PORT)")
@@ -166,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         choices=["emulator", "pslab", "auto"],
         help="instrument backend (REMOTELAB_DEVICE)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="front processes on the port; more than 1 needs REMOTELAB_NATS_URL "
+        "(REMOTELAB_WORKERS)",
     )
 
     agent = sub.add_parser(
@@ -217,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         if args.command == "serve":
+            check_workers(settings)
+            if settings.server.workers > 1:
+                return supervise(settings)
             asyncio.run(_serve(settings))
         elif args.command == "agent":
             asyncio.run(_agent(settings))

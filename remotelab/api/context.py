@@ -8,7 +8,7 @@ from quart import current_app, has_websocket_context, request, websocket
 
 from remotelab.auth.accounts import Accounts
 from remotelab.auth.delivery import MailQueue
-from remotelab.auth.ratelimit import SlidingWindowLimiter
+from remotelab.auth.ratelimit import RateLimit
 from remotelab.config import Settings
 from remotelab.device.interface import Device
 from remotelab.device.scheduler import UserGate
@@ -28,13 +28,13 @@ class Lab:
     mail: MailQueue
     accounts: Accounts
     instrument: Device
-    function_limiter: SlidingWindowLimiter
+    function_limiter: RateLimit
     user_gate: UserGate
     sandbox: SandboxPool
-    run_limiter: SlidingWindowLimiter
+    run_limiter: RateLimit
     hub: Hub
     # Example runs of all signed-out visitors together (REMOTELAB_PUBLIC_EXAMPLES).
-    public_run_limiter: SlidingWindowLimiter
+    public_run_limiter: RateLimit
 
 
 def lab() -> Lab:

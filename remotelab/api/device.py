@@ -80,7 +80,7 @@ async def run_function(data: FunctionRunIn) -> Response:
     """
     user = await authenticate()
     state = lab()
-    state.function_limiter.hit(str(user.id))
+    await state.function_limiter.hit(str(user.id))
     device = instrument()
     call = device.parse(data.function)
     series = None

@@ -92,16 +92,16 @@ async def execute(
     runner = who if isinstance(who, Caller) else Caller.of(who, "")
     if runner.user is None:
         try:
-            state.public_run_limiter.check(VISITORS)
+            await state.public_run_limiter.check(VISITORS)
         except RateLimited as exc:
             raise RateLimited(
                 "Signed-out visitors have started too many runs this minute; try again in "
                 f"{math.ceil(exc.retry_after)} s, or sign in.",
                 retry_after=exc.retry_after,
             ) from None
-    state.run_limiter.hit(runner.key)
+    await state.run_limiter.hit(runner.key)
     if runner.user is None:
-        state.public_run_limiter.hit(VISITORS)
+        await state.public_run_limiter.hit(VISITORS)
     instrument = state.instrument
     caller = runner.key
 

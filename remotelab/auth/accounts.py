@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from remotelab.auth import messages
 from remotelab.auth.messages import Message
 from remotelab.auth.passwords import dummy_verify, hash_password, verify_password
-from remotelab.auth.ratelimit import SlidingWindowLimiter
+from remotelab.auth.ratelimit import Limits, LocalLimits
 from remotelab.auth.roles import Role, effective_role
 from remotelab.auth.standing import RevokedTokens, Standing, StandingCache
 from remotelab.auth.tokens import Claims, RevokedToken, TokenCodec, TokenUserNotFound
@@ -112,7 +112,9 @@ class TokenPair:
 class Accounts:
     """Account operations over one database, one token codec and the login limiters."""
 
-    def __init__(self, settings: Settings, db: Database, mail: Mailer) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, mail: Mailer, limits: Limits | None = None
+    ) -> None:
         self.settings = settings
         self.db = db
         self.mail = mail
@@ -126,29 +128,22 @@ class Accounts:
             refresh_seconds=settings.auth.refresh_token_seconds,
             max_token_chars=settings.auth.token_max_chars,
         )
-        window = settings.auth.login_window_seconds
-        keys = settings.auth.rate_limit_max_keys
-        self.per_account = SlidingWindowLimiter(
-            settings.auth.login_attempts_per_account, window, max_keys=keys
-        )
-        self.per_address = SlidingWindowLimiter(
-            settings.auth.login_attempts_per_address, window, max_keys=keys
-        )
-        self.signups = SlidingWindowLimiter(
-            settings.auth.signups_per_address, settings.auth.signup_window_seconds, max_keys=keys
-        )
+        auth = settings.auth
+        limits = limits or LocalLimits(max_keys=auth.rate_limit_max_keys)
+        window = auth.login_window_seconds
+        self.per_account = limits.limit("logins", auth.login_attempts_per_account, window)
+        self.per_address = limits.limit("login_addresses", auth.login_attempts_per_address, window)
+        self.signups = limits.limit("signups", auth.signups_per_address, auth.signup_window_seconds)
         self.standing: StandingCache[CurrentUser] = StandingCache(
             settings.auth.auth_cache_seconds, settings.auth.auth_cache_max_users
         )
         self.revoked = RevokedTokens()
-        self.resets = SlidingWindowLimiter(
-            settings.auth.resets_per_window, settings.auth.signup_window_seconds, max_keys=keys
-        )
+        self.resets = limits.limit("resets", auth.resets_per_window, auth.signup_window_seconds)
         self._role_changes = asyncio.Lock()
-        self.verification_resends = SlidingWindowLimiter(
-            settings.auth.verification_resends_per_window,
-            settings.auth.signup_window_seconds,
-            max_keys=keys,
+        self.verification_resends = limits.limit(
+            "verification_resends",
+            auth.verification_resends_per_window,
+            auth.signup_window_seconds,
         )
 
     # ---------------------------------------------------------------- helpers
@@ -222,7 +217,7 @@ class Accounts:
 
         Raises InputError, Conflict, RateLimited.
         """
-        self.signups.hit(address)
+        await self.signups.hit(address)
         user = await self.create_account(
             email=email, password=password, first_name=first_name, last_name=last_name
         )
@@ -275,8 +270,8 @@ class Accounts:
         # No password with a lone surrogate can be set; a NUL can (the event server's scrypt).
         check_text("password", password, nul=True)
         key = q.normalize_email(email)
-        self.per_address.hit(address)
-        self.per_account.check(key)
+        await self.per_address.hit(address)
+        await self.per_account.check(key)
         async with self.db.session() as session:
             user = await q.find_by_email(session, key)
         if user is None:
@@ -284,7 +279,7 @@ class Accounts:
             await asyncio.to_thread(
                 dummy_verify, password, self.scheme, bcrypt_rounds=self.settings.auth.bcrypt_rounds
             )
-            self.per_account.hit(key)
+            await self.per_account.hit(key)
             raise InvalidCredentials(INVALID_CREDENTIALS)
         ok = await asyncio.to_thread(
             verify_password,
@@ -294,12 +289,12 @@ class Accounts:
             max_bcrypt_rounds=self.settings.auth.bcrypt_max_rounds,
         )
         if not ok or user.deleted_at is not None:
-            self.per_account.hit(key)
+            await self.per_account.hit(key)
             raise InvalidCredentials(INVALID_CREDENTIALS)
         if user.is_blocked:
             # The event server says so, after the password matched.
             raise InvalidCredentials(BLOCKED)
-        self.per_account.reset(key)
+        await self.per_account.reset(key)
         current = await self._current(user)
         self._check_verified(current)
         return current
@@ -438,8 +433,8 @@ class Accounts:
         """Send a reset link when the account exists; say nothing either way."""
         check_text("email", email)
         key = q.normalize_email(email)
-        self.resets.hit("addr:" + address)
-        self.resets.hit("email:" + key)
+        await self.resets.hit("addr:" + address)
+        await self.resets.hit("email:" + key)
         token = secrets.token_urlsafe(32)
         async with self.db.session() as session:
             user = await q.find_by_email(session, key)
@@ -516,8 +511,8 @@ class Accounts:
         Says nothing either way (no account probing); rate limited per address and email.
         """
         key = q.normalize_email(email)
-        self.verification_resends.hit("addr:" + address)
-        self.verification_resends.hit("email:" + key)
+        await self.verification_resends.hit("addr:" + address)
+        await self.verification_resends.hit("email:" + key)
         async with self.db.session() as session:
             user = await q.find_by_email(session, key)
         if user is None or not user.active or user.is_verified:

@@ -16,7 +16,7 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 from remotelab.errors import RateLimited
 
@@ -117,3 +117,52 @@ class SlidingWindowLimiter:
             if times and times[-1] > cutoff:
                 return
             del self._hits[key]
+
+
+class RateLimit(Protocol):
+    """A rate limit as the API uses it: in this process, or shared by all fronts
+    (``cluster/limits.py``, ADR 0019)."""
+
+    limit: int
+
+    async def check(self, key: str) -> None:
+        """Raise ``RateLimited`` if ``key`` has used up its calls; record nothing."""
+
+    async def hit(self, key: str) -> None:
+        """Count one call of ``key``; ``RateLimited`` (nothing counted) when over the limit."""
+
+    async def reset(self, key: str) -> None:
+        """Forget ``key``'s calls (e.g. after a successful login)."""
+
+
+class Limits(Protocol):
+    """Makes the rate limits of one process: named, with their limit and window."""
+
+    def limit(self, name: str, limit: int, window_seconds: float) -> RateLimit: ...
+
+
+class LocalLimits:
+    """Limits counted in this process (the embedded server)."""
+
+    def __init__(self, *, max_keys: int) -> None:
+        self.max_keys = max_keys
+
+    def limit(self, name: str, limit: int, window_seconds: float) -> RateLimit:
+        return LocalRateLimit(limit, window_seconds, max_keys=self.max_keys)
+
+
+class LocalRateLimit:
+    """A :class:`SlidingWindowLimiter` of this process behind :class:`RateLimit`."""
+
+    def __init__(self, limit: int, window_seconds: float, *, max_keys: int) -> None:
+        self.local = SlidingWindowLimiter(limit, window_seconds, max_keys=max_keys)
+        self.limit = limit
+
+    async def check(self, key: str) -> None:
+        self.local.check(key)
+
+    async def hit(self, key: str) -> None:
+        self.local.hit(key)
+
+    async def reset(self, key: str) -> None:
+        self.local.reset(key)

@@ -14,8 +14,9 @@ and JetStream key-value buckets: :data:`REGISTRY_BUCKET`, one entry per agent (i
 device each user is on (written by fronts, first writer wins); :data:`CONTEXTS_BUCKET`, the
 outputs each user set, restored on the device a user moves to; :data:`EXPERIMENTS_BUCKET`,
 the experiment each user chose; :data:`BENCHES_BUCKET`, the bench teachers set for each
-experiment. Fronts and agents each have their own inbox prefix (:data:`FRONT_INBOX`,
-:data:`AGENT_INBOX`), so the NATS users' permissions keep each side off the other's replies
+experiment; :data:`LIMITS_BUCKET`, the calls the fronts took of each rate limit (ADR 0019).
+Fronts and agents each have their own inbox prefix (:data:`FRONT_INBOX`, :data:`AGENT_INBOX`),
+so the NATS users' permissions keep each side off the other's replies
 (``deploy/nats/remotelab-users.conf``). ADR 0017 says why.
 
 A request is a JSON object with an ``op`` and the authenticated ``user`` (an id: the agent
@@ -48,6 +49,8 @@ BENCHES_BUCKET = "remotelab_benches"
 #: subscribe to its own only, so an agent never sees what the fronts' buckets answer them.
 FRONT_INBOX = "_INBOX.front"
 AGENT_INBOX = "_INBOX.agent"
+#: Calls taken of each rate limit, per window and caller, by all fronts (ADR 0019).
+LIMITS_BUCKET = "remotelab_limits"
 #: Fronts tell each other here that a user chose another experiment (JSON ``{"user", "front"}``).
 PLACEMENT_SUBJECT = f"{PREFIX}.placement"
 #: An entry not renewed for this many heartbeats is gone.

@@ -34,6 +34,14 @@ class ServerSettings(Section):
     )
     host: str = setting("127.0.0.1", "Address `remotelab serve` binds to.")
     port: int = setting(8000, "Port `remotelab serve` listens on (0: any free port).", le=65535)
+    workers: int = setting(
+        1,
+        "Web-front processes `remotelab serve` runs on the port (`--workers`). More than 1 "
+        "needs `REMOTELAB_NATS_URL` (device agents on NATS): without it the server owns the "
+        "device, which has one owner. See ADR 0019.",
+        ge=1,
+        le=64,
+    )
     log_level: str = setting(
         "INFO", "Python logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)."
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from remotelab.config import sections as s
 from remotelab.config.fields import PREFIX, Secret, Section, Spec, parse
+from remotelab.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -101,15 +102,29 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
 
 
 def _instance_secret(instance: Path) -> str:
+    """The instance's generated secret: read, or written once (the first writer wins).
+
+    Written to a temporary file and linked into place, which fails when another process
+    got there first: every process then uses the one key that is on disk.
+    """
     path = instance / "secret_key"
-    try:
-        value = path.read_text().strip()
-        if value:
-            return value
-    except FileNotFoundError:
-        pass
-    value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
-    return value
+    for _ in range(2):
+        try:
+            value = path.read_text().strip()
+            if value:
+                return value
+        except FileNotFoundError:
+            pass
+        temporary = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process wrote it: read theirs
+        finally:
+            temporary.unlink()
+    raise ConfigError(f"{path} is empty: delete it, and a new secret key is generated")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +18,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -28,22 +30,11 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "lab_alembic_version"
+#: The advisory lock id of the start-up work on PostgreSQL (any constant of the lab's own).
+STARTUP_LOCK_KEY = 0x72656D6F74656C61  # "remotela"
 
 
 SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
-
-#: PostgreSQL advisory locks: servers sharing one database (several fronts over NATS)
-#: take turns at these start-up steps instead of racing each other's inserts.
-MIGRATE_LOCK = 7_265_001
-EXAMPLES_LOCK = 7_265_002
-
-
-async def take_turn(conn: AsyncConnection | AsyncSession, key: int) -> None:
-    """Wait until no other transaction holds the lock ``key``; hold it until this
-    transaction ends. PostgreSQL only: SQLite lets one writer in at a time anyway."""
-    dialect = conn.dialect if isinstance(conn, AsyncConnection) else conn.get_bind().dialect
-    if dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _sqlite_pragmas(synchronous: str) -> Callable[[Any, Any], None]:
@@ -95,10 +86,41 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def startup_lock(self) -> AsyncIterator[None]:
+        """Hold the database's start-up lock while inside: one process at a time applies
+        migrations and publishes the examples, on this host or any other (ADR 0019).
+
+        PostgreSQL: a session advisory lock (:data:`STARTUP_LOCK_KEY`) on a connection of
+        its own. SQLite: ``flock`` on a file beside the database (its processes share a
+        host); an in-memory database needs none.
+        """
+        if self.engine.dialect.name == "postgresql":
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": STARTUP_LOCK_KEY})
+                await conn.commit()
+                try:
+                    yield
+                finally:
+                    await conn.execute(
+                        text("SELECT pg_advisory_unlock(:k)"), {"k": STARTUP_LOCK_KEY}
+                    )
+                    await conn.commit()
+            return
+        path = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not path or path == ":memory:":
+            yield
+            return
+        fd = os.open(f"{path}.startup-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
     async def migrate(self) -> str:
         """Apply every pending migration; return the schema revision now in force."""
         async with self.engine.begin() as conn:
-            await take_turn(conn, MIGRATE_LOCK)
             await conn.run_sync(self._upgrade)
             revision: str = await conn.run_sync(_current_revision)
         log.info("database schema at revision %s (%s)", revision, self.engine.dialect.name)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from remotelab.errors import InputError
 from remotelab.storage import scripts as q
-from remotelab.storage.database import EXAMPLES_LOCK, Database, take_turn
+from remotelab.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,6 @@ async def publish_examples(db: Database, folder: Path) -> int:
     """Create or refresh every example of ``folder``; returns how many."""
     examples = read_examples(folder)
     async with db.session() as session:
-        await take_turn(session, EXAMPLES_LOCK)
         for ex in examples:
             await q.upsert_builtin_example(
                 session,

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import dataclasses
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -183,6 +186,40 @@ def test_generated_secret_is_kept_private_and_reused(tmp_path: Path) -> None:
         == f"sqlite+aiosqlite:///{(tmp_path / 'inst').resolve()}/remotelab.sqlite3"
     )
     assert first.storage.is_sqlite
+
+
+GENERATE = """
+import pathlib, sys, time
+from remotelab.config import Settings
+go = pathlib.Path(sys.argv[1]) / "go"
+while not go.exists():
+    time.sleep(0.001)
+s = Settings.from_env({}, instance_path=pathlib.Path(sys.argv[1]) / "inst")
+print(s.with_instance_defaults().auth.secret_key.reveal())
+"""
+
+
+def test_processes_starting_together_all_take_the_one_generated_secret(tmp_path: Path) -> None:
+    # `remotelab serve` on several ports or by several workers on one instance folder: two
+    # generated keys would make one process refuse the tokens of another.
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", GENERATE, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(8)
+    ]
+    time.sleep(1.0)  # all of them waiting for the same moment
+    (tmp_path / "go").touch()
+    keys = {p.communicate(timeout=60)[0].strip() for p in processes}
+    assert keys == {(tmp_path / "inst" / "secret_key").read_text().strip()}
+    assert sorted(p.name for p in (tmp_path / "inst").iterdir()) == ["secret_key"]
+
+
+def test_an_empty_secret_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "inst").mkdir()
+    (tmp_path / "inst" / "secret_key").write_text("\n")
+    with pytest.raises(ConfigError, match=r"secret_key is empty: delete it"):
+        Settings.from_env({}, instance_path=tmp_path / "inst").with_instance_defaults()
 
 
 def test_explicit_secret_is_not_written(tmp_path: Path) -> None:

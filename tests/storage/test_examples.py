@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,6 @@ from remotelab.storage import scripts as q
 from remotelab.storage.database import Database
 from remotelab.storage.examples import parse_example, publish_examples
 from tests.conftest import make_settings
-from tests.support.postgres import PostgresServer
 
 GOOD = """# title: Ohm's law
 # description: Measure the 10k resistor on RES.
@@ -88,28 +86,3 @@ async def test_the_app_publishes_the_examples_folder_on_start(tmp_path: Path) ->
             await client.get("/v1/examples", headers={"Authorization": f"JWT {token}"})
         ).get_json()
     assert [(e["title"], e["builtin"]) for e in listing["items"]] == [("Ohm's law", True)]
-
-
-@pytest.mark.postgres
-async def test_servers_sharing_a_database_start_side_by_side(
-    postgres_server: PostgresServer, tmp_path: Path
-) -> None:
-    """Two fronts on one PostgreSQL database migrate and publish the examples at the same
-    moment (make cluster's fronts, or a restart of all of them): they take turns, neither
-    fails, and every example is there once."""
-    folder = tmp_path / "examples"
-    folder.mkdir()
-    for i in range(8):
-        (folder / f"ex{i}.py").write_text(GOOD.replace("Ohm's law", f"Example {i}"))
-    url = postgres_server.create_database("side_by_side")
-    servers = [Database(url) for _ in range(3)]
-    try:
-        await asyncio.gather(*(db.migrate() for db in servers))
-        assert await asyncio.gather(*(publish_examples(db, folder) for db in servers)) == [8] * 3
-        async with servers[0].session() as session:
-            items, total = await q.list_examples(session, q.Page(0, 20))
-        assert total == 8
-        assert sorted(item.source_file or "" for item in items) == [f"ex{i}.py" for i in range(8)]
-    finally:
-        for db in servers:
-            await db.close()
