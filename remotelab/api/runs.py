@@ -340,6 +340,7 @@ async def live_runs() -> Response | None:
     sender = asyncio.create_task(outbox.send_loop())
     control: RunControl | None = None
     current: asyncio.Task[None] | None = None
+    receive: asyncio.Task[Any] | None = None
 
     async def drive(message: dict[str, Any], control: RunControl) -> None:
         outbox.put({"type": "run.started", "run": control.id})
@@ -381,6 +382,11 @@ async def live_runs() -> Response | None:
                 control.cancel()
             with contextlib.suppress(Exception):
                 await current
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        # Cancelled when the peer drops: the pending receive ends with the handler (else
+        # asyncio finds it pending when it is collected: "Task was destroyed").
+        for task in (receive, sender):
+            if task is None:
+                continue
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
