@@ -106,6 +106,19 @@ export async function notebook(id: string | null, example = false): Promise<void
       runner.timer.textContent = `Not saved: ${(e as Error).message}`;
     }
   });
+  // Ctrl+S (Cmd+S on a Mac) anywhere on the page saves, as Save does, instead of the
+  // browser's "save page". The listener leaves with the page (the first key after it).
+  const saveKey = (event: KeyboardEvent): void => {
+    if (!save.isConnected) {
+      document.removeEventListener("keydown", saveKey);
+      return;
+    }
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && event.key.toLowerCase() === "s") {
+      event.preventDefault();
+      if (!event.repeat) save.click();
+    }
+  };
+  document.addEventListener("keydown", saveKey);
 }
 
 /** An example: Application (its output) and Source (read-only) tabs, its description,
