@@ -51,6 +51,7 @@ from remotelab.sandbox.server.control import RunControl
 from remotelab.storage import runs as history
 from remotelab.storage import scripts as q
 from remotelab.storage.models import utcnow
+from remotelab.widgets import merge_output
 
 bp = Blueprint("runs", __name__)
 
@@ -249,7 +250,7 @@ class Outbox:
     def output(self, run: str, widgets: list[dict[str, Any]], text: str, line: int | None) -> None:
         last = self._items[-1] if self._items else None
         if last is not None and last["type"] == "run.output" and last["run"] == run:
-            last["widgets"].extend(widgets)
+            merge_output(last["widgets"], widgets)  # a grown print widget replaces its own
             last["stdout"] += text
             last["line"] = line
         else:

@@ -5,7 +5,7 @@ import type { RunResult, Script, Widget } from "../api";
 import { drafts, guardLeaving } from "../drafts";
 import { createEditor } from "../editor";
 import type { Editor } from "../editor";
-import { LiveRuns, errorText } from "../liverun";
+import { LiveRuns, errorText, mergeOutput } from "../liverun";
 import type { RunSource } from "../liverun";
 import { changedMessage } from "../outputs";
 import { go, h, page, sameAccount, session, view } from "../shell";
@@ -245,7 +245,7 @@ function runPanel(run: HTMLButtonElement, stop: HTMLButtonElement): RunPanel {
     };
     void runs.start(source, {
       output(more, _stdout, line) {
-        widgets.push(...more);
+        mergeOutput(widgets, more);
         drawn = false;
         where = line ? ` — line ${line}` : "";
         waiting = "";
