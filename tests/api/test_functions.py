@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 from pathlib import Path
 
@@ -199,3 +200,24 @@ async def test_a_capacitor_too_large_to_measure_is_422_not_503(tmp_path: Path) -
     assert "too large to measure" in body["error"]
     assert "about 300 µF" in body["error"]
     assert body["details"] == {"range_farads": [10e-12, 300e-6]}
+
+
+async def test_every_example_uses_values_the_list_allows(client: Client) -> None:
+    """GET /v1/functions: each example's string arguments are among the allowed values
+    its parameter lists (``choices``, or an old name in ``aliases``)."""
+    functions = (await (await client.get("/v1/functions")).get_json())["functions"]
+    checked = 0
+    for function in functions:
+        call = ast.parse(function["example"], mode="eval").body
+        assert isinstance(call, ast.Call)
+        params = function["params"]
+        given = list(zip(params, call.args, strict=False))
+        given += [(next(p for p in params if p["name"] == k.arg), k.value) for k in call.keywords]
+        for param, node in given:
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            if param["choices"]:
+                allowed = [*param["choices"], *(param["aliases"] or {})]
+                assert node.value in allowed, (function["name"], param["name"], node.value)
+                checked += 1
+    assert checked > 20
