@@ -520,7 +520,10 @@ def functions(limits: FunctionSettings) -> list[Function]:
         ),
         Function(
             name="logic_analyzer_count_pulses",
-            doc="Count rising edges on a digital input during an interval.",
+            doc=(
+                "Count rising edges on a digital input during an interval (on the device's "
+                "one pulse counter: see countPulses)."
+            ),
             params=(
                 pin("channel", FREQUENCY_INPUTS, "Digital input.", "FRQ"),
                 wait("interval", "How long to count.", 1, mw),
