@@ -21,7 +21,9 @@ Hierarchy::
     ├── DeviceError                 the instrument could not serve the call
     │   ├── DeviceBusy              scheduler queue full (429)
     │   ├── DeviceUnavailable       faulted, reconnecting or not connected (503)
-    │   └── DeviceTimeout           the call waited or ran too long (503)
+    │   ├── DeviceTimeout           the call waited or ran too long (503)
+    │   └── OutOfRange              the device answered, but what is on the bench is
+    │                               beyond what it can measure (422)
     ├── SandboxError                the sandbox machinery itself failed (503)
     ├── MailError                   a mail could not be handed to the SMTP server
     │                               (delivery is off the request path: never an HTTP answer)
@@ -116,6 +118,13 @@ class DeviceBusy(DeviceError):
 
 class DeviceUnavailable(DeviceError):
     code = "device_unavailable"
+
+
+class OutOfRange(DeviceError):
+    """The device works and answered, but the quantity on the bench is outside what it
+    can measure (a capacitor too large to charge measurably): not the device's fault."""
+
+    code = "out_of_range"
 
 
 class DeviceTimeout(DeviceError):

@@ -39,7 +39,9 @@ a function string that does not parse, or that would hold the device too long |
 | 409 | conflict (email taken) |
 | 413 | body over `REMOTELAB_MAX_REQUEST_BYTES`, script over `REMOTELAB_MAX_SCRIPT_BYTES` |
 | 415 | body that is not JSON |
-| 422 | a token the event server would also refuse as malformed (bad signature, wrong type...) |
+| 422 | a token the event server would also refuse as malformed (bad signature, wrong \
+type...); `out_of_range`: the device answered, but what is on the bench is beyond what it \
+can measure (a capacitor over about 300 µF), with `details` naming the range |
 | 429 | rate limited (`Retry-After` header, `details.retry_after`) |
 | 503 | the device or sandbox cannot serve now |
 """

@@ -46,6 +46,7 @@ STATUS: dict[type[e.RemotelabError], int] = {
     e.DeviceBusy: 429,
     e.DeviceUnavailable: 503,
     e.DeviceTimeout: 503,
+    e.OutOfRange: 422,  # the device is fine: the bench holds what it cannot measure
     e.SandboxError: 503,
     SandboxBusy: 429,  # too many runs waiting for a worker: try again shortly
 }

@@ -51,6 +51,7 @@ from remotelab.sandbox.server.control import RunControl
 from remotelab.storage import runs as history
 from remotelab.storage import scripts as q
 from remotelab.storage.models import utcnow
+from remotelab.widgets import merge_output
 
 bp = Blueprint("runs", __name__)
 
@@ -249,7 +250,7 @@ class Outbox:
     def output(self, run: str, widgets: list[dict[str, Any]], text: str, line: int | None) -> None:
         last = self._items[-1] if self._items else None
         if last is not None and last["type"] == "run.output" and last["run"] == run:
-            last["widgets"].extend(widgets)
+            merge_output(last["widgets"], widgets)  # a grown print widget replaces its own
             last["stdout"] += text
             last["line"] = line
         else:
@@ -340,6 +341,7 @@ async def live_runs() -> Response | None:
     sender = asyncio.create_task(outbox.send_loop())
     control: RunControl | None = None
     current: asyncio.Task[None] | None = None
+    receive: asyncio.Task[Any] | None = None
 
     async def drive(message: dict[str, Any], control: RunControl) -> None:
         outbox.put({"type": "run.started", "run": control.id})
@@ -381,6 +383,11 @@ async def live_runs() -> Response | None:
                 control.cancel()
             with contextlib.suppress(Exception):
                 await current
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sender
+        # Cancelled when the peer drops: the pending receive ends with the handler (else
+        # asyncio finds it pending when it is collected: "Task was destroyed").
+        for task in (receive, sender):
+            if task is None:
+                continue
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

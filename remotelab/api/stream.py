@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from typing import Any
 from urllib.parse import urlsplit
 
 from hypercorn.protocol import ws_stream
@@ -142,6 +143,7 @@ async def stream() -> Response | None:
         raise
     sender = asyncio.create_task(client.send_loop(direct_send()))
     closed = asyncio.create_task(client.closed.wait())
+    receive: asyncio.Task[Any] | None = None
     try:
         while True:
             receive = asyncio.create_task(websocket.receive())
@@ -159,7 +161,11 @@ async def stream() -> Response | None:
                 await websocket.close(GOING_AWAY, "server shutting down")
             return None
     finally:
-        for task in (sender, closed):
+        # Cancelled when the peer drops: the pending receive ends with the handler (else
+        # asyncio finds it pending when it is collected: "Task was destroyed").
+        for task in (sender, closed, receive):
+            if task is None:
+                continue
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

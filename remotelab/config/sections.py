@@ -300,7 +300,10 @@ class WidgetSettings(Section):
     PREFIX = "SANDBOX_"
 
     max_widgets: int = setting(
-        200, "Widgets one run may create (a button's automatic label counts).", ge=1
+        200,
+        "Widgets one run may create (a button's automatic label counts; consecutive prints "
+        "share one).",
+        ge=1,
     )
     max_plot_points: int = setting(
         100_000,

@@ -55,6 +55,7 @@ from remotelab.config import DeviceSettings
 from remotelab.device import switch
 from remotelab.device.backends import Backend
 from remotelab.device.contexts import Contexts
+from remotelab.device.functions.counter import calling_as
 from remotelab.device.outputs import KINDS, Kind, Outputs, Value, kinds_of
 from remotelab.device.scheduler import DEFAULT_COST, Cost, FairQueue, Job, new_job, wait_for_job
 from remotelab.errors import DeviceUnavailable, InputError, RemotelabError
@@ -320,7 +321,8 @@ class DeviceOwner:
         def run(lab: Any) -> T:
             self.contexts.touch(user)
             self._switch(lab, self.contexts.outputs(user))
-            return fn(lab)
+            with calling_as(user):  # whose count the pulse counter's bindings serve
+                return fn(lab)
 
         return run
 

@@ -30,6 +30,7 @@ from remotelab.widgets.wire import (
     SuccessSpec,
     TextWidget,
     Widget,
+    merge_output,
 )
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "WidgetCollector",
     "WidgetLimitError",
     "format_number",
+    "merge_output",
     "series_count",
     "stack",
 ]

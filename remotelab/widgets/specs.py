@@ -68,6 +68,11 @@ class WidgetCollector:
         self._validate_function = validate_function
         self._widgets: list[Widget] = []
         self._names: set[str] = set()
+        #: The text widget the last print() wrote, and that print's ``end``: the next
+        #: print() goes on in it while no other widget came after and it has room.
+        self._open_print: TextWidget | None = None
+        self._open_end = "\n"
+        self._open_chars = 0
 
     @property
     def widgets(self) -> list[Widget]:
@@ -83,26 +88,56 @@ class WidgetCollector:
         end: str | None = "\n",
         flush: object = False,
     ) -> str:
-        """Add ``{"type": "text", "name": "print<N>", "value": [str(arg), ...]}``.
+        """Add ``{"type": "text", "name": "print<N>", "value": [str(arg), ...]}``, or
+        go on in the text widget of the print just before.
+
+        Consecutive prints (no other widget between them) share one widget: this
+        call's strings follow its value, the first of them joined to its last string
+        by the previous print's ``end`` (``print("a", 1); print("b")`` gives
+        ``["a", "1\\nb"]``), so a print loop costs one widget, not one per print. A
+        new widget (a new name) starts after another widget, or when the open one is
+        full: a widget's strings are cut to ``limits.max_text_chars`` in all (and
+        marked ``"truncated": true``).
 
         Returns the text Python's ``print`` would write (``sep.join`` of the
-        strings, plus ``end``), for the sandbox to append to stdout. The widget's
-        strings are cut to ``limits.max_text_chars`` in all (and marked
-        ``"truncated": true``); the returned text is not cut. ``sep`` and ``end``
-        behave as in Python (``None`` means the default); ``flush`` is accepted
-        and ignored. The first print is named ``print``, then ``print1``, ...
+        strings, plus ``end``), for the sandbox to append to stdout; it is not cut.
+        ``sep`` and ``end`` behave as in Python (``None`` means the default);
+        ``flush`` is accepted and ignored. The first text widget is named ``print``,
+        then ``print1``, ...
         """
         del flush  # nothing is buffered here
         sep = " " if sep is None else _require_str(sep, "print: sep")
         end = "\n" if end is None else _require_str(end, "print: end")
         strings = [str(arg) for arg in args]
-        self._check_room(1)
-        value, truncated = self._cut_strings(strings)
-        widget: TextWidget = {"type": "text", "name": self._unique("print"), "value": value}
+        text = sep.join(strings) + end
+        open_print = self._open_print
+        if (
+            open_print is not None
+            and self._widgets
+            and self._widgets[-1] is open_print
+            and not open_print.get("truncated")
+        ):
+            value = open_print["value"]
+            first, *rest = strings or [""]
+            budget = self.limits.max_text_chars - self._open_chars
+            glued, truncated = self._cut_strings([self._open_end + first, *rest], budget)
+            self._open_chars += sum(map(len, glued))
+            if glued:  # the value grows in place (a print loop is linear, not quadratic)
+                glued[0] = (value.pop() if value else "") + glued[0]
+                value.extend(glued)
+            # A new dict around it: the live stream sees that the widget grew.
+            widget: TextWidget = {"type": "text", "name": open_print["name"], "value": value}
+        else:
+            self._check_room(1)
+            value, truncated = self._cut_strings(strings)
+            widget = {"type": "text", "name": self._unique("print"), "value": value}
+            self._widgets.append(widget)
+            self._open_chars = sum(map(len, value))
         if truncated:
             widget["truncated"] = True
-        self._widgets.append(widget)
-        return sep.join(strings) + end
+        self._widgets[-1] = widget
+        self._open_print, self._open_end = widget, end
+        return text
 
     def print_(self, txt: object, name: str = "print") -> str:
         """Add ``{"type": "span", "name": ..., "class": "row well", "value": str(txt)}``.
@@ -309,8 +344,8 @@ class WidgetCollector:
         limit = self.limits.max_text_chars
         return text[:limit], len(text) > limit
 
-    def _cut_strings(self, strings: list[str]) -> tuple[list[str], bool]:
-        budget = self.limits.max_text_chars
+    def _cut_strings(self, strings: list[str], budget: int | None = None) -> tuple[list[str], bool]:
+        budget = self.limits.max_text_chars if budget is None else budget
         kept: list[str] = []
         for s in strings:
             if len(s) > budget:
@@ -338,7 +373,8 @@ class WidgetCollector:
         if len(self._widgets) + count > self.limits.max_widgets:
             raise WidgetLimitError(
                 f"too many widgets: a run may create at most {self.limits.max_widgets} "
-                "(each print() call makes one: print fewer, longer texts)",
+                f"(consecutive print() calls share one, up to {self.limits.max_text_chars} "
+                "characters)",
                 details={"max_widgets": self.limits.max_widgets},
             )
 

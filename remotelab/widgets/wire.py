@@ -8,7 +8,8 @@ pslab-remote's webapp never sent; a client that ignores them still works.
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any, Literal, NotRequired, TypedDict
 
 from remotelab.widgets.stacking import Series
 
@@ -16,7 +17,8 @@ DisplayType = Literal["display_number", "display", "update-plot"]
 
 
 class TextWidget(TypedDict):
-    """``print(*args)``: one string per argument."""
+    """``print(*args)``: one string per argument; consecutive prints go on in one widget
+    (their strings follow, joined by the previous print's ``end``)."""
 
     type: Literal["text"]
     name: str
@@ -95,3 +97,25 @@ class PlotWidget(TypedDict):
 
 
 Widget = TextWidget | SpanWidget | LabelWidget | ButtonWidget | PlotWidget
+
+
+def merge_output(shown: list[Any], more: list[Any]) -> int:
+    """Apply one batch of a live run's widgets to those ``shown`` so far, in place.
+
+    A widget named like the last one shown replaces it (a print widget that grew since it
+    was sent); any other is appended. Applied batch after batch, the widgets are those of
+    the run's result. Returns how many widgets were appended.
+    """
+    added = 0
+    for widget in more:
+        last = shown[-1] if shown else None
+        if (
+            isinstance(last, Mapping)
+            and isinstance(widget, Mapping)
+            and (last.get("name") == widget.get("name"))
+        ):
+            shown[-1] = widget
+        else:
+            shown.append(widget)
+            added += 1
+    return added

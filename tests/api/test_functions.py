@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+from pathlib import Path
 
+import httpx
+import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from remotelab.api.context import EXTENSION
-from tests.conftest import Signup
+from remotelab.app import create_app
+from tests.conftest import Signup, make_settings
+from tests.support.served import new_user_token, served
 
 
 async def run(client: Client, headers: dict[str, str], function: str, **extra: object):
@@ -163,3 +169,55 @@ async def test_a_result_carries_its_unit_and_a_capture_its_plot_labels(
     }
     one = await (await run(client, a, "oscilloscope_capture('CH3', 20, 2)")).get_json()
     assert one["plot"]["labels"] == ["CH3"]
+
+
+async def test_a_capacitor_too_large_to_measure_is_422_not_503(tmp_path: Path) -> None:
+    """Through a real Hypercorn: a 470 µF capacitor on CAP, uncharged (beyond what a PSLab
+    measures from rest), is a clear 422 naming the range, not a 503: the device stays
+    connected. 220 µF still reads."""
+    answers = {}
+    for farads in ("220uF", "470uF"):
+        bench = tmp_path / f"{farads}.toml"
+        bench.write_text(f'wiring = ["CAP -> {farads} -> GND"]\n')
+        app = create_app(make_settings(tmp_path / farads, emulator_bench=bench))
+        async with served(app) as server:
+            headers = {"Authorization": f"JWT {await new_user_token(app, 's@example.org')}"}
+            async with httpx.AsyncClient(base_url=f"http://{server.address}") as http:
+                answer = await http.post(
+                    "/v1/functions/run",
+                    headers=headers,
+                    json={"function": "get_capacitance()"},
+                    timeout=30,
+                )
+                answers[farads] = answer.status_code, answer.json()
+                device = (await http.get("/v1/device", headers=headers)).json()
+        assert device["state"] == "connected"
+    status, body = answers["220uF"]
+    assert status == 200 and body["result"] == pytest.approx(220e-6, rel=0.05)
+    status, body = answers["470uF"]
+    assert status == 422, body
+    assert body["code"] == "out_of_range"
+    assert "too large to measure" in body["error"]
+    assert "about 300 µF" in body["error"]
+    assert body["details"] == {"range_farads": [10e-12, 300e-6]}
+
+
+async def test_every_example_uses_values_the_list_allows(client: Client) -> None:
+    """GET /v1/functions: each example's string arguments are among the allowed values
+    its parameter lists (``choices``, or an old name in ``aliases``)."""
+    functions = (await (await client.get("/v1/functions")).get_json())["functions"]
+    checked = 0
+    for function in functions:
+        call = ast.parse(function["example"], mode="eval").body
+        assert isinstance(call, ast.Call)
+        params = function["params"]
+        given = list(zip(params, call.args, strict=False))
+        given += [(next(p for p in params if p["name"] == k.arg), k.value) for k in call.keywords]
+        for param, node in given:
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            if param["choices"]:
+                allowed = [*param["choices"], *(param["aliases"] or {})]
+                assert node.value in allowed, (function["name"], param["name"], node.value)
+                checked += 1
+    assert checked > 20

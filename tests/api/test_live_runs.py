@@ -21,6 +21,7 @@ from websockets.exceptions import InvalidStatus
 from remotelab.api.context import EXTENSION
 from remotelab.app import create_app
 from remotelab.auth.roles import Role
+from remotelab.widgets import merge_output
 from tests.conftest import make_settings
 from tests.support.served import served
 
@@ -85,7 +86,7 @@ async def test_live_messages_are_in_order_and_equal_the_result(server: Server) -
         _run, outputs, result = await follow(ws)
     assert result["status"] == "ok"
     assert "".join(m["stdout"] for m in outputs) == result["stdout"]
-    assert [w for m in outputs for w in m["widgets"]] == result["widgets"]
+    assert applied(outputs) == result["widgets"]
     # POST /v1/run is unchanged for programs.
     async with httpx.AsyncClient(base_url=server.base) as http:
         posted = await http.post("/v1/run", headers=server.headers("a"), json={"code": code})
@@ -94,6 +95,46 @@ async def test_live_messages_are_in_order_and_equal_the_result(server: Server) -
     assert set(body) == {"status", "widgets", "stdout", "error", "stats", "changed"}
     assert set(result) == set(body)
     assert (body["stdout"], body["widgets"]) == (result["stdout"], result["widgets"])
+
+
+def applied(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The widgets of ``run.output`` messages as a client applies them: a widget named like
+    the last one shown replaces it (a print widget that grew), any other is appended."""
+    shown: list[dict[str, Any]] = []
+    for message in outputs:
+        merge_output(shown, message["widgets"])
+    return shown
+
+
+async def test_a_print_loop_of_300_lines_is_one_widget_live_and_in_the_result(
+    server: Server,
+) -> None:
+    # Printed over several batches (a sleep every 20 lines): the print widget grows in them.
+    code = (
+        "import time\nfor i in range(300):\n    print('line', i)\n"
+        "    if i % 20 == 0:\n        time.sleep(0.06)\nlabel('done')\nprint('after')\n"
+    )
+    async with server.ws("a") as ws:
+        await ws.send(json.dumps({"type": "run", "code": code}))
+        _run, outputs, result = await follow(ws)
+    assert result["status"] == "ok", result["error"]
+    lines = [f"line {i}" for i in range(300)]
+    assert (
+        "".join(m["stdout"] for m in outputs) == result["stdout"] == "\n".join(lines) + "\nafter\n"
+    )
+    text = " ".join(result["widgets"][0]["value"])
+    assert text == "\n".join(lines)
+    assert [(w["type"], w["name"]) for w in result["widgets"]] == [
+        ("text", "print"),
+        ("label", "print1"),
+        ("text", "print2"),
+    ]
+    assert len(outputs) > 2  # live in several batches, and they add up to the result
+    assert applied(outputs) == result["widgets"]
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        posted = await http.post("/v1/run", headers=server.headers("a"), json={"code": code})
+    assert posted.json()["status"] == "ok"
+    assert posted.json()["widgets"] == result["widgets"]
 
 
 async def test_first_live_output_comes_at_once(server: Server) -> None:

@@ -56,6 +56,10 @@ async def test_the_function_reference_is_grouped_searchable_and_tries_a_call(
     await expect(entry).to_contain_text("channel")
     await expect(entry).to_contain_text('"CH1"')
     await expect(entry).to_contain_text("Returns float in V")
+    # An example may use an old name (pslab-remote's AN8): the allowed values list it too.
+    average = page.locator("article.fn[data-name='get_average_voltage']")
+    await expect(average).to_contain_text("Example: get_average_voltage('AN8', 5)")
+    await expect(average).to_contain_text('old names: "AN8" for "VOL", "SEN" for "RES"')
 
     await page.get_by_label("Search functions").fill("set triangle")
     await expect(count).to_have_text(re.compile(rf"^\d+ of {total} functions match$"))

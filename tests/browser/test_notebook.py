@@ -227,6 +227,42 @@ async def test_an_edited_script_survives_a_navigation(tabs: Tabs, server: str) -
     assert "beforeunload" in dialogs
 
 
+async def test_ctrl_s_and_cmd_s_save_the_script(tabs: Tabs, server: str) -> None:
+    create_user(server, "sami@example.org", "student")
+    page = await tabs.open()
+    accept_dialogs(page)
+    await sign_in(page, "sami@example.org")
+    await page.get_by_role("link", name="New script").click()
+    await page.locator("#title").fill("Keys")
+
+    async def saved_code() -> str:
+        script_id = page.url.rsplit("/", 1)[-1]
+        script: dict[str, Any] = await page.evaluate(
+            f"fetch('/v1/scripts/{script_id}').then(r => r.json())"
+        )
+        assert script["title"] == "Keys"
+        return str(script["code"])
+
+    # Ctrl+S in the editor saves as the Save button does (not the browser's save page).
+    await type_code(page, "print('by ctrl s')\n")
+    await expect(page.get_by_test_id("save-state")).to_have_text("unsaved edits")
+    await page.keyboard.press("Control+S")
+    await expect(page.get_by_test_id("save-state")).to_have_text("saved")
+    await expect(page.get_by_test_id("timer")).to_have_text("saved")
+    assert re.search(r"#/notebook/\d+$", page.url)
+    assert await saved_code() == "print('by ctrl s')\n"
+    # The editor keeps its text: no "s" was typed.
+    await expect(page.locator(".cm-content")).to_have_text("print('by ctrl s')")
+
+    # Cmd+S (a Mac's) from the title field saves the title and the code.
+    await type_code(page, "print('by cmd s')\n")
+    await page.locator("#title").fill("Keys")
+    await page.locator("#title").press("Meta+S")
+    await expect(page.get_by_test_id("save-state")).to_have_text("saved")
+    assert await saved_code() == "print('by cmd s')\n"
+    await expect(page.locator("#title")).to_have_value("Keys")
+
+
 async def test_stop_ends_a_busy_loop_and_keeps_its_output(tabs: Tabs, server: str) -> None:
     create_user(server, "dora@example.org", "student")
     page = await tabs.open()

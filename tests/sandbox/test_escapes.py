@@ -615,8 +615,8 @@ HOST_TRAVERSAL = [
         "except BaseException as e:\n  raise ValueError(repr(e.args))",
         Refused(
             "ValueError",
-            "('too many widgets: a run may create at most 200 (each print() call makes one: "
-            "print fewer, longer texts)',)",
+            "('too many widgets: a run may create at most 200 (consecutive print() calls share "
+            "one, up to 10000 characters)',)",
         ),
     ),
     attempt(
@@ -768,7 +768,7 @@ EXHAUSTION = [
         Refused(
             "LimitExceeded",
             "too many widgets: a run may create at most 20 "
-            "(each print() call makes one: print fewer, longer texts)",
+            "(consecutive print() calls share one, up to 10000 characters)",
         ),
     ),
     attempt(

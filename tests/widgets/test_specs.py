@@ -57,7 +57,8 @@ def test_print_sep_and_end_shape_the_text_not_the_widget() -> None:
     c = collector()
     assert c.print("a", "b", sep="-", end="!") == "a-b!"
     assert c.print("a", "b", sep=None, end=None, flush=True) == "a b\n"
-    assert ws(c)[0]["value"] == ["a", "b"]
+    # The second print goes on in the first's widget, joined by the first's end.
+    assert ws(c) == [{"type": "text", "name": "print", "value": ["a", "b!a", "b"]}]
 
 
 def test_print_sep_must_be_a_string() -> None:
@@ -67,11 +68,75 @@ def test_print_sep_must_be_a_string() -> None:
     assert c.widgets == []
 
 
-def test_print_names_count_up() -> None:
+def test_consecutive_prints_share_one_widget() -> None:
     c = collector()
-    for _ in range(3):
-        c.print("x")
-    assert [w["name"] for w in c.widgets] == ["print", "print1", "print2"]
+    for i in range(3):
+        c.print("x", i)
+    assert c.widgets == [{"type": "text", "name": "print", "value": ["x", "0\nx", "1\nx", "2"]}]
+
+
+def test_a_print_loop_costs_one_widget() -> None:
+    c = collector(max_widgets=2)
+    for i in range(1000):
+        c.print(i)
+    assert c.widgets == [
+        {"type": "text", "name": "print", "value": ["\n".join(map(str, range(1000)))]}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("calls", "value"),
+    [
+        ([((), {}), (("x",), {})], ["\nx"]),  # an empty print is an empty line
+        ([(("a",), {}), ((), {})], ["a\n"]),
+        ([(("a",), {"end": ""}), (("b",), {"end": ""}), (("c",), {})], ["abc"]),
+        ([(("a",), {"end": " | "}), (("b", "c"), {})], ["a | b", "c"]),
+    ],
+)
+def test_prints_are_joined_by_the_previous_end(
+    calls: list[tuple[tuple[object, ...], dict[str, Any]]], value: list[str]
+) -> None:
+    c = collector()
+    for args, kwargs in calls:
+        c.print(*args, **kwargs)
+    assert c.widgets == [{"type": "text", "name": "print", "value": value}]
+
+
+def test_a_widget_between_prints_starts_a_new_print_widget() -> None:
+    c = collector()
+    c.print("a")
+    c.print("b")
+    c.label("L")
+    c.print("c")
+    c.print("d")
+    assert [(w["name"], w["value"]) for w in ws(c)] == [
+        ("print", ["a\nb"]),
+        ("print1", "L"),
+        ("print2", ["c\nd"]),
+    ]
+
+
+def test_a_full_print_widget_is_cut_and_the_next_print_starts_another() -> None:
+    c = collector(max_text_chars=10, max_widgets=2)
+    c.print("12345")
+    c.print("6789")  # "12345\n6789": 10 characters, full but not cut
+    assert "truncated" not in ws(c)[0]
+    c.print("abc")
+    assert ws(c) == [{"type": "text", "name": "print", "value": ["12345\n6789"], "truncated": True}]
+    c.print("next")
+    assert ws(c)[1] == {"type": "text", "name": "print1", "value": ["next"]}
+    c.print("x" * 20)
+    assert ws(c)[1] == {
+        "type": "text",
+        "name": "print1",
+        "value": ["next\nxxxxx"],
+        "truncated": True,
+    }
+    with pytest.raises(
+        WidgetLimitError,
+        match=r"at most 2 \(consecutive print\(\) calls share one, up to 10 characters\)",
+    ):
+        c.print("more")
 
 
 # -------------------------------------------------------------- print_, label
@@ -349,7 +414,7 @@ def test_bad_names_and_attributes(call: Any, message: str) -> None:
 def test_too_many_widgets() -> None:
     c = collector(max_widgets=3)
     for _ in range(3):
-        c.print("x")
+        c.label("x")
     with pytest.raises(WidgetLimitError, match="too many widgets: a run may create at most 3"):
         c.label("one more")
     assert len(c.widgets) == 3
@@ -377,7 +442,7 @@ def test_a_button_and_its_label_are_added_together_or_not_at_all() -> None:
 def test_default_limit_is_200_widgets() -> None:
     c = WidgetCollector()
     for _ in range(200):
-        c.print()
+        c.label("x")
     with pytest.raises(WidgetLimitError):
         c.print()
 
@@ -595,6 +660,6 @@ def test_widgets_returns_a_new_list() -> None:
     c.print("a")
     snapshot: list[Any] = c.widgets
     snapshot.append({"type": "bogus"})
-    c.print("b")
-    assert [w["type"] for w in c.widgets] == ["text", "text"]
+    c.label("b")
+    assert [w["type"] for w in c.widgets] == ["text", "label"]
     assert len(snapshot) == 2

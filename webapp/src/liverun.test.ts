@@ -1,5 +1,19 @@
-// How a run's error reads: the line once.
-import { errorText } from "./liverun";
+// How a run's error reads: the line once; live batches applied like the result.
+import { errorText, mergeOutput } from "./liverun";
+
+describe("mergeOutput", () => {
+  it("replaces the last widget by one of the same name (a print that grew), else appends", () => {
+    const shown: any[] = [];
+    mergeOutput(shown, [{ type: "text", name: "print", value: ["0"] }]);
+    mergeOutput(shown, [{ type: "text", name: "print", value: ["0\n1"] }, { type: "label", name: "print1", class: "", value: "x" }]);
+    mergeOutput(shown, [{ type: "text", name: "print2", value: ["2"] }]);
+    expect(shown).toEqual([
+      { type: "text", name: "print", value: ["0\n1"] },
+      { type: "label", name: "print1", class: "", value: "x" },
+      { type: "text", name: "print2", value: ["2"] },
+    ]);
+  });
+});
 
 describe("errorText", () => {
   it("names a compile error's line once", () => {

@@ -4,8 +4,19 @@ import type { RunResult, Widget } from "./api";
 
 export type RunSource = { code: string } | { example_id: number };
 
+/** Apply one ``run.output`` batch to the widgets shown so far, in place: a widget named
+ * like the last one shown replaces it (a print widget that grew: consecutive prints share
+ * one), any other is appended. Batch after batch, this gives the result's widgets. */
+export function mergeOutput(shown: Widget[], more: Widget[]): void {
+  for (const widget of more) {
+    if (shown.length && shown[shown.length - 1].name === widget.name) shown[shown.length - 1] = widget;
+    else shown.push(widget);
+  }
+}
+
 export interface RunHandlers {
-  /** New widgets and text since the last batch; ``line`` is where the script is. */
+  /** New widgets (see mergeOutput) and text since the last batch; ``line`` is where the
+   * script is. */
   output(widgets: Widget[], stdout: string, line: number | null): void;
   /** The run waits for another user's hold. */
   waiting(info: { by?: string; seconds_left?: number }): void;

@@ -29,6 +29,7 @@ import pslab.protocol as CP
 from pslab.instrument.analog import ANALOG_CHANNELS, GAIN_VALUES
 
 from remotelab.device.functions.capacitance import measure_capacitance
+from remotelab.device.functions.counter import WRAP, caller, counter_of
 from remotelab.device.functions.hardware import MAX_EVENTS, VOLTAGE_RANGES
 from remotelab.device.outputs import Square
 
@@ -397,6 +398,8 @@ def _events(
     deadline = time.monotonic() + timeout
     la.capture(channels, events, timeout, modes, e2e_time, block=False)
     count = 1 if isinstance(channels, str) else 2 if isinstance(channels, list) else channels
+    if count > 2:  # pslab's four-channel mode: the firmware takes the pulse counter's timer
+        counter_of(la).stopped("a logic-analyzer capture of 3 or 4 channels used its timer")
     thread = threading.get_ident()
     try:
         while _progress(la) < min(events, MAX_EVENTS) and time.monotonic() < deadline:
@@ -507,20 +510,35 @@ def states(sl: Any) -> dict[str, bool]:
 
 
 def count_pulses(sl: Any, channel: str, interval_s: float) -> Steps[int]:
-    """pslab's ``count_pulses`` (blocking), sleeping in steps while the firmware counts."""
+    """pslab's ``count_pulses`` (blocking), sleeping in steps while the firmware counts.
+
+    On the device's one counter (:mod:`.counter`): when it already counts ``channel`` (a
+    user's ``countPulses``), it goes on and this counts the difference; else it starts
+    there (ending the counts on another input)."""
+    la = sl.logic_analyzer
+    counter_of(la).counting(channel, lambda: _start_counting(sl, channel))
+    first = int(la.fetch_pulse_count())
+    yield from _sleep_until(time.monotonic() + interval_s)
+    return (int(la.fetch_pulse_count()) - first) % WRAP
+
+
+def _start_counting(sl: Any, channel: str) -> None:
     with logic_analyzer(sl) as la:
         la.count_pulses(channel, block=False)
-        yield from _sleep_until(time.monotonic() + interval_s)
-        return int(la.fetch_pulse_count())
 
 
 def start_counting(sl: Any, channel: str) -> None:
-    with logic_analyzer(sl) as la:
-        la.count_pulses(channel, block=False)
+    """``countPulses``: the caller's count on ``channel`` starts now (:mod:`.counter`)."""
+    la = sl.logic_analyzer
+    counter_of(la).start(
+        caller(), channel, lambda: _start_counting(sl, channel), la.fetch_pulse_count
+    )
 
 
 def pulse_count(sl: Any) -> int:
-    return int(sl.logic_analyzer.fetch_pulse_count())
+    """``readPulseCount``: the edges of the caller's count since its start."""
+    la = sl.logic_analyzer
+    return counter_of(la).read(caller(), lambda: int(la.fetch_pulse_count()))
 
 
 # --- outputs: what a context switch sends (remotelab.device.switch) -------------------

@@ -22,8 +22,13 @@ amplitude (equivalently a free time offset), as a weighted straight line through
 capacitor, not the capacitor plus the pin: the bench's 1 nF reads 1.00 nF either way.
 50 ms through 10 kΩ charges a large capacitor only partly: up to about 220 µF the
 decay still spans several ADC steps and reads within a few percent; above about
-300 µF it spans less than one, and the call fails with a DeviceError instead of
-returning noise.
+300 µF it spans less than one, and the call fails with :class:`OutOfRange` (422, naming
+the range) instead of returning noise. On a real PSLab pslab's own fit fails there
+too (``RuntimeError: Optimal parameters not found``, which the device owner would take
+for a fault of the device); the emulator charges and discharges the capacitor through
+the same 10 kΩ, so it answers as the hardware would. A large capacitor still charged by
+earlier calls (the 50 ms discharges leave most of their charge in it) starts higher and
+may then decay measurably: it reads, as it would on the hardware.
 
 This uses pslab's private ``_measure_capacitance``, ``_set_cap``, ``_stray_capacitance``
 and class constants; pslab has no public way to run one range or one step of the RC method.
@@ -36,8 +41,12 @@ from typing import Any
 import numpy as np
 import pslab.protocol as CP
 
-from remotelab.errors import DeviceError
+from remotelab.errors import OutOfRange
 
+#: What the PSLab measures (F): from a few pF (the CTMU's smallest range, over CAP's
+#: stray capacitance) to about 300 µF (the RC method's limit, see the module's doc).
+MIN_FARADS = 10e-12
+MAX_FARADS = 300e-6
 #: The scope's sample interval while it records the discharge (µs), as in pslab.
 RC_SAMPLE_INTERVAL_US = 10
 #: How long SET_CAP drives CAP high, then low (µs), as in pslab (the most its u16 takes).
@@ -105,7 +114,10 @@ def discharge_time_constant(seconds: np.ndarray, volts: np.ndarray) -> float:
     """
     held = float(volts.max())
     if held <= HOLD_VOLTS:
-        raise DeviceError("capacitance: CAP did not charge (is it shorted to GND?)")
+        raise OutOfRange(
+            "capacitance: CAP did not charge (is it shorted to GND?)",
+            details={"range_farads": [MIN_FARADS, MAX_FARADS]},
+        )
     interval = float(seconds[1] - seconds[0])
     margin = max(HOLD_FRACTION * held, HOLD_VOLTS)
     first = int(np.flatnonzero(volts >= held - margin)[-1]) + 1
@@ -117,7 +129,12 @@ def discharge_time_constant(seconds: np.ndarray, volts: np.ndarray) -> float:
     tau = _fit_decay(seconds, volts, first, held)
     # Under one ADC step of decay in the whole record (above about 300 µF), the fit is noise.
     if tau is None or held * -np.expm1((first - volts.size) * interval / tau) < ADC_STEP:
-        raise DeviceError("capacitance: no measurable discharge (capacitor too large?)")
+        raise OutOfRange(
+            "capacitance: no measurable discharge: the capacitor on CAP is too large to "
+            "measure (the PSLab measures up to about 300 µF: 50 ms through 10 kΩ charges "
+            "a larger one by less than one ADC step)",
+            details={"range_farads": [MIN_FARADS, MAX_FARADS]},
+        )
     return tau
 
 

@@ -172,7 +172,7 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
     ``modern`` holds the pslab 4.x style functions by name: the legacy names that
     only spell one of them the old way are derived from it (see :func:`legacy`).
     """
-    analog = "Analog input: CH1, CH2, CH3, MIC, CAP, RES (SEN) or VOL (AN8)."
+    analog = "Analog input: CH1, CH2, CH3, MIC, CAP, RES (SEN), VOL (AN8) or AN4."
     functions = [
         legacy(
             modern["measure_voltage"],

@@ -263,7 +263,12 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
         _edge_period("f2f_time", "falling", limits),
         Function(
             name="countPulses",
-            doc="Start counting rising edges on a digital input; read with readPulseCount().",
+            doc=(
+                "Start your count of rising edges on a digital input; read it with "
+                "readPulseCount(). Users counting one input each have their own count; the "
+                "PSLab has one counter, so a count on another input (or a logic capture of "
+                "3-4 channels) stops the others, whose next readPulseCount() says so (409)."
+            ),
             params=(
                 pin("channel", COUNTER_INPUTS, "Input: ID1-ID4, SEN (RES) or CNTR (FRQ).", "RES"),
             ),
@@ -276,7 +281,10 @@ def functions(limits: FunctionSettings, modern: Mapping[str, Function]) -> list[
         ),
         Function(
             name="readPulseCount",
-            doc="Pulses counted since countPulses().",
+            doc=(
+                "Pulses counted since your countPulses() (400 without one; 409 when another "
+                "count stopped it)."
+            ),
             params=(),
             returns=Returns("int", "Pulses counted (the counter wraps at 65535)."),
             binding=lambda sl, a: b.pulse_count(sl),

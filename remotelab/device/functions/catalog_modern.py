@@ -130,7 +130,8 @@ def functions(limits: FunctionSettings) -> list[Function]:
                 "constant current up to about 9 µF (as pslab does), larger ones (to about "
                 "220 µF) timed by their discharge through 10 kΩ (a fit that does not depend "
                 "on when the discharge starts, unlike pslab's). Both subtract CAP's stray "
-                "capacitance."
+                "capacitance. Beyond about 300 µF the PSLab cannot measure: an out_of_range "
+                "error (422)."
             ),
             params=(),
             returns=Returns("float", "Capacitance.", "F"),
@@ -519,7 +520,10 @@ def functions(limits: FunctionSettings) -> list[Function]:
         ),
         Function(
             name="logic_analyzer_count_pulses",
-            doc="Count rising edges on a digital input during an interval.",
+            doc=(
+                "Count rising edges on a digital input during an interval (on the device's "
+                "one pulse counter: see countPulses)."
+            ),
             params=(
                 pin("channel", FREQUENCY_INPUTS, "Digital input.", "FRQ"),
                 wait("interval", "How long to count.", 1, mw),

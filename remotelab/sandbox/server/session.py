@@ -47,6 +47,7 @@ from remotelab.sandbox.result import (
 )
 from remotelab.sandbox.server.control import RunControl
 from remotelab.sandbox.server.supervisor import ExitInfo, RunHandle, ZygoteLost, ZygoteProcess
+from remotelab.widgets import merge_output
 
 log = logging.getLogger(__name__)
 
@@ -377,14 +378,16 @@ class RunSession:
         widgets, text = frame.get("widgets"), frame.get("stdout")
         if not isinstance(widgets, list) or not isinstance(text, str):
             raise ProtocolError("malformed output")
-        if len(self.widgets) + len(widgets) > self._job.widgets.max_widgets:
-            raise ProtocolError("too many widgets")
         check_widgets(widgets, self._check_function)
+        shown = list(self.widgets)
+        # The first widget may be the last one sent, grown by prints since: it replaces it.
+        if merge_output(shown, widgets) and len(shown) > self._job.widgets.max_widgets:
+            raise ProtocolError("too many widgets")
         self._stdout_chars += len(text)
         if self._stdout_chars > self._max_stdout:
             raise ProtocolError("stdout")
         self._take_line(frame.get("line"))
-        self.widgets.extend(widgets)
+        self.widgets = shown
         if text:
             self._stdout.append(text)
         if (widgets or text) and self._control is not None:
@@ -507,7 +510,7 @@ class RunSession:
         count = len(self.widgets)
         # The result repeats what was streamed, then the rest; or, when it was over
         # max_result_bytes, the worker dropped its widgets (and maybe its text) for an error.
-        widgets_agree = widgets[:count] == self.widgets
+        widgets_agree = _streamed_agrees(self.widgets, widgets)
         stdout_agrees = stdout.startswith(streamed)
         dropped = status == "error" and not widgets and (stdout_agrees or not stdout)
         if not (widgets_agree and stdout_agrees) and not dropped:
@@ -515,9 +518,25 @@ class RunSession:
             return RunResult("error", error=RunError(WORKER_ERROR, text), stats=stats)
         if widgets_agree and stdout_agrees and self._control is not None:
             tail_widgets, tail_text = widgets[count:], stdout[len(streamed) :]
+            if count and widgets[count - 1] != self.widgets[-1]:
+                tail_widgets.insert(0, widgets[count - 1])  # it grew: sent again whole
             if tail_widgets or tail_text:
                 self._control.output(tail_widgets, tail_text, self.line)
         return RunResult(status, widgets, stdout, error, stats)
+
+
+def _streamed_agrees(streamed: list[dict[str, Any]], final: list[Any]) -> bool:
+    """Whether a result's ``final`` widgets begin with those ``streamed``; the last one
+    streamed may have grown since (prints after its last batch): its name agrees."""
+    if not streamed:
+        return True
+    head = len(streamed) - 1
+    return (
+        len(final) > head
+        and final[:head] == streamed[:head]
+        and isinstance(final[head], dict)
+        and final[head].get("name") == streamed[head].get("name")
+    )
 
 
 MAX_USAGE_CPU_MS = 1e9

@@ -1,8 +1,10 @@
 """Streaming a run's output as it is made: widgets, printed text and the current line.
 
 The worker sends ``{"type": "output", "widgets": [new widgets], "stdout": "new text",
-"line": N, "sample": bool}`` frames on the run socket, so the server holds everything
-the script made even if it must kill the worker (time, CPU, memory, cancel):
+"line": N, "sample": bool}`` frames on the run socket (the first widget may be the last
+one sent before, grown by the prints since: its name is the same, and it replaces it), so
+the server holds everything the script made even if it must kill the worker (time, CPU,
+memory, cancel):
 
 - the first output of a run goes at once when the run is followed live (the job's
   ``live``: a live client sees it within milliseconds), else after the interval like
@@ -104,6 +106,8 @@ class Live:
         self._sink = sink
         self.interval = interval
         self._sent_widgets = 0
+        #: The last widget sent, as sent: a print after it may have grown it (a new dict).
+        self._last_sent: object = None
         self._last = -math.inf if first_at_once else time.monotonic()
         self._sent_line: int | None = None
         self.line: int | None = None
@@ -176,7 +180,11 @@ class Live:
         """Send what is pending (caller holds ``busy``). A failure leaves it pending."""
         if line is not None:
             self.line = line
-        widgets = self._collector.widgets[self._sent_widgets :]
+        made = self._collector.widgets
+        widgets = made[self._sent_widgets :]
+        if self._sent_widgets and made[self._sent_widgets - 1] is not self._last_sent:
+            # The print widget sent last grew: sent again whole (same name: it replaces it).
+            widgets.insert(0, made[self._sent_widgets - 1])
         text, mark = self._sink.pending()
         sample = sample or self._sample_due
         if not widgets and not text and not sample and self.line == self._sent_line:
@@ -193,7 +201,8 @@ class Live:
             self._send(message)
         except Exception:
             return
-        self._sent_widgets += len(widgets)
+        self._sent_widgets = len(made)
+        self._last_sent = made[-1] if made else None
         self._sink.taken(mark)
         self._sent_line = self.line
         self._last = time.monotonic()

@@ -225,6 +225,8 @@ def test_function_runs_on_the_emulator(
 def test_every_example_runs(sl: Any, function: Any) -> None:
     if function.category == "logic analyzer":
         run(sl, "pwm_generate(['SQ1', 'SQ2', 'SQ3', 'SQ4'], 1000, 0.5, 0.1)")
+    if function.name == "readPulseCount":  # it reads the count countPulses() started
+        run(sl, "countPulses('ID1')")
     data, _notes = run(sl, function.example)
     assert function.returns.accepts(data), f"{function.example} -> {data!r}"
 

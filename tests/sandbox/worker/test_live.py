@@ -39,4 +39,4 @@ def test_a_run_nobody_follows_batches_its_first_output_too() -> None:
     time.sleep(0.06)
     made(collector, output, live, "b")
     assert [f["stdout"] for f in frames] == ["a\nb\n"]
-    assert [w["value"] for w in frames[0]["widgets"]] == [["a"], ["b"]]
+    assert [w["value"] for w in frames[0]["widgets"]] == [["a\nb"]]  # one print widget

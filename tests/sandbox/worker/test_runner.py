@@ -40,7 +40,7 @@ def test_print_flood_is_truncated_and_stops_at_the_widget_cap() -> None:
     assert result["error"] == {
         "type": "LimitExceeded",
         "message": "too many widgets: a run may create at most 20 "
-        "(each print() call makes one: print fewer, longer texts)",
+        "(consecutive print() calls share one, up to 10000 characters)",
         "line": 2,
     }
     assert len(result["widgets"]) == 20

@@ -9,6 +9,8 @@ interface Param {
   required: boolean;
   default: unknown;
   choices: unknown[] | null;
+  /** Old (pslab-remote) names accepted for some choices: old name -> choice. */
+  aliases: Record<string, string> | null;
   minimum: number | null;
   maximum: number | null;
   unit: string | null;
@@ -39,6 +41,9 @@ function tryLink(call: string): HTMLElement {
 function paramText(p: Param): string {
   const parts = [p.type + (p.unit ? `, in ${p.unit}` : "")];
   if (p.choices?.length) parts.push(`one of ${p.choices.map((c) => JSON.stringify(c)).join(", ")}`);
+  // The old names are allowed too (an example may use one, as pslab-remote's scripts do).
+  const old = Object.entries(p.aliases ?? {});
+  if (old.length) parts.push(`old names: ${old.map(([name, now]) => `${JSON.stringify(name)} for ${JSON.stringify(now)}`).join(", ")}`);
   if (p.minimum !== null && p.maximum !== null) parts.push(`${p.minimum} to ${p.maximum}`);
   else if (p.minimum !== null) parts.push(`at least ${p.minimum}`);
   else if (p.maximum !== null) parts.push(`at most ${p.maximum}`);

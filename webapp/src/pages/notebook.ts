@@ -5,7 +5,7 @@ import type { RunResult, Script, Widget } from "../api";
 import { drafts, guardLeaving } from "../drafts";
 import { createEditor } from "../editor";
 import type { Editor } from "../editor";
-import { LiveRuns, errorText } from "../liverun";
+import { LiveRuns, errorText, mergeOutput } from "../liverun";
 import type { RunSource } from "../liverun";
 import { changedMessage } from "../outputs";
 import { go, h, page, sameAccount, session, view } from "../shell";
@@ -106,6 +106,19 @@ export async function notebook(id: string | null, example = false): Promise<void
       runner.timer.textContent = `Not saved: ${(e as Error).message}`;
     }
   });
+  // Ctrl+S (Cmd+S on a Mac) anywhere on the page saves, as Save does, instead of the
+  // browser's "save page". The listener leaves with the page (the first key after it).
+  const saveKey = (event: KeyboardEvent): void => {
+    if (!save.isConnected) {
+      document.removeEventListener("keydown", saveKey);
+      return;
+    }
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && event.key.toLowerCase() === "s") {
+      event.preventDefault();
+      if (!event.repeat) save.click();
+    }
+  };
+  document.addEventListener("keydown", saveKey);
 }
 
 /** An example: Application (its output) and Source (read-only) tabs, its description,
@@ -232,7 +245,7 @@ function runPanel(run: HTMLButtonElement, stop: HTMLButtonElement): RunPanel {
     };
     void runs.start(source, {
       output(more, _stdout, line) {
-        widgets.push(...more);
+        mergeOutput(widgets, more);
         drawn = false;
         where = line ? ` — line ${line}` : "";
         waiting = "";

@@ -181,6 +181,7 @@ def start_four_channel(fw: Firmware) -> Handler:
         trig = (pins, 3 if trigger & 2 else 2)
     modes = [(config >> (4 * i)) & 0xF for i in range(4)]
     _start(fw, list(DIGITAL_PINS[:4]), modes, trig, points, prescaler)
+    fw.counter = None  # the firmware re-initialises timer 2, the pulse counter's timer
     fw.ack()
 
 

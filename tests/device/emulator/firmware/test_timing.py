@@ -136,6 +136,22 @@ def test_count_pulses_non_blocking_then_fetch() -> None:
     assert la.fetch_pulse_count() == pytest.approx(200, abs=3)
 
 
+def test_a_four_channel_capture_takes_the_counters_timer() -> None:
+    # The firmware's four-channel mode re-initialises timer 2, which START_COUNTING made
+    # the pulse counter: the count is gone (reads 0); two channels leave it alone.
+    emu = Emulator(["SI1 -> FRQ"], seed=3)
+    psl = ScienceLab(device=emu)
+    psl.waveform_generator.generate("SI1", 20e3)
+    la = psl.logic_analyzer
+    la.count_pulses(block=False)
+    la.capture(2, 10, block=False)
+    emu.clock.advance(0.01)
+    assert la.fetch_pulse_count() >= 200  # the capture's own time counts too
+    la.capture(4, 10, block=False)
+    emu.clock.advance(0.01)
+    assert la.fetch_pulse_count() == 0
+
+
 def test_non_blocking_capture(la: LogicAnalyzer) -> None:
     assert la.capture(1, 10, modes=["rising"], block=False) is None
     (t,) = la.fetch_data()
