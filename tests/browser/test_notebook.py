@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
+from playwright.async_api import Browser, Dialog, Page, Route, async_playwright, expect
 
 from tests.browser.conftest import require_browser
 from tests.browser.test_app import INSTANCE, SHOTS, create_user, log_out, sign_in
@@ -348,16 +348,26 @@ async def test_a_published_example_shows_its_description_to_a_student(
     await teacher.get_by_role("button", name="Save").click()
     await expect(publish).to_be_visible()  # right after it, no reload
 
-    # Unsaved edits, then publish: the example has them.
+    # Unsaved edits, then publish: the example has them. The fields' own saves are slowed
+    # down: publishing still waits for them, so its message is the one left.
+    async def slow_field_saves(route: Route) -> None:
+        request = route.request
+        if request.method == "PATCH" and "published" not in (request.post_data or ""):
+            await asyncio.sleep(0.5)
+        await route.continue_()
+
+    await teacher.route("**/v1/scripts/*", slow_field_saves)
     await type_code(teacher, "print('R = %.0f ohm' % get_resistance())\n")
     await publish.get_by_label("Description").fill("Measure the resistor wired to RES.")
     await publish.get_by_label("Level").select_option("beginner")
     await publish.get_by_label("Author (shown to students)").fill("Ms. Rivera")
     await publish.get_by_label("Published as an example").check()
-    await expect(teacher.get_by_test_id("publish-status")).to_have_text(
-        "Published: students now see “Resistor on RES” among the examples."
-    )
+    published = "Published: students now see “Resistor on RES” among the examples."
+    await expect(teacher.get_by_test_id("publish-status")).to_have_text(published)
     await expect(teacher.get_by_test_id("save-state")).to_have_text("saved")
+    await teacher.wait_for_timeout(2000)  # longer than the slowed field saves together
+    await expect(teacher.get_by_test_id("publish-status")).to_have_text(published)
+    await teacher.unroute("**/v1/scripts/*")
     await shot(teacher, "25-teacher-published-1280")
 
     # The student: the list and the example's page show the description.

@@ -44,14 +44,13 @@ export function publishBox(script: Script, save: (extra: Record<string, unknown>
       status.textContent = `Not saved: ${(e as Error).message}`;
     }
   };
-  // One save at a time, in order: a later change is never overtaken by an earlier one.
+  // One save at a time, in order: a later change is never overtaken by an earlier one, and
+  // (publishing included) its message is the last one shown.
   let saving: Promise<void> = Promise.resolve();
   const saveFields = () => (saving = saving.then(saveFieldsNow));
   for (const field of [description, level, author]) field.addEventListener("change", saveFields);
 
-  box.addEventListener("change", async () => {
-    const publishing = box.checked;
-    box.disabled = true;
+  const publishNow = async (publishing: boolean) => {
     status.className = "muted";
     status.textContent = publishing ? "Publishing…" : "Unpublishing…";
     try {
@@ -67,6 +66,13 @@ export function publishBox(script: Script, save: (extra: Record<string, unknown>
     } finally {
       box.disabled = false;
     }
+  };
+  box.addEventListener("change", () => {
+    const publishing = box.checked;
+    box.disabled = true;
+    status.className = "muted";
+    status.textContent = publishing ? "Publishing…" : "Unpublishing…";
+    saving = saving.then(() => publishNow(publishing));
   });
 
   const root = h("section", { class: "card publish", "aria-label": "Publish" },
