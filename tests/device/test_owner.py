@@ -387,8 +387,23 @@ async def test_a_batch_holds_one_quantum_of_device_time_at_the_pace_calls_really
     quick = Cost(0.006)
 
     async def three_at_once(fn: Any) -> int:
+        """Batches that three calls queued together took. They queue while another user's
+        call holds the device, so none starts alone however the machine schedules."""
+        running, release = threading.Event(), threading.Event()
+
+        def hold(lab: Any) -> None:
+            running.set()
+            release.wait(10)
+
+        holder = asyncio.create_task(owner.call("b", hold, label="hold", cost=Cost(0.001)))
+        assert await asyncio.to_thread(running.wait, 10)
         before = owner.batches
-        await asyncio.gather(*(owner.call("a", fn, label="quick", cost=quick) for _ in range(3)))
+        calls = [
+            asyncio.create_task(owner.call("a", fn, label="quick", cost=quick)) for _ in range(3)
+        ]
+        await asyncio.sleep(0.05)  # all three are queued (the device thread is held)
+        release.set()
+        await asyncio.gather(holder, *calls)
         return owner.batches - before
 
     # Nothing known of "quick" yet: cut at its estimate, two calls and one.
