@@ -269,9 +269,10 @@ class SandboxSettings(Section):
         le=1000,
     )
     spare_workers: int = setting(
-        1,
-        "Workers forked and isolated ahead of time, waiting for the next run (never shared, "
-        "never reused); they count against `max_concurrent`. 0 forks at each run.",
+        2,
+        "Workers forked, isolated and rehearsed ahead of time, waiting for the next runs "
+        "(never shared, never reused); they count against `max_concurrent`. 0 forks at "
+        "each run.",
         le=8,
     )
     code_cache_bytes: int = setting(

@@ -1,8 +1,8 @@
 """The life of one worker: the zygote's forked child, from fork to ``os._exit``.
 
 Trusted code first (reset the inherited process state, apply the isolation plan,
-reseed randomness, read the job, compile it or find it in the code cache and close
-the cache's offer pipe), then the script
+reseed randomness, rehearse a run, read the job, compile it or find it in the code
+cache and close the cache's offer pipe), then the script
 (:func:`~remotelab.sandbox.worker.runner.execute`), then trusted code again (encode
 and send the result). The worker never returns into the zygote's code: every
 path ends in ``os._exit``.
@@ -17,15 +17,17 @@ import resource
 import signal
 import socket
 import time
+from types import CodeType
 from typing import NoReturn
 
 import numpy as np
 
 from remotelab.config import SandboxSettings
-from remotelab.sandbox.protocol import HEADER, Job, recv_frame, send_frame
+from remotelab.sandbox.protocol import HEADER, Job, decode, encode, recv_frame, send_frame
 from remotelab.sandbox.worker.codecache import CachedCompiler, CodeCache
 from remotelab.sandbox.worker.isolation import IsolationError, Plan, harden, relax_memory_limit
 from remotelab.sandbox.worker.live import Live
+from remotelab.sandbox.worker.policy import compile_script
 from remotelab.sandbox.worker.rpc import Channel
 from remotelab.sandbox.worker.runner import Output, encode_result, execute
 from remotelab.widgets import WidgetCollector
@@ -49,6 +51,44 @@ OUT_OF_MEMORY_RESULT = json.dumps(
         },
     }
 ).encode()
+
+
+# What a spare runs while it waits for its job (ADR 0022): trusted, fixed, compiled once by
+# the zygote. A fork shares the zygote's memory until a page is written, and a first run
+# writes hundreds of pages (reference counts, the allocator, the result's encoding): each
+# one a page fault and a copy. The rehearsal takes those faults before the job arrives,
+# so the real run's path is already the worker's own memory.
+REHEARSAL_SOURCE = "print(1)\nlabel('rehearsal')\n"
+
+
+def compile_rehearsal() -> CodeType:
+    """The rehearsal's code (in the zygote, once; every worker inherits it)."""
+    code = compile_script(REHEARSAL_SOURCE, len(REHEARSAL_SOURCE))
+    if not isinstance(code, CodeType):
+        raise RuntimeError(f"the rehearsal does not compile: {code.message}")
+    return code
+
+
+def rehearse(code: CodeType, limits: SandboxSettings) -> dict[str, object]:
+    """Go once through a job's path in this process (decode the job, run the rehearsal's
+    code with its own widgets and text, encode the result) and return that result.
+
+    Nothing of it reaches the server or the code cache: no channel, no offer pipe, no
+    instrument; its widgets, text and namespace are dropped. What it leaves is what the
+    zygote's warm-up left already: modules loaded, caches filled by trusted code.
+    """
+    message = Job(REHEARSAL_SOURCE, limits).to_message(device=False, validate=False)
+    job = Job.from_message(decode(encode(message)[HEADER.size :]))
+    interval = limits.live_interval_ms / 1000
+
+    def live(collector: WidgetCollector, output: Output) -> Live:
+        return Live(lambda frame: None, collector, output, interval, first_at_once=False)
+
+    result = execute(
+        job, None, device=False, validate=False, live=live, compile_source=lambda s, n: code
+    )
+    encode_result(result, limits.max_result_bytes)
+    return result
 
 
 def reset_process(run_socket: socket.socket, offers: int) -> socket.socket:
@@ -92,6 +132,7 @@ def worker_main(
     limits: SandboxSettings,
     cache: CodeCache,
     offers: int,
+    rehearsal: CodeType | None = None,
 ) -> NoReturn:
     """Isolate this process under ``limits``, then run one job received on ``run_socket``;
     never returns.
@@ -101,6 +142,7 @@ def worker_main(
     job whose limits are not the ones it was isolated with is refused. ``cache`` is the
     zygote's compiled scripts as they were at the fork; ``offers`` the pipe on which the
     worker offers what it compiles (closed before the script runs; worker/codecache.py).
+    ``rehearsal`` (from :func:`compile_rehearsal`) is run once, isolated, before the job.
     """
     code = EXIT_FATAL
     try:
@@ -113,6 +155,8 @@ def worker_main(
         # os.fork reseeded `random`; numpy's global generator needs it too, or every run
         # would replay the zygote's sequence. Done before the job: a spare does it waiting.
         np.random.seed()
+        if rehearsal is not None:
+            rehearse(rehearsal, limits)
         message = recv_frame(sock, MAX_JOB_BYTES)
         if message is None or message.get("type") != "job":
             os._exit(EXIT_FATAL)

@@ -27,12 +27,12 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES, Job
-from remotelab.sandbox.worker.child import worker_main
+from remotelab.sandbox.worker.child import compile_rehearsal, worker_main
 from remotelab.sandbox.worker.codecache import CodeCache, offer_pipe, read_offers
 from remotelab.sandbox.worker.isolation import (
     IsolationError,
@@ -174,7 +174,9 @@ def _gaps(report: dict[str, Any], failures: list[str]) -> list[str]:
 class Zygote:
     """The fork server loop. One instance per zygote process."""
 
-    def __init__(self, control: socket.socket, plan: Plan, base_dir: str) -> None:
+    def __init__(
+        self, control: socket.socket, plan: Plan, base_dir: str, rehearsal: CodeType | None = None
+    ) -> None:
         self.control = control
         self.plan = plan
         self.base_dir = base_dir
@@ -182,6 +184,8 @@ class Zygote:
         self.children: dict[int, _Child] = {}
         #: Compiled scripts, inherited by every worker forked after they came in.
         self.cache = CodeCache(SandboxSettings().code_cache_bytes)
+        #: What each worker runs once before its job (worker/child.py; None: nothing).
+        self.rehearsal = rehearsal
 
     def send(self, message: dict[str, Any]) -> None:
         # If the server is gone, the next recv ends the loop; nothing to report to.
@@ -259,7 +263,14 @@ class Zygote:
         if pid == 0:  # pragma: no cover - the worker
             try:
                 worker_main(
-                    run_socket, run_dir, self.plan, os.getppid(), limits, self.cache, offers_child
+                    run_socket,
+                    run_dir,
+                    self.plan,
+                    os.getppid(),
+                    limits,
+                    self.cache,
+                    offers_child,
+                    self.rehearsal,
                 )
             finally:
                 os._exit(70)
@@ -340,12 +351,13 @@ def main(argv: list[str]) -> int:
             if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
                 raise RuntimeError("the zygote is not single-threaded; it must not fork")
             plan, report = probe(base_dir)
+            rehearsal = compile_rehearsal()
         except Exception as exc:
             control.send(json.dumps({"op": "error", "message": str(exc)}).encode())
             return 1
         gc.collect()
         gc.freeze()  # keep the warm heap shared between workers (copy-on-write)
-        zygote = Zygote(control, plan, base_dir)
+        zygote = Zygote(control, plan, base_dir, rehearsal)
         zygote.send({"op": "ready", "pid": os.getpid(), "isolation": report, "vm_kb": vm_size_kb()})
         zygote.serve()
     finally:

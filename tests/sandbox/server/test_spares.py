@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,36 @@ async def test_spares_count_against_the_worker_limit() -> None:
         controls[1].cancel()
         await tasks[1]
         await wait_for_spares(pool, 2)
+
+
+def ignored_signals(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return int(line.split()[1], 16)
+    raise AssertionError("no SigIgn line")
+
+
+async def test_a_spare_rehearses_and_its_run_sees_nothing_of_it() -> None:
+    limits = SandboxSettings(wall_seconds=5)  # the default: two spares
+    assert limits.spare_workers == 2
+    async with SandboxPool(limits, function_names=()) as pool:
+        await wait_for_spares(pool, 2)
+        pid = pool.spares[0].handle.pid
+        assert pid is not None
+        # A spare that went through its rehearsal has started and stopped the live timer:
+        # SIGALRM is ignored while it waits (a worker that never ran a job leaves it as is).
+        assert ignored_signals(pid) & (1 << (signal.SIGALRM - 1))
+        control = RunControl("u")
+        result = await pool.run("label('mine')\nprint(repr(printed))\n", control=control)
+        await pool.settle()
+        cache = pool.code_cache
+    assert control.worker_pid == pid
+    assert result.status == "ok", result.error
+    # Nothing printed before the script's own print, no widget but its own...
+    assert result.stdout == "''\n"
+    assert [(w["type"], w["value"]) for w in result.widgets] == [
+        ("label", "mine"),
+        ("text", ["''"]),
+    ]
+    # ...and nothing offered to the code cache but the script's own compiled code.
+    assert (cache["entries"], cache["misses"], cache["hits"]) == (1, 1, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -53,3 +54,34 @@ def test_check_imports_refuses_server_modules() -> None:
     assert completed.returncode == 1
     assert "the zygote imported server modules: pslab" in completed.stderr
     assert "remotelab.auth" in completed.stderr
+
+
+REHEARSE = """
+import json, signal, sys
+sys.path.insert(0, sys.argv[1])
+from remotelab.config import SandboxSettings
+from remotelab.sandbox.worker import child
+result = child.rehearse(child.compile_rehearsal(), SandboxSettings())
+alarm = signal.getsignal(signal.SIGALRM)
+print(json.dumps({**result, "alarm": alarm == signal.SIG_IGN, "timer": signal.getitimer(
+    signal.ITIMER_REAL)}))
+"""
+
+
+def test_the_rehearsal_goes_through_a_jobs_path_and_stops_its_timer() -> None:
+    # Run in a process of its own: the rehearsal sets and clears the live timer (SIGALRM).
+    completed = subprocess.run(
+        [sys.executable, "-I", "-c", REHEARSE, PACKAGE_ROOT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=ZYGOTE_ENV,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert result["status"] == "ok" and result["error"] is None
+    assert result["stdout"] == "1\n"
+    assert [w["type"] for w in result["widgets"]] == ["text", "label"]
+    # The live timer it started is stopped again: no SIGALRM reaches the waiting spare.
+    assert result["alarm"] is True and result["timer"] == [0.0, 0.0]
