@@ -13,20 +13,12 @@ websocket viewers of one scope stream through 2 fronts (`scaleout_viewers`).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 from benchmarks import scaleout_agents, scaleout_fronts, scaleout_viewers
 from benchmarks.bench_functions import http_latencies
-from benchmarks.support import lab_server, summary, table
-from tests.support.nats import NatsServer, running_nats_server
+from benchmarks.support import lab_server, nats_agent, summary, table
+from tests.support.nats import running_nats_server
 
 N = 1000
 WARMUP = 100
@@ -34,31 +26,6 @@ ROUNDS = 3
 CALL = "get_voltage('CH1')"
 TARGET_MS = 1.0
 LIMITS = {"function_calls_per_minute": "100000000", "access_log": "false"}
-
-
-@contextlib.contextmanager
-def agent(nats: NatsServer, name: str) -> Iterator[None]:
-    with tempfile.TemporaryDirectory() as instance:
-        env = {
-            **os.environ,
-            **nats.agent_env(name),
-            "REMOTELAB_INSTANCE_PATH": instance,
-            "REMOTELAB_LOG_LEVEL": "WARNING",
-        }
-        args = [sys.executable, "-m", "remotelab.cli", "agent", "--device", "emulator"]
-        log = Path(instance) / "agent.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
-        try:
-            deadline = time.monotonic() + 60
-            while f"remotelab agent {name} serving" not in log.read_text(errors="replace"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the agent did not start:\n{log.read_text()}")
-                time.sleep(0.05)
-            yield
-        finally:
-            proc.terminate()
-            proc.wait(30)
 
 
 def measure(url: str, headers: dict[str, str]) -> list[float]:
@@ -72,7 +39,7 @@ def main() -> None:
     with running_nats_server() as nats, lab_server(device="emulator", **LIMITS) as embedded:
         embedded_headers = embedded.account("bench@example.org")
         with (
-            agent(nats, "bench-agent"),
+            nats_agent(nats, "bench-agent"),
             lab_server(
                 nats_url=nats.url,
                 nats_user="front",

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_functions import VOLTAGE
-from benchmarks.support import LabServer, lab_environment, table, wrk
+from benchmarks.support import LabServer, lab_environment, nats_agent, table, wrk
 from tests.support.nats import NatsServer, running_nats_server
 
 STUDENTS = 32
@@ -192,9 +192,7 @@ def limit_costs(nats: NatsServer) -> tuple[float, float, float]:
 
 
 def section() -> None:
-    from benchmarks.bench_scaleout import agent  # here: bench_scaleout imports this module
-
-    with running_nats_server() as nats, agent(nats, "bench-agent"):
+    with running_nats_server() as nats, nats_agent(nats, "bench-agent"):
         agent_pids = _agent_pids()
         nats_pid = nats.process.pid
         with front(nats, 1) as one, front(nats, 2) as two:

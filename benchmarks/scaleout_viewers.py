@@ -30,14 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchmarks.support import ROOT, lab_environment, percentile, process, table
-from tests.support.nats import NatsServer, running_nats_server
+from benchmarks.support import ROOT, lab_environment, nats_agent, percentile, process, table
+from tests.support.nats import running_nats_server
 from tests.support.ports import free_port
 
 VIEWERS = 1000
@@ -210,33 +208,6 @@ def generate() -> None:
 # --------------------------------------------------------------------- the lab
 
 
-@contextlib.contextmanager
-def agent(nats: NatsServer, name: str) -> Iterator[None]:
-    """A realtime emulator agent."""
-    with tempfile.TemporaryDirectory() as instance:
-        env = {
-            **os.environ,
-            **nats.agent_env(name),
-            "REMOTELAB_INSTANCE_PATH": instance,
-            "REMOTELAB_LOG_LEVEL": "WARNING",
-            "REMOTELAB_EMULATOR_REALTIME": "true",
-        }
-        args = [sys.executable, "-m", "remotelab.cli", "agent", "--device", "emulator"]
-        log = Path(instance) / "agent.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        try:
-            deadline = time.monotonic() + 60
-            while f"remotelab agent {name} serving" not in log.read_text(errors="replace"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the agent did not start:\n{log.read_text()}")
-                time.sleep(0.05)
-            yield
-        finally:
-            proc.terminate()
-            proc.wait(30)
-
-
 def tokens(url: str, n: int) -> list[str]:
     """``n`` student accounts (signed up, logged in): their access tokens."""
     out = []
@@ -307,7 +278,7 @@ def measure(viewers: int = VIEWERS, fronts: int = FRONTS) -> list[object]:
     with (
         tempfile.TemporaryDirectory() as shared,
         running_nats_server() as nats,
-        agent(nats, "viewers-agent"),
+        nats_agent(nats, "viewers-agent", realtime=True),
         contextlib.ExitStack() as stack,
     ):
         env = lab_environment(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from remotelab.cluster.local.nats import NatsServer
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,35 @@ class LabServer:
         r = httpx.post(f"{self.url}/v1/auth/login", json={"email": email, "password": password})
         r.raise_for_status()
         return {"Authorization": "JWT " + r.json()["access_token"]}
+
+
+@contextlib.contextmanager
+def nats_agent(nats: NatsServer, name: str, *, realtime: bool = False) -> Iterator[None]:
+    """``remotelab agent --device emulator`` named ``name`` on ``nats`` until the block ends
+    (``realtime``: the emulator takes a real PSLab's time)."""
+    with tempfile.TemporaryDirectory() as instance:
+        env = {
+            **os.environ,
+            **nats.agent_env(name),
+            "REMOTELAB_INSTANCE_PATH": instance,
+            "REMOTELAB_LOG_LEVEL": "WARNING",
+        }
+        if realtime:
+            env["REMOTELAB_EMULATOR_REALTIME"] = "true"
+        args = [sys.executable, "-m", "remotelab.cli", "agent", "--device", "emulator"]
+        log = Path(instance) / "agent.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 60
+            while f"remotelab agent {name} serving" not in log.read_text(errors="replace"):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the agent did not start:\n{log.read_text()}")
+                time.sleep(0.05)
+            yield
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
 
 def lab_environment(instance: str, **settings: str) -> dict[str, str]:

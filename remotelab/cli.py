@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from remotelab.config import Settings, unknown_variables
 from remotelab.errors import RemotelabError
-from remotelab.serving import check_workers, hypercorn_config, supervise
+from remotelab.serving import check_workers, hypercorn_config, migrate, supervise
 
 __all__ = ["build_parser", "hypercorn_config", "main"]
 
@@ -69,18 +69,7 @@ async def _agent(settings: Settings) -> None:
 
 
 async def _init_db(settings: Settings) -> None:
-    from remotelab.storage.database import Database
-
-    db = Database(
-        settings.storage.database_url,
-        accounts=settings.storage.accounts,
-        sqlite_synchronous=settings.storage.sqlite_synchronous,
-    )
-    try:
-        async with db.startup_lock():  # beside servers starting on the same database
-            revision = await db.migrate()
-    finally:
-        await db.close()
+    revision = await migrate(settings)
     print(f"database ready at schema revision {revision}")
 
 

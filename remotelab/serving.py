@@ -123,7 +123,7 @@ def supervise(settings: Settings) -> int:
     """
     check_workers(settings)
     logging.basicConfig(level=settings.server.log_level.upper(), format=log_format(0))
-    asyncio.run(_migrate(settings))
+    asyncio.run(migrate(settings))
     holder = bind_socket(settings.server.host, settings.server.port)
     port = holder.getsockname()[1]
     try:
@@ -132,7 +132,9 @@ def supervise(settings: Settings) -> int:
         holder.close()
 
 
-async def _migrate(settings: Settings) -> None:
+async def migrate(settings: Settings) -> str:
+    """Apply the pending migrations under the start-up lock (beside other processes starting
+    on the same database); the schema revision now in force."""
     from remotelab.storage.database import Database
 
     db = Database(
@@ -142,7 +144,7 @@ async def _migrate(settings: Settings) -> None:
     )
     try:
         async with db.startup_lock():
-            await db.migrate()
+            return await db.migrate()
     finally:
         await db.close()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from remotelab.cluster.local import nginx as local_nginx
 from remotelab.config import Settings
 from tests.support.postgres import free_port
 
@@ -28,12 +28,11 @@ START_TIMEOUT_S = 5.0
 
 
 def nginx_binary() -> str:
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if found is None:
-        pytest.fail(
-            "nginx not found: run `bash scripts/ensure-system-packages.sh nginx`", pytrace=False
-        )
-    return found
+    """The nginx program; a failure (never a skip) when it is missing."""
+    try:
+        return str(local_nginx.nginx_binary())
+    except local_nginx.NginxUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def wrap(site: Path, prefix: Path, *, foreground: bool = False) -> Path:
