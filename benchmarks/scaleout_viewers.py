@@ -13,8 +13,8 @@ they parse only the websocket framing and the frame's capture time. Frame age is
 a frame arrives minus its capture time (the same machine's clock). A handshake that does
 not answer within 10 s (the `websockets` library's default) counts as failed.
 
-Target (issue 18): every viewer >= 10 frames/s, frame age p99 <= 150 ms, no handshake
-failed. Run alone: `python -m benchmarks.scaleout_viewers`.
+Target: every viewer >= 10 frames/s, frame age p99 <= 150 ms, no handshake failed.
+Run alone: `python -m benchmarks.scaleout_viewers`.
 """
 
 from __future__ import annotations
