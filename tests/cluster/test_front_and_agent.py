@@ -204,9 +204,16 @@ async def test_sigterm_drains_the_agent_with_clear_errors(
         calls = [asyncio.create_task(run(client, front, headers, long_call)) for headers in users]
         # Until one runs and others wait in the agent's queue (its heartbeat tells the front).
         device = front.app.extensions[EXTENSION].instrument
-        async with asyncio.timeout(20):
-            while device.alive().get("bench-a", {}).get("queue", 0) < 1:
-                await asyncio.sleep(0.01)
+        try:
+            async with asyncio.timeout(20):
+                while device.alive().get("bench-a", {}).get("queue", 0) < 1:
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            finished = [c.result() for c in calls if c.done()]
+            pytest.fail(
+                f"no call waited in bench-a's queue within 20 s; agents alive: "
+                f"{device.alive()}; calls finished: {finished}; agent log:\n{agent.log}"
+            )
         stopping = asyncio.create_task(agent.stop())
         results = await asyncio.gather(*calls)
         assert await stopping == 0
