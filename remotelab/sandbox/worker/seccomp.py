@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 import struct
+from dataclasses import dataclass
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 X32_SYSCALL_BIT = 0x40000000
@@ -131,6 +133,36 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
 
 
+@dataclass(frozen=True)
+class _Template:
+    """The filter as the kernel reads it, built once: only the pid slots change per worker."""
+
+    filters: ctypes.Array[_SockFilter]
+    fprog: _SockFprog
+    pid_slots: tuple[int, ...]
+    libc: ctypes.CDLL
+
+
+@functools.cache
+def _template() -> _Template:
+    program = build_filter(0)
+    slots = tuple(
+        i
+        for i, instruction in enumerate(program)
+        if instruction == (_JEQ_K, 0, 1, 0) and program[i - 1] == (_LD_W_ABS, 0, 0, OFFSET_ARG0)
+    )
+    filters = (_SockFilter * len(program))(*(_SockFilter(*ins) for ins in program))
+    libc = ctypes.CDLL(None, use_errno=True)
+    return _Template(filters, _SockFprog(len(program), filters), slots, libc)
+
+
+def prepare() -> None:
+    """Build the filter ahead of time (the zygote does, once: every worker it forks then
+    only writes its pid into the copy it inherited, instead of building the program)."""
+    if supported():
+        _template()
+
+
 def install() -> None:
     """Install the filter on this process (needs ``no_new_privs``). Raises ``OSError``.
 
@@ -138,13 +170,20 @@ def install() -> None:
     """
     if not supported():
         raise OSError(errno.ENOSYS, f"no seccomp filter for {platform.machine()}")
-    program = build_filter(os.getpid())
-    filters = (_SockFilter * len(program))(*(_SockFilter(*ins) for ins in program))
-    fprog = _SockFprog(len(program), filters)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+    template = _template()
+    pid = os.getpid()
+    for slot in template.pid_slots:
+        template.filters[slot].k = pid
+    libc = template.libc
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(template.fprog), 0, 0) != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"seccomp: {os.strerror(code)}")
+
+
+def installed_program() -> list[Instruction]:
+    """The program :func:`install` loads in this process, as built (for tests)."""
+    template = _template()
+    return [(f.code, f.jt, f.jf, f.k) for f in template.filters]
 
 
 def mode() -> int:

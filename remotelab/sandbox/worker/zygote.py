@@ -32,6 +32,7 @@ from typing import Any
 
 from remotelab.config import SandboxSettings
 from remotelab.sandbox.protocol import CONTROL_DATAGRAM_BYTES, Job
+from remotelab.sandbox.worker import seccomp
 from remotelab.sandbox.worker.child import compile_rehearsal, worker_main
 from remotelab.sandbox.worker.codecache import CodeCache, offer_pipe, read_offers
 from remotelab.sandbox.worker.isolation import (
@@ -186,6 +187,7 @@ class Zygote:
         self.cache = CodeCache(SandboxSettings().code_cache_bytes)
         #: What each worker runs once before its job (worker/child.py; None: nothing).
         self.rehearsal = rehearsal
+        self._limits: tuple[dict[str, Any], SandboxSettings] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         # If the server is gone, the next recv ends the loop; nothing to report to.
@@ -221,7 +223,7 @@ class Zygote:
         if op == "run" and len(fds) == 1:
             run_socket = socket.socket(fileno=fds[0])
             try:
-                limits = SandboxSettings(**message["limits"])
+                limits = self.limits_of(message["limits"])
             except Exception as exc:
                 run_socket.close()
                 self.send({"op": "failed", "id": run_id, "message": f"bad limits: {exc}"})
@@ -240,10 +242,21 @@ class Zygote:
                 os.close(fd)
         return True
 
+    def limits_of(self, fields: dict[str, Any]) -> SandboxSettings:
+        """The limits a run message gives (the last ones again when unchanged: a pool
+        sends the same for every run)."""
+        if self._limits is None or fields != self._limits[0]:
+            self._limits = (fields, SandboxSettings(**fields))
+        return self._limits[1]
+
     def spawn(self, run_id: int, run_socket: socket.socket, limits: SandboxSettings) -> None:
         self.cache.resize(limits.code_cache_bytes)
-        run_dir = tempfile.mkdtemp(dir=self.base_dir)
-        os.chmod(run_dir, 0o500)
+        run_dir = os.path.join(self.base_dir, str(run_id))
+        try:
+            os.mkdir(run_dir, 0o500)  # the worker's root: empty, not writable
+        except FileExistsError:
+            run_dir = tempfile.mkdtemp(dir=self.base_dir)
+            os.chmod(run_dir, 0o500)
         try:
             offers, offers_child = offer_pipe()
         except OSError as exc:
@@ -293,7 +306,10 @@ class Zygote:
         self.selector.unregister(child.pidfd)
         os.close(child.pidfd)
         self.children.pop(child.run_id, None)
-        shutil.rmtree(child.run_dir, ignore_errors=True)
+        try:
+            os.rmdir(child.run_dir)
+        except OSError:  # not empty: a worker without a private root may have left files
+            shutil.rmtree(child.run_dir, ignore_errors=True)
         # What the worker compiled (or found) before its script ran; never what came after.
         self.cache.absorb(read_offers(child.offers))
         if not report:
@@ -352,9 +368,14 @@ def main(argv: list[str]) -> int:
                 raise RuntimeError("the zygote is not single-threaded; it must not fork")
             plan, report = probe(base_dir)
             rehearsal = compile_rehearsal()
+            if plan.seccomp:
+                seccomp.prepare()
         except Exception as exc:
             control.send(json.dumps({"op": "error", "message": str(exc)}).encode())
             return 1
+        # Workers get an empty environment (isolation.harden clears theirs): clearing the
+        # zygote's once leaves them nothing to clear.
+        os.environ.clear()
         gc.collect()
         gc.freeze()  # keep the warm heap shared between workers (copy-on-write)
         zygote = Zygote(control, plan, base_dir, rehearsal)

@@ -237,6 +237,9 @@ async def test_runs_share_no_state(pool: SandboxPool) -> None:
     seeded = await pool.run("import numpy as np\nnp.random.seed(1)\nprint(np.random.random())")
     after = await pool.run("import numpy as np\nprint(np.random.random())")
     assert seeded.stdout != after.stdout
+    # No Gaussian left over from the zygote's warm-up: each run's first one is its own.
+    normals = [await pool.run("import numpy as np\nprint(np.random.normal())") for _ in range(2)]
+    assert normals[0].stdout != normals[1].stdout
     await pool.run("import math\nx = 42")
     assert (await pool.run("print(x)")).error is not None
 

@@ -141,3 +141,20 @@ def test_the_kernel_enforces_it() -> None:
         "mkdir": "EACCES",
         "numpy": 8.0,
     }
+
+
+def test_a_prepared_filter_names_each_workers_own_pid() -> None:
+    """The zygote builds the filter once; each forked worker loads it with its own pid."""
+    if not seccomp.supported():
+        return
+    seccomp.prepare()
+
+    def check() -> dict[str, object]:
+        return {
+            "own": seccomp.installed_program() == seccomp.build_filter(os.getpid()),
+            "kill-self": outcome(lambda: os.kill(os.getpid(), 0)),
+            "kill-parent": outcome(lambda: os.kill(os.getppid(), 0)),
+        }
+
+    first, second = in_filtered_child(check), in_filtered_child(check)
+    assert first == second == {"own": True, "kill-self": "ok", "kill-parent": "EPERM"}
