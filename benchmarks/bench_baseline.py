@@ -44,6 +44,7 @@ from benchmarks.support import (
     ROOT,
     LabServer,
     RawHTTP,
+    cpu_seconds,
     lab_environment,
     process,
     summary,
@@ -72,12 +73,6 @@ class Served:
     url: str
     pid: int
     students: list[str]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (all its threads) so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 import httpx
 from websockets.sync.client import connect
 
-from benchmarks.support import lab_server, summary, table
+from benchmarks.support import child_pids, cpu_seconds, lab_server, summary, table
 
 CAPTURE = "x, y = capture1('CH1', 1000, 1)\nplot(x, y)\nprint(len(x))\n"
 CPU_BOMB = "while True:\n    try:\n        pass\n    except BaseException:\n        pass\n"
@@ -65,17 +67,52 @@ class Kernel:
         self.manager.shutdown_kernel(now=True)
 
 
+@dataclass
+class CpuUse:
+    """CPU seconds used while the HTTP blocks ran, by part, and their wall time."""
+
+    server: float = 0.0
+    zygote: float = 0.0
+    workers: float = 0.0
+    client: float = 0.0
+    wall: float = 0.0
+
+    def snapshot(self, server_pid: int) -> CpuUse:
+        zygotes = child_pids(server_pid)
+        own = cpu_seconds(*zygotes)
+        return CpuUse(
+            cpu_seconds(server_pid),
+            own,
+            cpu_seconds(*zygotes, children=True) - own,
+            time.process_time(),
+            time.perf_counter(),
+        )
+
+    def add(self, before: CpuUse, after: CpuUse) -> None:
+        for name in ("server", "zygote", "workers", "client", "wall"):
+            setattr(self, name, getattr(self, name) + getattr(after, name) - getattr(before, name))
+
+
 def side_by_side(
-    client: httpx.Client, headers: dict[str, str], kernel: Kernel, rounds: int = 10, block: int = 20
-) -> tuple[list[dict], list[float]]:
+    client: httpx.Client,
+    headers: dict[str, str],
+    kernel: Kernel,
+    server_pid: int,
+    rounds: int = 10,
+    block: int = 20,
+) -> tuple[list[dict], list[float], CpuUse]:
     """`print(1)` through POST /v1/run and in the kernel, in alternating blocks, so that both
-    see the same load of a shared machine; the runs' answers and the kernel's times."""
+    see the same load of a shared machine; the runs' answers, the kernel's times, and the
+    CPU the runs' blocks used (server, zygote, workers reaped, this client)."""
     answers: list[dict] = []
     kernel_ms: list[float] = []
+    used = CpuUse()
     for _ in range(rounds):
+        before = used.snapshot(server_pid)
         answers += runs(client, headers, "print(1)", block)
+        used.add(before, used.snapshot(server_pid))
         kernel_ms += [kernel.print1() for _ in range(block)]
-    return answers, kernel_ms
+    return answers, kernel_ms, used
 
 
 def live_first_and_cancel(url: str, headers: dict[str, str]) -> tuple[list[float], list[float]]:
@@ -134,7 +171,8 @@ def main() -> None:
         with httpx.Client(base_url=server.url, timeout=60) as client:
             runs(client, user, "print(1)", 20)  # warm up
             try:
-                hello, jupyter = side_by_side(client, user, kernel)
+                assert server.pid is not None
+                hello, jupyter, used = side_by_side(client, user, kernel, server.pid)
             finally:
                 kernel.close()
             first, cancel = live_first_and_cancel(server.url, user)
@@ -202,6 +240,23 @@ def main() -> None:
         [
             ["POST /v1/run print(1)", f"{h50:.2f}", f"{h99:.2f}", f"{h50 / j50:.2f}", "<= 1.0"],
             ["jupyter kernel print(1)", f"{j50:.2f}", f"{j99:.2f}", "1.00", "-"],
+        ],
+    )
+    per_run = {
+        name: getattr(used, name) * 1000 / len(hello)
+        for name in ("server", "zygote", "workers", "client", "wall")
+    }
+    busy = sum(per_run[name] for name in ("server", "zygote", "workers", "client"))
+    table(
+        "CPU per print(1) run during those blocks, back to back (ms; /proc, 10 ms ticks)",
+        ["server", "zygote", "workers", "client", "total", "wall", "cores busy"],
+        [
+            [
+                *(f"{per_run[name]:.2f}" for name in ("server", "zygote", "workers", "client")),
+                f"{busy:.2f}",
+                f"{per_run['wall']:.2f}",
+                f"{busy / per_run['wall']:.2f} of {os.cpu_count()}",
+            ]
         ],
     )
     f50, f99 = summary(first)

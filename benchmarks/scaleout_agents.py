@@ -37,7 +37,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.support import lab_environment, percentile, process, table
+from benchmarks.support import cpu_seconds, lab_environment, percentile, process, table
 from tests.support.nats import NatsServer, running_nats_server
 from tests.support.ports import free_port
 
@@ -52,13 +52,6 @@ FAILOVER_SECONDS_BEFORE = 3.0
 RETRY_PAUSE_S = 0.05
 START_TIMEOUT_S = 120
 LIMITS = {"function_calls_per_minute": "100000000", "access_log": "false"}
-CLOCK_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the process ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
 
 
 # ---------------------------------------------------------------------------- processes

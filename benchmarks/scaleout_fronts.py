@@ -35,7 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.bench_functions import VOLTAGE
-from benchmarks.support import LabServer, lab_environment, nats_agent, table, wrk
+from benchmarks.support import (
+    LabServer,
+    child_pids,
+    cpu_seconds,
+    lab_environment,
+    nats_agent,
+    table,
+    wrk,
+)
 from tests.support.nats import NatsServer, running_nats_server
 
 STUDENTS = 32
@@ -47,7 +55,6 @@ LIMITS = {
     "device_queue_per_user": "256",
     "access_log": "false",
 }
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -57,24 +64,7 @@ class Front:
 
     def pids(self) -> list[int]:
         """The supervisor (or single server) and its workers (not their zygotes: idle)."""
-        return [self.process.pid, *_children(self.process.pid)]
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(FileNotFoundError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
+        return [self.process.pid, *child_pids(self.process.pid)]
 
 
 @contextlib.contextmanager
@@ -124,8 +114,8 @@ def class_round(
     lab: Front, students: list[str], others: Callable[[], dict[str, list[int]]]
 ) -> Round:
     pids = others()
-    before = {name: cpu_seconds(p) for name, p in pids.items()}
-    fronts_before = cpu_seconds(lab.pids())
+    before = {name: cpu_seconds(*p) for name, p in pids.items()}
+    fronts_before = cpu_seconds(*lab.pids())
     load_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     rps = wrk(
@@ -138,13 +128,13 @@ def class_round(
     )
     elapsed = time.monotonic() - start
     load_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    used = {name: (cpu_seconds(p) - before[name]) / elapsed for name, p in pids.items()}
+    used = {name: (cpu_seconds(*p) - before[name]) / elapsed for name, p in pids.items()}
     load = (
         load_after.ru_utime + load_after.ru_stime - load_before.ru_utime - load_before.ru_stime
     ) / elapsed
     return Round(
         rps,
-        (cpu_seconds(lab.pids()) - fronts_before) / elapsed,
+        (cpu_seconds(*lab.pids()) - fronts_before) / elapsed,
         used["agent"],
         used["nats"],
         load,
@@ -273,7 +263,7 @@ def section() -> None:
 
 def _agent_pids() -> list[int]:
     """The agent process started by ``bench_scaleout.agent`` (a child of this process)."""
-    return [p for p in _children(os.getpid()) if b"agent" in _cmdline(p)]
+    return [p for p in child_pids(os.getpid()) if b"agent" in _cmdline(p)]
 
 
 def _cmdline(pid: int) -> bytes:

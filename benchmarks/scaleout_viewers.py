@@ -34,7 +34,15 @@ from typing import Any
 
 import httpx
 
-from benchmarks.support import ROOT, lab_environment, nats_agent, percentile, process, table
+from benchmarks.support import (
+    ROOT,
+    cpu_seconds,
+    lab_environment,
+    nats_agent,
+    percentile,
+    process,
+    table,
+)
 from tests.support.nats import running_nats_server
 from tests.support.ports import free_port
 
@@ -221,13 +229,6 @@ def tokens(url: str, n: int) -> list[str]:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process ``pid`` so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def watch(urls: list[str], all_tokens: list[str], pids: list[int]) -> dict[str, Any]:
     """The viewers split over ``urls``, one load generator process per front; the CPU time
     the fronts (``pids``) spent meanwhile."""
@@ -256,9 +257,9 @@ def watch(urls: list[str], all_tokens: list[str], pids: list[int]) -> dict[str, 
         proc.stdin.write(f"{start} {start + SECONDS}\n")
         proc.stdin.flush()
     time.sleep(max(0.0, start - time.time()))
-    cpu = sum(cpu_seconds(pid) for pid in pids)
+    cpu = cpu_seconds(*pids)
     time.sleep(max(0.0, start + SECONDS - time.time()))
-    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
+    cpu = cpu_seconds(*pids) - cpu
     results = []
     for proc in procs:
         out, _ = proc.communicate(timeout=WARMUP_S + SECONDS + 60)

@@ -36,6 +36,34 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
     raise RuntimeError(f"server did not start within {timeout} s:\n{log.read_text()}")
 
 
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(*pids: int, children: bool = False) -> float:
+    """User + system CPU time the processes ``pids`` (all their threads) have used so far,
+    from ``/proc`` (a process gone counts 0); with ``children``, also that of the children
+    each has reaped."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        if children:
+            ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLOCK_TICK
+
+
+def child_pids(pid: int) -> list[int]:
+    """The children of process ``pid`` now (none once it is gone)."""
+    found: list[int] = []
+    with contextlib.suppress(FileNotFoundError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 @contextlib.contextmanager
 def process(
     args: list[str], probe: str, env: dict[str, str] | None = None, cwd: Path = ROOT
@@ -59,6 +87,8 @@ def process(
 @dataclass
 class LabServer:
     url: str
+    pid: int | None = None
+    """The server's process (None: one started elsewhere)."""
 
     def account(self, email: str, password: str = "benchmark password") -> dict[str, str]:
         """Sign up (if needed) and log in; the JWT headers."""
@@ -119,8 +149,8 @@ def lab_server(**settings: str) -> Iterator[LabServer]:
         env = lab_environment(instance, **settings)
         args = [sys.executable, "-m", "remotelab.cli", "serve", "--port", str(port)]
         url = f"http://127.0.0.1:{port}"
-        with process(args, url + "/v1/health", env):
-            yield LabServer(url)
+        with process(args, url + "/v1/health", env) as proc:
+            yield LabServer(url, proc.pid)
 
 
 def percentile(samples: list[float], q: float) -> float:
