@@ -19,7 +19,7 @@ import contextlib
 import gc
 import json
 import os
-import selectors
+import select
 import shutil
 import signal
 import socket
@@ -65,6 +65,10 @@ print(s[0], x[:2])
 plot(x, y)
 label('warm')
 """
+
+
+#: The ``started`` message (JSON; ``% (run_id, pid)``).
+STARTED = b'{"op": "started", "id": %d, "pid": %d}'
 
 
 @dataclass
@@ -181,7 +185,11 @@ class Zygote:
         self.control = control
         self.plan = plan
         self.base_dir = base_dir
-        self.selector = selectors.DefaultSelector()
+        # A bare epoll and a dict, not the selectors module: each Python object the loop
+        # touches between two forks is a page copied (the last worker shares them all).
+        self.poller = select.epoll()
+        #: The workers' pidfds, watched for their exit.
+        self.watched: dict[int, _Child] = {}
         self.children: dict[int, _Child] = {}
         #: Compiled scripts, inherited by every worker forked after they came in.
         self.cache = CodeCache(SandboxSettings().code_cache_bytes)
@@ -196,14 +204,15 @@ class Zygote:
 
     def serve(self) -> None:
         """Serve until the server closes the control socket."""
-        self.selector.register(self.control, selectors.EVENT_READ, None)
+        control = self.control.fileno()
+        self.poller.register(control, select.EPOLLIN)
         while True:
-            for key, _events in self.selector.select():
-                if key.data is None:
+            for fd, _events in self.poller.poll():
+                if fd == control:
                     if not self.on_control():
                         return
                 else:
-                    self.reap(key.data)
+                    self.reap(self.watched[fd])
 
     def on_control(self) -> bool:
         try:
@@ -292,8 +301,10 @@ class Zygote:
         pidfd = os.pidfd_open(pid)
         child = _Child(run_id, pid, pidfd, run_dir, offers)
         self.children[run_id] = child
-        self.selector.register(pidfd, selectors.EVENT_READ, child)
-        self.send({"op": "started", "id": run_id, "pid": pid})
+        self.watched[pidfd] = child
+        self.poller.register(pidfd, select.EPOLLIN)
+        with contextlib.suppress(OSError):  # as send(), without building the JSON each time
+            self.control.send(STARTED % (run_id, pid))
 
     def kill(self, run_id: int, signum: int = signal.SIGKILL) -> None:
         child = self.children.get(run_id)
@@ -303,7 +314,8 @@ class Zygote:
 
     def reap(self, child: _Child, *, report: bool = True) -> None:
         _pid, status, usage = os.wait4(child.pid, 0)
-        self.selector.unregister(child.pidfd)
+        self.poller.unregister(child.pidfd)
+        del self.watched[child.pidfd]
         os.close(child.pidfd)
         self.children.pop(child.run_id, None)
         try:
