@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from quart import Blueprint, Response
@@ -25,7 +24,9 @@ from remotelab.api.schemas import (
 )
 from remotelab.api.validation import json_body
 from remotelab.auth.roles import can_change_bench
+from remotelab.device import rawjson
 from remotelab.device.interface import Device
+from remotelab.device.rawjson import plain
 from remotelab.errors import PermissionDenied
 from remotelab.storage import bench as bench_queries
 from remotelab.widgets import stack
@@ -87,7 +88,7 @@ async def run_function(data: FunctionRunIn) -> Response:
     async with state.user_gate.enter(str(user.id)):
         outcome = await device.run_parsed(str(user.id), call)
     if data.stacking is not None:
-        series = stack(outcome.result, data.stacking)
+        series = stack(plain(outcome.result), data.stacking)
     body: dict[str, Any] = {
         "function": outcome.function,
         "result": outcome.result,
@@ -102,8 +103,9 @@ async def run_function(data: FunctionRunIn) -> Response:
     if series is not None:
         body["series"] = series
     # A Response, not a dict: quart-schema would build a pydantic adapter per dict returned;
-    # and json.dumps directly: the hot path needs none of jsonify's options.
-    return Response(json.dumps(body, allow_nan=False), content_type="application/json")
+    # and rawjson.dumps directly: the hot path needs none of jsonify's options, and a result
+    # relayed from an agent is written as the JSON text it came in.
+    return Response(rawjson.dumps(body, allow_nan=False), content_type="application/json")
 
 
 @bp.get("/v1/device")

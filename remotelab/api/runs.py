@@ -45,6 +45,7 @@ from remotelab.api.validation import json_body
 from remotelab.auth.accounts import CurrentUser
 from remotelab.auth.roles import Role, can_hold_longer
 from remotelab.device.outputs import NAMES as OUTPUT_NAMES
+from remotelab.device.rawjson import plain
 from remotelab.errors import AuthError, InputError, NotFound, RateLimited, RemotelabError
 from remotelab.sandbox import RunResult
 from remotelab.sandbox.server.control import RunControl
@@ -121,7 +122,7 @@ async def execute(
         tell_if_held()
         outcome = await instrument.run_call(caller, name, args, kwargs)
         changed.update(outcome.changed)
-        return outcome.result
+        return plain(outcome.result)  # the script gets the value, not a relayed JSON text
 
     teacher = can_hold_longer(runner.role)
 

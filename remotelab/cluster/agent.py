@@ -211,7 +211,7 @@ class Agent:
     async def _answer(self, msg: Msg) -> None:
         try:
             value = await self._handle(wire.decode(msg.data))
-            reply = wire.ok(value)
+            reply = value if isinstance(value, bytes) else wire.ok(value)
         except RemotelabError as exc:
             reply = wire.error(exc)
         except (ValueError, TypeError, KeyError) as exc:
@@ -232,14 +232,13 @@ class Agent:
             result = await device.run_call(user, str(request["name"]), [], request["args"])
             answer = {
                 "function": result.function,
-                "result": result.result,
                 "notes": result.notes,
                 "elapsed_ms": round((time.perf_counter() - start) * 1000, 3),
                 "changed": list(result.changed),
             }
             if result.changed:  # the outputs the user set, for the fronts to keep
                 answer["context"] = self._own(user)
-            return answer
+            return wire.call_reply(answer, result.result)
         if op == "hold":
             hold = await device.hold(
                 str(request["user"]), request["seconds"], teacher=bool(request["teacher"])

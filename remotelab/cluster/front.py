@@ -26,7 +26,7 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import nats.errors
@@ -409,7 +409,14 @@ class NatsDevice(CallChecks):
 
     # ------------------------------------------------------------------ requests
 
-    async def _request(self, agent: str, message: dict[str, Any], timeout: float) -> Any:
+    async def _request(
+        self,
+        agent: str,
+        message: dict[str, Any],
+        timeout: float,
+        parse: Callable[[bytes], Any] = wire.reply_value,
+    ) -> Any:
+        """``message`` to ``agent``; its reply, read by ``parse``."""
         assert self.nc is not None, "start() first"
         try:
             data = wire.encode(message)
@@ -446,19 +453,32 @@ class NatsDevice(CallChecks):
             raise _bus_down(exc) from None
         finally:
             waiting.discard(request)
-        return wire.reply_value(reply.data)
+        try:
+            return parse(reply.data)
+        except ValueError as exc:
+            raise DeviceUnavailable(
+                f"the device {agent} answered in a form this front cannot read ({exc}); "
+                "are the agent and the front the same version?",
+                details={"device": agent},
+            ) from None
 
-    async def _call(self, user: str, message: dict[str, Any], timeout: float) -> Any:
+    async def _call(
+        self,
+        user: str,
+        message: dict[str, Any],
+        timeout: float,
+        parse: Callable[[bytes], Any] = wire.reply_value,
+    ) -> Any:
         """Send ``message`` to ``user``'s device; once more to another device of their
         experiment when the agent of theirs is gone before the message reached it (nothing
         ran; none left of their experiment: the 503 naming it)."""
         agent = await self.choose(user)
         try:
-            return await self._request(agent, message, timeout)
+            return await self._request(agent, message, timeout, parse)
         except _NotAnswering:
             if not self.alive():
                 raise
-        return await self._request(await self.choose(user), message, timeout)
+        return await self._request(await self.choose(user), message, timeout, parse)
 
     async def _watch(self) -> None:
         """Fail the calls in flight to an agent that dropped out of the registry without
@@ -491,16 +511,18 @@ class NatsDevice(CallChecks):
 
     async def run_parsed(self, user: str, call: ParsedCall) -> CallResult:
         start = time.perf_counter()
-        value = await self._call(
+        # The result stays the agent's JSON text (RawJSON): relayed, never parsed here.
+        value, result = await self._call(
             user,
             {"op": "run", "user": user, "name": call.function.name, "args": call.args},
             self._call_timeout,
+            wire.call_reply_value,
         )
         elapsed = round((time.perf_counter() - start) * 1000, 3)
         if "context" in value:
             await self._keep_context(user, value["context"])
         return CallResult(
-            value["function"], value["result"], value["notes"], elapsed, tuple(value["changed"])
+            value["function"], result, value["notes"], elapsed, tuple(value["changed"])
         )
 
     async def run_call(

@@ -22,7 +22,8 @@ so the NATS users' permissions keep each side off the other's replies
 A request is a JSON object with an ``op`` and the authenticated ``user`` (an id: the agent
 never sees a token); the reply is ``{"ok": value}`` or ``{"error": {code, message,
 details}}``, turned back into the same :class:`~remotelab.errors.RemotelabError` class by
-:func:`error_from`.
+:func:`error_from`. A ``run`` is answered by :func:`call_reply`: the result's JSON apart,
+for the front to relay as text.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import hashlib
 import json
 from typing import Any
 
+from remotelab.device.rawjson import RawJSON
 from remotelab.errors import RemotelabError
 
 PREFIX = "remotelab"
@@ -107,6 +109,23 @@ def ok(value: Any) -> bytes:
 
 def error(exc: RemotelabError) -> bytes:
     return encode({"error": exc.to_dict()})
+
+
+def call_reply(answer: dict[str, Any], result: Any) -> bytes:
+    """The reply to a ``run``: ``{"ok": answer}`` (the call's answer but its result), a
+    newline, then the result's JSON, which a front relays without parsing it (ADR 0023).
+    Raises ValueError for a result with NaN or an infinity."""
+    return encode({"ok": answer}) + b"\n" + encode(result)
+
+
+def call_reply_value(data: bytes) -> tuple[dict[str, Any], RawJSON]:
+    """The answer and the result (its JSON text) of a :func:`call_reply`; raises the error
+    a reply carries instead (see :func:`error_from`)."""
+    head, newline, result = data.partition(b"\n")
+    answer = reply_value(head)
+    if not newline or not isinstance(answer, dict):
+        raise ValueError("a call's reply without its result")
+    return answer, RawJSON(result.decode())
 
 
 def reply_value(data: bytes) -> Any:

@@ -32,6 +32,8 @@ class CallResult:
     """What one call answered, JSON-safe (see ``POST /v1/functions/run``)."""
 
     function: str
+    #: A JSON value; from a NATS device, its JSON text (a :class:`~remotelab.device.rawjson.
+    #: RawJSON`, relayed as is: :func:`~remotelab.device.rawjson.plain` gives the value).
     result: Any
     notes: list[str]
     elapsed_ms: float

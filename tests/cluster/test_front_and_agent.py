@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from hypercorn.utils import LifespanFailureError
+from nats.aio.msg import Msg
 
 from remotelab.api.context import EXTENSION
 from remotelab.app import create_app
+from remotelab.cluster import wire
 from tests.conftest import make_settings
 from tests.support.cluster import Lab, agent_process, lab, next_frames, run, subscribe
 from tests.support.nats import NatsServer
@@ -42,6 +45,19 @@ async def answers(lab_: Lab) -> list[tuple[int, Any]]:
         assert status == 200, body
         x, y = body["result"]
         out.append((status, {"x": x, "samples": len(y), "notes": body["notes"]}))
+        # Stacked into plot series (the front parses the result it otherwise relays).
+        status, body = await run(client, lab_, headers, "capture2(20, 10)", stacking="xyy")
+        assert status == 200, body
+        x, y1, y2 = body["result"]
+        assert body["series"][0][5] == [x[5], y1[5]] and body["series"][1][5] == [x[5], y2[5]]
+        out.append((status, {"series": len(body["series"]), "x": x, "unit": body["unit"]}))
+        # A script gets the capture's values.
+        code = "x, y = capture1('CH1', 200, 10)\nprint(len(x), len(y), x[1] - x[0])\n"
+        response = await client.post(f"{lab_.base}/v1/run", json={"code": code}, headers=headers)
+        run_body = response.json()
+        out.append(
+            (response.status_code, {"stdout": run_body["stdout"], "error": run_body["error"]})
+        )
     return out
 
 
@@ -55,7 +71,7 @@ async def test_function_strings_answer_as_the_embedded_server_does(
         lab(tmp_path / "front", **nats_server.front_settings()) as front,
     ):
         got = await answers(front)
-    assert [status for status, _ in got] == [200] * (len(CALLS) + 1)
+    assert [status for status, _ in got] == [200] * (len(CALLS) + 3)
     assert got == expected
 
 
@@ -296,3 +312,40 @@ async def test_a_hold_on_the_agent_pauses_another_users_stream_at_the_front(
             response = await script
         assert response.json()["status"] == "ok", response.json()
     assert codes[:2] == ["held", "resumed"]
+
+
+async def test_a_run_reply_the_front_cannot_read_is_a_503_naming_the_device(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """An agent of an older version answers a run in one part (no result text apart)."""
+    nc = await nats.connect(
+        nats_server.url,
+        user="agent",
+        password=nats_server.agent_password,
+        inbox_prefix=wire.AGENT_INBOX,
+    )
+
+    async def answer(msg: Msg) -> None:
+        old = {"function": "get_voltage", "result": 1.0, "notes": [], "changed": []}
+        await msg.respond(wire.ok(old))
+
+    try:
+        js = nc.jetstream()
+        kv = await js.create_key_value(bucket=wire.REGISTRY_BUCKET, ttl=30, history=1)
+        await nc.subscribe(wire.call_subject("old-1"), cb=answer)
+        entry = wire.entry(
+            name="old-1", instance="i1", host="h", backend="emulator", bench="b",
+            experiment="Old", description="", firmware=None, state="ready", fault=None,
+            queue=0, hold=None, calls_served=0, heartbeat_seconds=10,
+        )  # fmt: skip
+        await kv.put("old-1", wire.encode(entry))
+        async with lab(tmp_path, **nats_server.front_settings()) as front:
+            headers = await front.token("s@example.org")
+            async with httpx.AsyncClient(timeout=30) as client:
+                status, body = await run(client, front, headers, "get_voltage('CH1')")
+        assert status == 503, body
+        assert body["error"].startswith("the device old-1 answered in a form this front")
+        assert "same version" in body["error"]
+        assert body["details"] == {"device": "old-1"}
+    finally:
+        await nc.close()

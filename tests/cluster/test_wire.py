@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from remotelab.cluster import wire
+from remotelab.device.rawjson import RawJSON, plain
 from remotelab.errors import (
     DeviceBusy,
     DeviceTimeout,
@@ -64,3 +65,24 @@ def test_a_stream_id_names_the_configuration_whatever_the_order_of_its_fields() 
     other = wire.stream_id("oscilloscope", {"channels": 1, "samples": 501, "timegap": 2})
     assert one == two != other
     assert len(one) == 16 and wire.frames_subject("a1", one) == f"remotelab.frames.a1.{one}"
+
+
+def test_a_calls_result_crosses_as_json_text_beside_its_answer() -> None:
+    answer = {"function": "capture1", "notes": [], "elapsed_ms": 1.5, "changed": []}
+    result = [[0.0, 1e-06], [0.5, -3.25]]
+    got, raw = wire.call_reply_value(wire.call_reply(answer, result))
+    assert got == answer
+    assert raw == RawJSON("[[0.0,1e-06],[0.5,-3.25]]")
+    assert plain(raw) == result
+    # A text result with a newline in it stays one JSON string (encoded as \n).
+    _, text = wire.call_reply_value(wire.call_reply(answer, "a\nb"))
+    assert plain(text) == "a\nb"
+
+
+def test_a_calls_error_comes_back_as_its_class_and_a_reply_without_result_is_refused() -> None:
+    with pytest.raises(DeviceBusy):
+        wire.call_reply_value(wire.error(DeviceBusy("the queue is full")))
+    with pytest.raises(ValueError, match="without its result"):
+        wire.call_reply_value(wire.ok({"function": "get_voltage", "result": 1.0}))
+    with pytest.raises(ValueError):
+        wire.call_reply(answer={}, result=float("nan"))

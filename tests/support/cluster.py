@@ -161,8 +161,15 @@ async def lab(tmp_path: Path, **settings: Any) -> AsyncIterator[Lab]:
         yield Lab(app, f"http://{server.address}")
 
 
-async def run(client: httpx.AsyncClient, lab_: Lab, headers: dict[str, str], fn: str) -> Any:
-    response = await client.post(
-        f"{lab_.base}/v1/functions/run", json={"function": fn}, headers=headers
-    )
+async def run(
+    client: httpx.AsyncClient,
+    lab_: Lab,
+    headers: dict[str, str],
+    fn: str,
+    stacking: str | None = None,
+) -> Any:
+    body: dict[str, Any] = {"function": fn}
+    if stacking is not None:
+        body["stacking"] = stacking
+    response = await client.post(f"{lab_.base}/v1/functions/run", json=body, headers=headers)
     return response.status_code, response.json()
