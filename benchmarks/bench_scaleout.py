@@ -5,7 +5,7 @@ Prints, from the same run: p50/p99 of `get_voltage('CH1')` through the embedded 
 and one `remotelab agent` (both emulators, not realtime), each timed with a lean raw-socket
 client over one keep-alive connection; the difference of the p50s is the NATS hop
 (target: at most 1 ms). NATS is the real nats-server with the lab's users file
-(`tests/support/nats.py`). Then the sections of `benchmarks/scaleout_*.py`: front CPU with
+(`remotelab/cluster/local/nats.py`). Then the sections of `benchmarks/scaleout_*.py`: front CPU with
 2 front processes versus 1 (`scaleout_fronts`); throughput of a device-bound capture with 1,
 2, 4 and 10 realtime agents, and failover after a kill -9 (`scaleout_agents`); 1,000
 websocket viewers of one scope stream through 2 fronts (`scaleout_viewers`).

@@ -244,6 +244,12 @@ class RawHTTP:
 
     def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
         """Send one request and read the whole answer; returns the status code."""
+        return self.exchange(method, path, headers, body)[0]
+
+    def exchange(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
+        """Send one request and read the whole answer; returns its status and body."""
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(body)}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
@@ -257,8 +263,8 @@ class RawHTTP:
                 length = int(value)
         while len(self.buffer) < length:
             self.buffer += self.sock.recv(65536)
-        self.buffer = self.buffer[length:]
-        return int(head.split(b" ", 2)[1])
+        answer, self.buffer = self.buffer[:length], self.buffer[length:]
+        return int(head.split(b" ", 2)[1]), answer
 
     def close(self) -> None:
         self.sock.close()
