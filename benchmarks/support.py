@@ -238,9 +238,14 @@ class RawHTTP:
     def __init__(self, url: str) -> None:
         host, port = url.split("//", 1)[1].split(":")
         self.host = f"{host}:{port}"
-        self.sock = socket.create_connection((host, int(port)))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.address = (host, int(port))
+        self.sock = self._connect()
         self.buffer = b""
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(self.address)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> int:
         """Send one request and read the whole answer; returns the status code."""
@@ -254,17 +259,31 @@ class RawHTTP:
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         while b"\r\n\r\n" not in self.buffer:
-            self.buffer += self.sock.recv(65536)
+            self._receive()
         head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
         length = 0
+        closing = False
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
+            name = name.strip().lower()
+            if name == b"content-length":
                 length = int(value)
+            elif name == b"connection":
+                # Hypercorn ends a keep-alive connection after 1,000 requests by default.
+                closing = value.strip().lower() == b"close"
         while len(self.buffer) < length:
-            self.buffer += self.sock.recv(65536)
+            self._receive()
         answer, self.buffer = self.buffer[:length], self.buffer[length:]
+        if closing:
+            self.sock.close()
+            self.sock, self.buffer = self._connect(), b""
         return int(head.split(b" ", 2)[1]), answer
+
+    def _receive(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError(f"{self.host} closed the connection mid-answer")
+        self.buffer += data
 
     def close(self) -> None:
         self.sock.close()

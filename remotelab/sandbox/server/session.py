@@ -195,7 +195,8 @@ class RunSession:
             # Always: waiting retrieves the error a reset connection leaves behind
             # (else asyncio reports "Future exception was never retrieved").
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), EXIT_GRACE_SECONDS)
+                async with asyncio.timeout(EXIT_GRACE_SECONDS):  # no task, unlike wait_for
+                    await writer.wait_closed()
 
     async def _exchange(
         self,
@@ -418,7 +419,8 @@ class RunSession:
                 except ZygoteLost:
                     return None
             try:
-                return await asyncio.wait_for(asyncio.shield(handle.exited), EXIT_GRACE_SECONDS)
+                async with asyncio.timeout(EXIT_GRACE_SECONDS):
+                    return await asyncio.shield(handle.exited)
             except ZygoteLost:
                 return None
             except TimeoutError:
