@@ -94,6 +94,17 @@ class CpuUse:
 
 
 CLIENTS = ("lean", "httpx")
+SPARES = 2  # the default sandbox_spare_workers
+
+
+def settle(server_pid: int, timeout: float = 1.0) -> None:
+    """Wait until the zygote's only children are its spares: a run answers before its
+    worker exits, and a worker's CPU is counted once the zygote has reaped it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(len(child_pids(z)) <= SPARES for z in child_pids(server_pid)):
+            return
+        time.sleep(0.002)
 
 
 def side_by_side(
@@ -112,13 +123,15 @@ def side_by_side(
     answers: dict[str, list[dict]] = {name: [] for name in CLIENTS}
     used = {name: CpuUse() for name in CLIENTS}
     kernel_ms: list[float] = []
-    for _ in range(rounds):
-        for name in CLIENTS:
+    for round_ in range(rounds):
+        for name in CLIENTS if round_ % 2 == 0 else CLIENTS[::-1]:
+            settle(server_pid)
             before = used[name].snapshot(server_pid)
             if name == "lean":
                 answers[name] += lean_runs(lean, headers, "print(1)", block)
             else:
                 answers[name] += runs(client, headers, "print(1)", block)
+            settle(server_pid)  # the block's last workers reaped: their CPU counted here
             used[name].add(before, used[name].snapshot(server_pid))
         kernel_ms += [kernel.print1() for _ in range(block)]
     return answers, kernel_ms, used

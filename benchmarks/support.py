@@ -60,7 +60,8 @@ def child_pids(pid: int) -> list[int]:
     found: list[int] = []
     with contextlib.suppress(FileNotFoundError):
         for task in Path(f"/proc/{pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread gone
+                found += [int(c) for c in (task / "children").read_text().split()]
     return found
 
 

@@ -123,16 +123,26 @@ def call_reply_value(data: bytes) -> tuple[dict[str, Any], RawJSON]:
     a reply carries instead (see :func:`error_from`)."""
     head, newline, result = data.partition(b"\n")
     answer = reply_value(head)
-    if not newline or not isinstance(answer, dict):
+    if not newline or not result.strip():
         raise ValueError("a call's reply without its result")
+    if not (
+        isinstance(answer, dict)
+        and isinstance(answer.get("function"), str)
+        and isinstance(answer.get("notes"), list)
+        and isinstance(answer.get("changed"), list)
+    ):
+        raise ValueError("a call's answer without its function, notes or changed outputs")
     return answer, RawJSON(result.decode())
 
 
 def reply_value(data: bytes) -> Any:
-    """The value of a reply; raises the error it carries (see :func:`error_from`)."""
+    """The value of a reply; raises the error it carries (see :func:`error_from`), and
+    ValueError for a reply that is neither (not JSON, or not one of the two shapes)."""
     message = decode(data)
-    if "error" in message:
+    if isinstance(message, dict) and isinstance(message.get("error"), dict):
         raise error_from(message["error"])
+    if not isinstance(message, dict) or "ok" not in message:
+        raise ValueError('a reply that is neither {"ok": ...} nor {"error": {...}}')
     return message["ok"]
 
 

@@ -11,6 +11,7 @@ a sandboxed script). Pure: no I/O.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 
@@ -53,6 +54,7 @@ def dumps(obj: Any, **options: Any) -> str:
         raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
     encoded = json.dumps(obj, default=default, **options)
-    for index, text in enumerate(texts):
-        encoded = encoded.replace(f'"\\u0000{token}:{index}"', text, 1)
-    return encoded
+    if not texts:
+        return encoded
+    # One pass: a text put in is never searched again.
+    return re.sub(f'"\\\\u0000{token}:(\\d+)"', lambda m: texts[int(m[1])], encoded)

@@ -86,3 +86,23 @@ def test_a_calls_error_comes_back_as_its_class_and_a_reply_without_result_is_ref
         wire.call_reply_value(wire.ok({"function": "get_voltage", "result": 1.0}))
     with pytest.raises(ValueError):
         wire.call_reply(answer={}, result=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"[1, 2]",
+        b"null",
+        b"{}",
+        b'{"error": "text, not an object"}',
+        b"not json",
+        b'{"ok": {}}\n[1]',
+        b'{"ok": {"function": "f", "notes": [], "changed": []}}\n',
+        b'{"ok": {"function": "f", "notes": [], "changed": []}}\n  ',
+        b'{"ok": {"function": 1, "notes": [], "changed": []}}\n[1]',
+    ],
+)
+def test_a_reply_of_another_shape_is_a_value_error(reply: bytes) -> None:
+    """The front turns a ValueError into a 503 naming the device (never a 500)."""
+    with pytest.raises(ValueError):
+        wire.call_reply_value(reply)

@@ -45,3 +45,11 @@ def test_plain_parses_raw_values_only() -> None:
     assert plain([1, 2]) == [1, 2]
     assert RawJSON("[1]") == RawJSON("[1]") != RawJSON("[2]")
     assert repr(RawJSON("[1]")) == "RawJSON('[1]')"
+
+
+def test_the_same_raw_value_twice_and_a_raw_text_that_names_a_marker() -> None:
+    same = RawJSON("[1,2]")
+    # A raw text holding what looks like a marker is put in once and never searched again.
+    tricky = RawJSON('"\\u0000abc:0"')
+    text = dumps({"a": same, "b": same, "c": tricky})
+    assert json.loads(text) == {"a": [1, 2], "b": [1, 2], "c": "\x00abc:0"}

@@ -151,6 +151,8 @@ def _template() -> _Template:
         for i, instruction in enumerate(program)
         if instruction == (_JEQ_K, 0, 1, 0) and program[i - 1] == (_LD_W_ABS, 0, 0, OFFSET_ARG0)
     )
+    if len(slots) != len(SELF_SIGNAL_X86_64):  # else kill(0, ...) would pass: the group
+        raise RuntimeError("the seccomp filter's pid slots are not where they were expected")
     filters = (_SockFilter * len(program))(*(_SockFilter(*ins) for ins in program))
     libc = ctypes.CDLL(None, use_errno=True)
     return _Template(filters, _SockFprog(len(program), filters), slots, libc)

@@ -10,6 +10,7 @@ import socket
 import struct
 from collections.abc import Callable
 
+import numpy.fft  # noqa: F401 - loaded before the fork: a filtered child cannot open files
 import pytest
 
 from remotelab.sandbox.worker import seccomp
