@@ -346,7 +346,8 @@ class StreamSettings(Section):
     )
     max_fps: float = setting(
         60.0,
-        "Frames per second an oscilloscope stream captures at most (0: as fast as the device).",
+        "Frames per second an oscilloscope stream captures at most (0: as fast as the device). "
+        "Over NATS the captures run on the agents: each agent's own setting applies.",
     )
     max_rate_hz: float = setting(
         20.0, "Highest `rate` a multimeter or logic-analyzer stream may ask for.", gt=0
