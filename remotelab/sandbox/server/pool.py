@@ -145,8 +145,9 @@ class SandboxPool:
 
         Keys: ``plan`` (``root``, ``user-namespace`` or ``limits-only``), ``uid``,
         ``network_isolated``, ``filesystem_hidden``, ``processes_blocked``,
-        ``capabilities``, ``no_new_privs``, ``environment_empty`` and
-        ``not_enforced`` (a list of sentences).
+        ``capabilities``, ``no_new_privs``, ``environment_empty``, ``shared_namespaces``
+        (the namespaces all workers share with the zygote, e.g. ``["net", "ipc", "uts"]``)
+        and ``not_enforced`` (a list of sentences).
         """
         zygote = self._zygote
         return dict(zygote.info.get("isolation", {})) if zygote is not None else {}

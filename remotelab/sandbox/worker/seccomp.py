@@ -28,7 +28,8 @@ X32_SYSCALL_BIT = 0x40000000
 
 # x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
 DENIED_X86_64: dict[str, tuple[int, ...]] = {
-    # new sockets and connections (the run socket already exists)
+    # new sockets and connections (the run socket already exists); with "ipc" below, what
+    # lets workers share the zygote's network and IPC namespaces (isolation.py, ADR 0024)
     # socket socketpair connect accept accept4 bind listen
     "network": (41, 53, 42, 43, 288, 49, 50),
     # programs, processes, threads

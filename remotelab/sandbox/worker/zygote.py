@@ -39,8 +39,10 @@ from remotelab.sandbox.worker.isolation import (
     IsolationError,
     Plan,
     candidate_plans,
+    enter_shared,
     harden,
     inspect_isolation,
+    namespace_names,
 )
 from remotelab.sandbox.worker.runner import execute
 
@@ -129,9 +131,17 @@ def vm_size_kb() -> int:
 
 
 def probe(base_dir: str) -> tuple[Plan, dict[str, Any]]:
-    """Try the candidate plans in a throwaway child; return the first that works and its report."""
+    """Try the candidate plans in a throwaway child; return the first that works and its report.
+
+    A plan's shared namespaces are entered here, by the zygote itself, before its probe
+    child is forked (irreversibly: a weaker plan tried next runs inside them too)."""
     failures: list[str] = []
     for plan in candidate_plans():
+        try:
+            enter_shared(plan)
+        except IsolationError as exc:
+            failures.append(f"{plan.name}: {exc}")
+            continue
         read_fd, write_fd = os.pipe()
         run_dir = tempfile.mkdtemp(dir=base_dir)
         pid = os.fork()
@@ -153,6 +163,7 @@ def probe(base_dir: str) -> tuple[Plan, dict[str, Any]]:
         report = json.loads(data) if data else {"ok": False, "error": "probe died"}
         if report.pop("ok"):
             report["plan"] = plan.name
+            report["shared_namespaces"] = namespace_names(plan.shared_namespaces)
             report["not_enforced"] = _gaps(report, failures)
             return plan, report
         failures.append(f"{plan.name}: {report.get('error')}")

@@ -280,6 +280,8 @@ async def test_isolation_is_what_the_machine_allows(pool: SandboxPool) -> None:
     assert report["environment_empty"] is True
     if full_root():  # CI runs as root: the full plan
         assert report["plan"] == "root"
+        # With the filter, the zygote's network, IPC and UTS namespaces serve all workers.
+        assert report["shared_namespaces"] == (["net", "ipc", "uts"] if report["seccomp"] else [])
         assert (report["uid"], report["gid"]) == (65534, 65534)
         assert report["network_isolated"] and report["filesystem_hidden"]
         assert report["processes_blocked"]

@@ -55,6 +55,7 @@ async def test_a_spare_is_as_isolated_as_a_fresh_worker() -> None:
         assert pid is not None
         spare = isolation_of(pid)
         zygote = isolation_of(pool.zygote_pid or 0)
+        report = pool.isolation
     async with SandboxPool(fresh, function_names=()) as pool:
         assert pool.spares == []
         control = RunControl("u")
@@ -66,14 +67,22 @@ async def test_a_spare_is_as_isolated_as_a_fresh_worker() -> None:
         await asyncio.sleep(0.05)
         assert control.worker_pid is not None
         worker = isolation_of(control.worker_pid)
+        worker_zygote = isolation_of(pool.zygote_pid or 0)
         control.cancel()
         await task
     assert spare["status"] == worker["status"]
     assert spare["limits"] == worker["limits"]
-    if pool.isolation.get("plan") != "limits-only":
+    if report["plan"] != "limits-only":
         # Each its own empty read-only root (chroot into its own run folder).
         assert spare["root"] != "/" and worker["root"] != "/"
-        assert all(spare["ns"][ns] != zygote["ns"][ns] for ns in ("net", "mnt", "ipc", "uts"))
+        # Its own mount namespace; the others its own too, or the zygote's (made for its
+        # workers: never the server's) when the plan shares them (ADR 0024).
+        server = isolation_of(os.getpid())  # (numbers of namespaces gone may come back)
+        shared = report["shared_namespaces"]
+        for ns in ("net", "mnt", "ipc", "uts"):
+            assert spare["ns"][ns] != server["ns"][ns]
+            assert (spare["ns"][ns] == zygote["ns"][ns]) is (ns in shared), ns
+            assert (worker["ns"][ns] == worker_zygote["ns"][ns]) is (ns in shared), ns
     assert spare["status"]["NoNewPrivs"] == ["1"]
 
 

@@ -17,9 +17,14 @@ from remotelab.config import MIB, SandboxSettings
 from remotelab.sandbox.server.supervisor import PACKAGE_ROOT
 from remotelab.sandbox.worker import seccomp
 from remotelab.sandbox.worker.isolation import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
     CLONE_NEWUSER,
+    CLONE_NEWUTS,
     Plan,
     candidate_plans,
+    namespace_names,
 )
 from tests.sandbox.helpers import full_root
 
@@ -34,12 +39,15 @@ def run_dir() -> Iterator[str]:
 
 CHILD = """
 import json, os, resource, sys
-from remotelab.sandbox.worker.isolation import Plan, harden, inspect_isolation, relax_memory_limit
+from remotelab.sandbox.worker.isolation import (
+    Plan, enter_shared, harden, inspect_isolation, relax_memory_limit,
+)
 from remotelab.config import SandboxSettings
 plan = Plan(**json.loads(sys.argv[1]))
 limits = SandboxSettings(**json.loads(sys.argv[2]))
 out = os.dup(1)
 try:
+    enter_shared(plan)  # as the zygote does, before it forks a worker
     harden(plan, sys.argv[3], limits, os.getppid())
     report = inspect_isolation()
     for key, which in [("cpu", resource.RLIMIT_CPU), ("as", resource.RLIMIT_AS),
@@ -79,6 +87,12 @@ def test_plans_strongest_first() -> None:
     assert plans[-1].name == "limits-only" and not plans[-1].seccomp
     if os.geteuid() == 0:
         assert plans[0].name == "root" and plans[0].drop_to_nobody
+        if seccomp.supported():  # the filter leaves workers no use of shared ones (ADR 0024)
+            assert plans[0].shared_namespaces == CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+            assert plans[0].namespaces == CLONE_NEWNS
+        else:
+            assert plans[0].shared_namespaces == 0
+            assert plans[0].namespaces == CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
     else:
         assert plans[0].name == "user-namespace" and plans[0].namespaces & CLONE_NEWUSER
     assert plans[0].seccomp == seccomp.supported()
@@ -120,3 +134,20 @@ def test_limits_only_still_limits(run_dir: str) -> None:
 def test_a_failing_step_refuses(run_dir: str) -> None:
     report = hardened(Plan("bad", namespaces=-1), run_dir, SandboxSettings())
     assert report["error"].startswith("IsolationError(")
+
+
+def test_namespace_names() -> None:
+    assert namespace_names(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) == ["net", "ipc", "uts"]
+    assert namespace_names(0) == []
+
+
+def test_shared_namespaces_come_only_with_a_filter_that_makes_them_unusable() -> None:
+    """ADR 0024: workers share the zygote's network and IPC namespaces only because the
+    filter refuses every call that could use them."""
+    for plan in candidate_plans():
+        if plan.shared_namespaces:
+            assert plan.seccomp
+            denied = {n for numbers in seccomp.DENIED_X86_64.values() for n in numbers}
+            socket_calls = {41, 53, 42, 43, 288, 49, 50}  # socket ... listen
+            sysv_ipc = {29, 30, 31, 64, 65, 66, 67, 68, 69, 70, 71}
+            assert socket_calls | sysv_ipc <= denied
