@@ -37,9 +37,8 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.support import cpu_seconds, lab_environment, percentile, process, table
+from benchmarks.support import LabServer, cpu_seconds, nats_front, percentile, table
 from tests.support.nats import NatsServer, running_nats_server
-from tests.support.ports import free_port
 
 CALL = "capture1('CH1', 1000, 10)"
 AGENT_COUNTS = (1, 2, 4, 10)
@@ -118,42 +117,14 @@ def agents(nats: NatsServer) -> Iterator[Agents]:
             group.stop()
 
 
-@dataclass
-class Front:
-    url: str
-    pid: int
-
-    def account(self, email: str, password: str = "benchmark password") -> dict[str, str]:
-        httpx.post(f"{self.url}/v1/users", json={"email": email, "password": password})
-        r = httpx.post(f"{self.url}/v1/auth/login", json={"email": email, "password": password})
-        r.raise_for_status()
-        return {"Authorization": "JWT " + r.json()["access_token"]}
-
-    def device_of(self, headers: dict[str, str]) -> str:
-        listed = httpx.get(f"{self.url}/v1/devices", headers=headers).json()["devices"]
-        (mine,) = [d["name"] for d in listed if d["yours"]]
-        return str(mine)
-
-    def registered(self, headers: dict[str, str]) -> int:
-        return len(httpx.get(f"{self.url}/v1/devices", headers=headers).json()["devices"])
+def device_of(lab: LabServer, headers: dict[str, str]) -> str:
+    listed = httpx.get(f"{lab.url}/v1/devices", headers=headers).json()["devices"]
+    (mine,) = [d["name"] for d in listed if d["yours"]]
+    return str(mine)
 
 
-@contextlib.contextmanager
-def front(nats: NatsServer) -> Iterator[Front]:
-    """``remotelab serve`` (one process) with the NATS URL set, on a loopback port."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as instance:
-        env = lab_environment(
-            instance,
-            nats_url=nats.url,
-            nats_user="front",
-            nats_password=nats.front_password,
-            **LIMITS,
-        )
-        args = [sys.executable, "-m", "remotelab.cli", "serve", "--port", str(port)]
-        url = f"http://127.0.0.1:{port}"
-        with process(args, url + "/v1/health", env) as proc:
-            yield Front(url, proc.pid)
+def registered(lab: LabServer, headers: dict[str, str]) -> int:
+    return len(httpx.get(f"{lab.url}/v1/devices", headers=headers).json()["devices"])
 
 
 # ---------------------------------------------------------------------------- load
@@ -212,7 +183,7 @@ class Caller:
         return int(head.split(b" ", 2)[1])
 
 
-def place(lab: Front, emails: list[str]) -> list[dict[str, str]]:
+def place(lab: LabServer, emails: list[str]) -> list[dict[str, str]]:
     """Sign ``emails`` up and give each a device by one call, one after the other (each on
     the least busy device); their headers."""
     users = []
@@ -248,8 +219,10 @@ class Round:
         return 1000 * (self.front_cpu + self.agents_cpu) / self.per_second if self.per_second else 0
 
 
-def measure(lab: Front, group: Agents, users: list[dict[str, str]], n_agents: int) -> Round:
+def measure(lab: LabServer, group: Agents, users: list[dict[str, str]], n_agents: int) -> Round:
     callers = [Caller(lab.url, headers) for headers in users]
+    front_pid = lab.pid
+    assert front_pid is not None
     start = time.monotonic()
     begin, end = start + WARMUP_SECONDS, start + WARMUP_SECONDS + SECONDS
     cpu: dict[str, float] = {}
@@ -257,9 +230,9 @@ def measure(lab: Front, group: Agents, users: list[dict[str, str]], n_agents: in
     async def drive() -> None:
         async def sample_cpu() -> None:
             await asyncio.sleep(begin - time.monotonic())
-            cpu["front"], cpu["agents"] = cpu_seconds(lab.pid), group.cpu()
+            cpu["front"], cpu["agents"] = cpu_seconds(front_pid), group.cpu()
             await asyncio.sleep(end - time.monotonic())
-            cpu["front"] = cpu_seconds(lab.pid) - cpu["front"]
+            cpu["front"] = cpu_seconds(front_pid) - cpu["front"]
             cpu["agents"] = group.cpu() - cpu["agents"]
 
         await asyncio.gather(sample_cpu(), *(c.run(end) for c in callers))
@@ -283,14 +256,14 @@ def measure(lab: Front, group: Agents, users: list[dict[str, str]], n_agents: in
 
 def throughput() -> list[Round]:
     rounds: list[Round] = []
-    with running_nats_server() as nats, agents(nats) as group, front(nats) as lab:
+    with running_nats_server() as nats, agents(nats) as group, nats_front(nats, **LIMITS) as lab:
         users: list[dict[str, str]] = []
         for n in AGENT_COUNTS:
             new = [f"agent{i:02d}" for i in range(len(group.procs), n)]
             group.start(new)
             probe = users[0] if users else lab.account("probe@example.org")
             deadline = time.monotonic() + 30
-            while lab.registered(probe) < n:  # the front has heard of every agent
+            while registered(lab, probe) < n:  # the front has heard of every agent
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the front does not see {n} agents")
                 time.sleep(0.1)
@@ -312,10 +285,10 @@ class Failover:
 
 
 def failover() -> Failover:
-    with running_nats_server() as nats, agents(nats) as group, front(nats) as lab:
+    with running_nats_server() as nats, agents(nats) as group, nats_front(nats, **LIMITS) as lab:
         group.start(["agent-a", "agent-b"])
         users = place(lab, [f"f{i}@example.org" for i in range(2 * USERS_PER_AGENT)])
-        on = [lab.device_of(h) for h in users]
+        on = [device_of(lab, h) for h in users]
         victim = on[0]
         callers = [Caller(lab.url, headers) for headers in users]
         killed: dict[str, float] = {}

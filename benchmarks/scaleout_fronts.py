@@ -21,16 +21,11 @@ in-process limit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import re
 import resource
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +34,8 @@ from benchmarks.support import (
     LabServer,
     child_pids,
     cpu_seconds,
-    lab_environment,
     nats_agent,
+    nats_front,
     table,
     wrk,
 )
@@ -58,50 +53,6 @@ LIMITS = {
 
 
 @dataclass
-class Front:
-    url: str
-    process: subprocess.Popen[bytes]
-
-    def pids(self) -> list[int]:
-        """The supervisor (or single server) and its workers (not their zygotes: idle)."""
-        return [self.process.pid, *child_pids(self.process.pid)]
-
-
-@contextlib.contextmanager
-def front(nats: NatsServer, workers: int) -> Iterator[Front]:
-    with tempfile.TemporaryDirectory() as instance:
-        env = lab_environment(
-            instance,
-            nats_url=nats.url,
-            nats_user="front",
-            nats_password=nats.front_password,
-            **LIMITS,
-        )
-        args = [sys.executable, "-m", "remotelab.cli", "serve", "--port", "0"]
-        args += ["--workers", str(workers)]
-        log = Path(instance) / "front.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
-        try:
-            deadline = time.monotonic() + 90
-            ready = "remotelab serving on" if workers > 1 else "Running on http://"
-            said = "serving on" if workers > 1 else "Running on"
-            while ready not in (text := log.read_text(errors="replace")):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the front did not start:\n{text}")
-                time.sleep(0.1)
-            port = re.search(said + r" http://127\.0\.0\.1:(\d+)", text)
-            assert port is not None, text
-            yield Front(f"http://127.0.0.1:{port[1]}", proc)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-@dataclass
 class Round:
     rps: float
     fronts: float  # CPU as a share of one core
@@ -111,7 +62,7 @@ class Round:
 
 
 def class_round(
-    lab: Front, students: list[str], others: Callable[[], dict[str, list[int]]]
+    lab: LabServer, students: list[str], others: Callable[[], dict[str, list[int]]]
 ) -> Round:
     pids = others()
     before = {name: cpu_seconds(*p) for name, p in pids.items()}
@@ -185,14 +136,12 @@ def section() -> None:
     with running_nats_server() as nats, nats_agent(nats, "bench-agent"):
         agent_pids = _agent_pids()
         nats_pid = nats.process.pid
-        with front(nats, 1) as one, front(nats, 2) as two:
+        with nats_front(nats, **LIMITS) as one, nats_front(nats, workers=2, **LIMITS) as two:
             one_students = [
-                LabServer(one.url).account(f"s{i}@example.org")["Authorization"]
-                for i in range(STUDENTS)
+                one.account(f"s{i}@example.org")["Authorization"] for i in range(STUDENTS)
             ]
             two_students = [
-                LabServer(two.url).account(f"s{i}@example.org")["Authorization"]
-                for i in range(STUDENTS)
+                two.account(f"s{i}@example.org")["Authorization"] for i in range(STUDENTS)
             ]
 
             def others() -> dict[str, list[int]]:

@@ -98,6 +98,47 @@ class LabServer:
         r.raise_for_status()
         return {"Authorization": "JWT " + r.json()["access_token"]}
 
+    def pids(self) -> list[int]:
+        """The server (or supervisor) and its children: its workers, or its zygote (idle)."""
+        assert self.pid is not None
+        return [self.pid, *child_pids(self.pid)]
+
+
+@contextlib.contextmanager
+def nats_front(nats: NatsServer, *, workers: int = 1, **settings: str) -> Iterator[LabServer]:
+    """``remotelab serve --workers N`` with the NATS URL set, on a loopback port it picks
+    itself (read from its log), until the block ends."""
+    with tempfile.TemporaryDirectory() as instance:
+        env = lab_environment(
+            instance,
+            nats_url=nats.url,
+            nats_user="front",
+            nats_password=nats.front_password,
+            **settings,
+        )
+        args = [sys.executable, "-m", "remotelab.cli", "serve", "--port", "0"]
+        args += ["--workers", str(workers)]
+        log = Path(instance) / "front.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + 90
+            ready = "remotelab serving on" if workers > 1 else "Running on http://"
+            said = "serving on" if workers > 1 else "Running on"
+            while ready not in (text := log.read_text(errors="replace")):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the front did not start:\n{text}")
+                time.sleep(0.1)
+            port = re.search(said + r" http://127\.0\.0\.1:(\d+)", text)
+            assert port is not None, text
+            yield LabServer(f"http://127.0.0.1:{port[1]}", proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
 
 @contextlib.contextmanager
 def nats_agent(nats: NatsServer, name: str, *, realtime: bool = False) -> Iterator[None]:
