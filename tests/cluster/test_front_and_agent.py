@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from hypercorn.utils import LifespanFailureError
 from nats.aio.msg import Msg
@@ -21,7 +20,15 @@ from remotelab.api.context import EXTENSION
 from remotelab.app import create_app
 from remotelab.cluster import wire
 from tests.conftest import make_settings
-from tests.support.cluster import Lab, agent_process, lab, next_frames, run, subscribe
+from tests.support.cluster import (
+    Lab,
+    agent_process,
+    lab,
+    logged_in,
+    next_frames,
+    run,
+    subscribe,
+)
 from tests.support.nats import NatsServer
 from tests.support.served import served
 
@@ -133,21 +140,9 @@ async def test_with_no_agent_a_call_is_a_503_that_says_so(
 
 async def calls_served(nats_server: NatsServer, name: str) -> int:
     """The agent's own count, read from its registry entry (not through the front)."""
-    import nats
-
-    from remotelab.cluster import wire
-
-    nc = await nats.connect(
-        nats_server.url,
-        user="front",
-        password=nats_server.front_password,
-        inbox_prefix=wire.FRONT_INBOX,
-    )
-    try:
+    async with logged_in(nats_server, "front", wire.FRONT_INBOX) as nc:
         kv = await nc.jetstream().key_value("remotelab_devices")
         entry = json.loads((await kv.get(name)).value)
-    finally:
-        await nc.close()
     return int(entry["calls_served"])
 
 
@@ -318,18 +313,12 @@ async def test_a_run_reply_the_front_cannot_read_is_a_503_naming_the_device(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     """An agent of an older version answers a run in one part (no result text apart)."""
-    nc = await nats.connect(
-        nats_server.url,
-        user="agent",
-        password=nats_server.agent_password,
-        inbox_prefix=wire.AGENT_INBOX,
-    )
 
     async def answer(msg: Msg) -> None:
         old = {"function": "get_voltage", "result": 1.0, "notes": [], "changed": []}
         await msg.respond(wire.ok(old))
 
-    try:
+    async with logged_in(nats_server, "agent", wire.AGENT_INBOX) as nc:
         js = nc.jetstream()
         kv = await js.create_key_value(bucket=wire.REGISTRY_BUCKET, ttl=30, history=1)
         await nc.subscribe(wire.call_subject("old-1"), cb=answer)
@@ -347,5 +336,3 @@ async def test_a_run_reply_the_front_cannot_read_is_a_503_naming_the_device(
         assert body["error"].startswith("the device old-1 answered in a form this front")
         assert "same version" in body["error"]
         assert body["details"] == {"device": "old-1"}
-    finally:
-        await nc.close()

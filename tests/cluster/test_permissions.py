@@ -11,9 +11,8 @@ the lab did.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,35 +20,17 @@ import httpx
 import nats
 import nats.errors
 import pytest
-from nats.aio.client import Client
 
 from remotelab.api.context import EXTENSION
 from remotelab.auth.roles import Role
 from remotelab.cluster import wire
-from tests.support.cluster import Lab, agent_process, lab, run
+from tests.support.cluster import Lab, agent_process, lab, logged_in, run
 from tests.support.nats import NatsServer
 
 pytestmark = pytest.mark.timeout(120)
 
 #: A refused JetStream request gets no answer: the client gives up after this.
 REFUSED_WAIT_S = 0.5
-
-
-@contextlib.asynccontextmanager
-async def logged_in(
-    server: NatsServer, user: str, inbox: str, errors: list[str]
-) -> AsyncIterator[Client]:
-    async def on_error(exc: Exception) -> None:
-        errors.append(str(exc).lower())
-
-    password = server.front_password if user == "front" else server.agent_password
-    nc = await nats.connect(
-        server.url, user=user, password=password, inbox_prefix=inbox, error_cb=on_error
-    )
-    try:
-        yield nc
-    finally:
-        await nc.close()
 
 
 async def attempt(action: Callable[[], Awaitable[Any]]) -> str:

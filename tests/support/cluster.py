@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
+from nats.aio.client import Client
 from quart import Quart
 from websockets.asyncio.client import ClientConnection
 
@@ -173,3 +175,24 @@ async def run(
         body["stacking"] = stacking
     response = await client.post(f"{lab_.base}/v1/functions/run", json=body, headers=headers)
     return response.status_code, response.json()
+
+
+@contextlib.asynccontextmanager
+async def logged_in(
+    server: NatsServer, user: str, inbox: str, errors: list[str] | None = None
+) -> AsyncIterator[Client]:
+    """A NATS connection as ``user`` (``front`` or ``agent``) with its own ``inbox``; the
+    server's asynchronous errors, lowercased, go to ``errors``."""
+
+    async def on_error(exc: Exception) -> None:
+        if errors is not None:
+            errors.append(str(exc).lower())
+
+    password = server.front_password if user == "front" else server.agent_password
+    nc = await nats.connect(
+        server.url, user=user, password=password, inbox_prefix=inbox, error_cb=on_error
+    )
+    try:
+        yield nc
+    finally:
+        await nc.close()
