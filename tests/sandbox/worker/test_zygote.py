@@ -21,15 +21,21 @@ print("ok", zygote.vm_size_kb())
 """
 
 
-def test_zygote_imports_stay_clear_of_the_server() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-I", "-c", CHECK, PACKAGE_ROOT],
+def run_as_zygote(code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a fresh interpreter started as the server starts the zygote
+    (``python -I``, the zygote's environment, the package root as ``sys.argv[1]``)."""
+    return subprocess.run(
+        [sys.executable, "-I", "-c", code, PACKAGE_ROOT],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
         env=ZYGOTE_ENV,
     )
+
+
+def test_zygote_imports_stay_clear_of_the_server() -> None:
+    completed = run_as_zygote(CHECK)
     assert completed.returncode == 0, completed.stderr
     word, vm_kb = completed.stdout.split()
     assert word == "ok"
@@ -70,14 +76,7 @@ print(json.dumps({**result, "alarm": alarm == signal.SIG_IGN, "timer": signal.ge
 
 def test_the_rehearsal_goes_through_a_jobs_path_and_stops_its_timer() -> None:
     # Run in a process of its own: the rehearsal sets and clears the live timer (SIGALRM).
-    completed = subprocess.run(
-        [sys.executable, "-I", "-c", REHEARSE, PACKAGE_ROOT],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=ZYGOTE_ENV,
-    )
+    completed = run_as_zygote(REHEARSE)
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
     assert result["status"] == "ok" and result["error"] is None
